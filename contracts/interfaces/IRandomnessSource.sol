@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @title Source of randomness for node selection
+/// @notice Replaceable (e.g. by a VRF adapter). A request is made when a task is created; the task can be
+/// dispatched only once `isReady` is true, so the value is unknown to the creator at creation time.
+interface IRandomnessSource {
+    /// @notice Registers a request and returns its id.
+    function request() external returns (uint256 requestId);
+
+    /// @notice Whether the random value of a request is available.
+    function isReady(uint256 requestId) external view returns (bool);
+
+    /// @notice The random value of a ready request.
+    function randomness(uint256 requestId) external view returns (uint256);
+}

@@ -1,0 +1,28 @@
+import { createRequire } from "node:module";
+import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
+import { defineConfig } from "hardhat/config";
+
+// Compile offline with the wasm compiler shipped in the npm `solc` package (see README, "Toolchain").
+const require = createRequire(import.meta.url);
+const solcPath = require.resolve("solc/soljson.js");
+const solcVersion: string = require("solc/package.json").version;
+
+export default defineConfig({
+  plugins: [hardhatToolboxMochaEthers],
+  solidity: {
+    version: solcVersion,
+    path: solcPath,
+    settings: {
+      evmVersion: "osaka",
+      optimizer: { enabled: true, runs: 200 },
+    },
+  },
+  paths: {
+    tests: { mocha: "test", solidity: "test/solidity" },
+  },
+  typechain: { outDir: "typechain-types" },
+  test: { mocha: { timeout: 120_000 } },
+  networks: {
+    localhost: { type: "http", url: process.env.TRIAD_RPC_URL ?? "http://127.0.0.1:8545" },
+  },
+});
