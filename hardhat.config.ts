@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
 import { defineConfig } from "hardhat/config";
+import { triadTasks } from "./tasks/index.js";
 
 // Compile offline with the wasm compiler shipped in the npm `solc` package (see README, "Toolchain").
 const require = createRequire(import.meta.url);
@@ -9,6 +10,7 @@ const solcVersion: string = require("solc/package.json").version;
 
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthers],
+  tasks: triadTasks,
   solidity: {
     version: solcVersion,
     path: solcPath,

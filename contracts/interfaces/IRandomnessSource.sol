@@ -11,6 +11,10 @@ interface IRandomnessSource {
     /// @notice Whether the random value of a request is available.
     function isReady(uint256 requestId) external view returns (bool);
 
+    /// @notice Whether a request can never become ready any more (e.g. its block hash fell out of the
+    /// 256-block window) and must be replaced by a new request. A VRF adapter returns false.
+    function isStale(uint256 requestId) external view returns (bool);
+
     /// @notice The random value of a ready request.
     function randomness(uint256 requestId) external view returns (uint256);
 }

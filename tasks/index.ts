@@ -1,0 +1,80 @@
+/** Hardhat task registrations for operating a Triad network (`npx hardhat triad ...`). */
+import { emptyTask, task } from "hardhat/config";
+import { ArgumentType } from "hardhat/types/arguments";
+
+const account = { name: "account", description: "Index of the signing account of the network", type: ArgumentType.INT, defaultValue: 0 } as const;
+const taskIdOption = { name: "id", description: "Task id", defaultValue: "" } as const;
+
+export const triadTasks = [
+  emptyTask("triad", "Operate a Triad network (deployment in deployments/<chainId>.json)").build(),
+  emptyTask(["triad", "node"], "Node registry operations").build(),
+  emptyTask(["triad", "task"], "Task operations").build(),
+
+  task(["triad", "deploy"], "Deploy token, registry, task manager and randomness; record deployments/<chainId>.json")
+    .addOption(account)
+    .addOption({ name: "stake", description: "Node stake in TRIAD", defaultValue: "400" })
+    .addOption({ name: "queueWindow", description: "Queue window in seconds", type: ArgumentType.INT, defaultValue: 600 })
+    .addOption({ name: "commitWindow", description: "Commit window in seconds", type: ArgumentType.INT, defaultValue: 120 })
+    .addOption({ name: "revealWindow", description: "Reveal window in seconds", type: ArgumentType.INT, defaultValue: 120 })
+    .addOption({ name: "dir", description: "Folder for the deployment record", defaultValue: "deployments" })
+    .setAction(() => import("./deploy.js"))
+    .build(),
+  task(["triad", "faucet"], "Mint TRIAD (MINTER_ROLE) to an address")
+    .addOption(account)
+    .addOption({ name: "to", description: "Recipient (default: the signing account)", defaultValue: "" })
+    .addOption({ name: "amount", description: "Amount in TRIAD", defaultValue: "1000" })
+    .setAction(() => import("./faucet.js"))
+    .build(),
+  task(["triad", "dispatch"], "Start queued tasks whose randomness is ready")
+    .addOption(account)
+    .addOption({ name: "max", description: "Most queued tasks to examine", type: ArgumentType.INT, defaultValue: 16 })
+    .setAction(() => import("./dispatch.js"))
+    .build(),
+
+  task(["triad", "node", "join"], "Stake and join the group of a GPU card model")
+    .addOption(account)
+    .addOption({ name: "card", description: "GPU card model name", defaultValue: "" })
+    .addOption({ name: "vram", description: "VRAM in GB", type: ArgumentType.INT, defaultValue: 0 })
+    .setAction(() => import("./node-join.js"))
+    .build(),
+  task(["triad", "node", "pause"], "Stop being selected (a busy node pauses after its task)")
+    .addOption(account)
+    .setAction(() => import("./node-pause.js"))
+    .build(),
+  task(["triad", "node", "resume"], "Become selectable again")
+    .addOption(account)
+    .setAction(() => import("./node-resume.js"))
+    .build(),
+  task(["triad", "node", "quit"], "Leave and get the stake back (a busy node leaves after its task)")
+    .addOption(account)
+    .setAction(() => import("./node-quit.js"))
+    .build(),
+  task(["triad", "node", "status"], "Show a node's registry entry")
+    .addOption(account)
+    .addOption({ name: "node", description: "Node address (default: the signing account)", defaultValue: "" })
+    .setAction(() => import("./node-status.js"))
+    .build(),
+
+  task(["triad", "task", "create"], "Create a task from a task JSON file (stores keccak256 of its bytes)")
+    .addOption(account)
+    .addOption({ name: "file", description: "Task JSON file", defaultValue: "" })
+    .addOption({ name: "minVram", description: "Minimum VRAM in GB", type: ArgumentType.INT, defaultValue: 1 })
+    .addOption({ name: "fee", description: "Fee in TRIAD", defaultValue: "10" })
+    .setAction(() => import("./task-create.js"))
+    .build(),
+  task(["triad", "task", "show"], "Show a task's on-chain record")
+    .addOption(account)
+    .addOption(taskIdOption)
+    .setAction(() => import("./task-show.js"))
+    .build(),
+  task(["triad", "task", "cancel"], "Cancel a queued task (creator) for a refund")
+    .addOption(account)
+    .addOption(taskIdOption)
+    .setAction(() => import("./task-cancel.js"))
+    .build(),
+  task(["triad", "task", "expire"], "Advance a task whose phase deadline passed (anyone)")
+    .addOption(account)
+    .addOption(taskIdOption)
+    .setAction(() => import("./task-expire.js"))
+    .build(),
+];

@@ -1,0 +1,20 @@
+import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+import { connectTriad, NODE_STATUS } from "./lib/connect.js";
+
+interface NodeActionArgs {
+  account: number;
+}
+
+async function run(action: "pause" | "resume" | "quit", args: NodeActionArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
+  const triad = await connectTriad(hre, args.account);
+  await (await triad.registry[action]()).wait();
+  const node = await triad.registry.getNode(triad.address);
+  console.log(`Node ${triad.address}: ${action} sent, status now ${NODE_STATUS[Number(node.status)]}`);
+}
+
+/** `triad node pause`. */
+export const pause = (args: NodeActionArgs, hre: HardhatRuntimeEnvironment) => run("pause", args, hre);
+/** `triad node resume`. */
+export const resume = (args: NodeActionArgs, hre: HardhatRuntimeEnvironment) => run("resume", args, hre);
+/** `triad node quit`. */
+export const quit = (args: NodeActionArgs, hre: HardhatRuntimeEnvironment) => run("quit", args, hre);

@@ -1,0 +1,1 @@
+export { quit as default } from "./node-action.js";

@@ -1,0 +1,17 @@
+import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+import { ABORT_REASON, connectTriad, parseTaskId, TASK_STATUS } from "./lib/connect.js";
+
+interface ExpireArgs {
+  account: number;
+  id: string;
+}
+
+/** `triad task expire`: advances a task whose phase deadline passed (anyone). */
+export default async function taskExpire(args: ExpireArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
+  const taskId = parseTaskId(args.id);
+  const triad = await connectTriad(hre, args.account);
+  await (await triad.taskManager.expire(taskId)).wait();
+  const task = await triad.taskManager.getTask(taskId);
+  const reason = ABORT_REASON[Number(task.abortReason)];
+  console.log(`Task ${taskId} is now ${TASK_STATUS[Number(task.status)]}${reason === "None" ? "" : ` (${reason})`}`);
+}

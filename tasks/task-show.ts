@@ -1,0 +1,35 @@
+import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+import { ethers } from "ethers";
+import { ABORT_REASON, connectTriad, parseTaskId, TASK_STATUS } from "./lib/connect.js";
+
+interface ShowArgs {
+  account: number;
+  id: string;
+}
+
+/** `triad task show`: the on-chain record of a task. */
+export default async function taskShow(args: ShowArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
+  const taskId = parseTaskId(args.id);
+  const triad = await connectTriad(hre, args.account);
+  const task = await triad.taskManager.getTask(taskId);
+  const status = TASK_STATUS[Number(task.status)];
+  if (status === "None") throw new Error(`--id ${taskId}: no such task (task count ${await triad.taskManager.taskCount()})`);
+  const [committed, revealed] = await triad.taskManager.taskProgress(taskId);
+  const latest = await triad.signer.provider!.getBlock("latest");
+  const nodes = task.nodes.filter((n) => n !== ethers.ZeroAddress);
+  console.log(JSON.stringify({
+    taskId: taskId.toString(),
+    status,
+    abortReason: ABORT_REASON[Number(task.abortReason)],
+    creator: task.creator,
+    argsHash: task.argsHash,
+    minVramGb: Number(task.minVramGb),
+    fee: task.fee.toString(),
+    createdAt: Number(task.createdAt),
+    deadline: Number(task.deadline),
+    deadlinePassed: latest !== null && latest.timestamp > Number(task.deadline),
+    groupId: task.groupId,
+    nodes: nodes.map((node, i) => ({ node, committed: (Number(committed) >> i) & 1 ? true : false, revealed: (Number(revealed) >> i) & 1 ? true : false })),
+    resultHash: task.resultHash,
+  }, null, 2));
+}

@@ -1,0 +1,170 @@
+/** Shared set-up of the contract tests: a fresh in-process chain with Triad deployed through deployTriad. */
+import { network } from "hardhat";
+import { ethers as ethersLib } from "ethers";
+import { deployTriad, type TriadDeployment } from "../../deploy/triad.js";
+import { BlockhashRandomness__factory } from "../../typechain-types/factories/BlockhashRandomness__factory.js";
+import { NodeRegistry__factory } from "../../typechain-types/factories/NodeRegistry__factory.js";
+import { TaskManager__factory } from "../../typechain-types/factories/TaskManager__factory.js";
+import { TriadToken__factory } from "../../typechain-types/factories/TriadToken__factory.js";
+
+export const connection = await network.create();
+export const { ethers, networkHelpers } = connection;
+
+export const CARD_4090 = "NVIDIA GeForce RTX 4090";
+export const CARD_H100 = "NVIDIA H100 80GB HBM3";
+export const STAKE = ethersLib.parseEther("400");
+export const FEE = ethersLib.parseEther("10");
+export const MIN_FEE = ethersLib.parseEther("1");
+export const QUEUE_WINDOW = 600;
+export const COMMIT_WINDOW = 120;
+export const REVEAL_WINDOW = 120;
+export const NODE_SHARE_BPS = 9_500n;
+export const MAX_QUEUE = 8;
+
+export const NodeStatus = { None: 0n, Available: 1n, Busy: 2n, PendingPause: 3n, PendingQuit: 4n, Paused: 5n } as const;
+export const TaskStatus = { None: 0n, Queued: 1n, Committing: 2n, Revealing: 3n, Succeeded: 4n, Aborted: 5n } as const;
+export const AbortReason = {
+  None: 0n, Cancelled: 1n, QueueTimeout: 2n, TooFewCommitments: 3n, TooFewReveals: 4n, NoMajority: 5n,
+} as const;
+
+let taskCounter = 0;
+
+type Signer = ethersLib.Signer & { address: string };
+
+/** Deploys Triad, funds the creator and the node accounts and approves the contracts. */
+export async function deployed() {
+  const [admin, creator, treasury, outsider, ...nodeSigners] = await ethers.getSigners();
+  const deployment: TriadDeployment = await deployTriad(admin, {
+    treasury: treasury.address,
+    stakeAmount: STAKE,
+    minFee: MIN_FEE,
+    queueWindow: QUEUE_WINDOW,
+    commitWindow: COMMIT_WINDOW,
+    revealWindow: REVEAL_WINDOW,
+    nodeShareBps: Number(NODE_SHARE_BPS),
+    maxQueueLength: MAX_QUEUE,
+    autoDispatchScan: 4,
+  });
+  const token = TriadToken__factory.connect(deployment.token, admin);
+  const registry = NodeRegistry__factory.connect(deployment.nodeRegistry, admin);
+  const taskManager = TaskManager__factory.connect(deployment.taskManager, admin);
+  const randomness = BlockhashRandomness__factory.connect(deployment.randomness, admin);
+
+  await token.mint(creator.address, ethersLib.parseEther("100000"));
+  await token.connect(creator).approve(deployment.taskManager, ethersLib.MaxUint256);
+  for (const node of nodeSigners) await fundNode(node);
+
+  async function fundNode(node: Signer) {
+    await token.mint(node.address, STAKE * 2n);
+    await token.connect(node).approve(deployment.nodeRegistry, ethersLib.MaxUint256);
+  }
+
+  /** Fresh funded node accounts beyond the node signers (for large groups). */
+  async function extraNodes(count: number): Promise<Signer[]> {
+    const wallets: Signer[] = [];
+    for (let i = 0; i < count; i++) {
+      const wallet = ethersLib.Wallet.createRandom().connect(ethers.provider) as unknown as Signer;
+      await networkHelpers.setBalance(wallet.address, ethersLib.parseEther("10"));
+      await fundNode(wallet);
+      wallets.push(wallet);
+    }
+    return wallets;
+  }
+
+  async function join(nodes: Signer[], card = CARD_4090, vramGb = 24) {
+    for (const node of nodes) await registry.connect(node).join(card, vramGb);
+  }
+
+  /** Creates a task as `creator` and returns its id. */
+  async function create(minVramGb = 16, fee = FEE, argsHash = ethersLib.id(`task-${++taskCounter}`)): Promise<bigint> {
+    const receipt = await (await taskManager.connect(creator).createTask(argsHash, minVramGb, fee)).wait();
+    const log = receipt!.logs.map((l) => taskManager.interface.parseLog(l)).find((p) => p?.name === "TaskCreated");
+    return log!.args.taskId as bigint;
+  }
+
+  /** Mines the randomness block and dispatches the queue. */
+  async function mineAndDispatch(maxTasks = 16) {
+    await networkHelpers.mine(1);
+    await taskManager.dispatch(maxTasks);
+  }
+
+  /** Creates a task and starts it; returns the id and its three nodes as signers. */
+  async function started(minVramGb = 16) {
+    const taskId = await create(minVramGb);
+    await mineAndDispatch();
+    const task = await taskManager.getTask(taskId);
+    if (task.status !== TaskStatus.Committing) throw new Error(`task ${taskId} did not start (status ${task.status})`);
+    return { taskId, nodes: task.nodes.map(signerOf) };
+  }
+
+  const everyone = new Map<string, Signer>();
+  for (const s of [admin, creator, treasury, outsider, ...nodeSigners]) everyone.set(s.address.toLowerCase(), s);
+  function signerOf(address: string): Signer {
+    const signer = everyone.get(address.toLowerCase()) ?? extraSigners.get(address.toLowerCase());
+    if (!signer) throw new Error(`no signer for ${address}`);
+    return signer;
+  }
+  const extraSigners = new Map<string, Signer>();
+  async function extraNodesTracked(count: number) {
+    const wallets = await extraNodes(count);
+    for (const w of wallets) extraSigners.set(w.address.toLowerCase(), w);
+    return wallets;
+  }
+
+  /** Salt and commitment of `node` for `resultHash`. */
+  async function sealFor(taskId: bigint, node: Signer, resultHash: string) {
+    const salt = ethersLib.hexlify(ethersLib.randomBytes(32));
+    const commitment = await taskManager.commitmentOf(taskId, node.address, resultHash, salt);
+    return { salt, commitment };
+  }
+
+  /** Commits then reveals `results[i]` for `nodes[i]`; `undefined` skips the node. */
+  async function commitAll(taskId: bigint, nodes: Signer[], results: (string | undefined)[]) {
+    const seals: ({ salt: string; commitment: string } | undefined)[] = [];
+    for (let i = 0; i < 3; i++) {
+      const result = results[i];
+      if (result === undefined) { seals.push(undefined); continue; }
+      const seal = await sealFor(taskId, nodes[i], result);
+      await taskManager.connect(nodes[i]).commit(taskId, seal.commitment);
+      seals.push(seal);
+    }
+    return seals;
+  }
+
+  async function revealAll(taskId: bigint, nodes: Signer[], results: (string | undefined)[], seals: ({ salt: string } | undefined)[]) {
+    for (let i = 0; i < 3; i++) {
+      const result = results[i];
+      const seal = seals[i];
+      if (result === undefined || seal === undefined) continue;
+      await taskManager.connect(nodes[i]).reveal(taskId, result, seal.salt);
+    }
+  }
+
+  /** Sum of every account's balance plus registry and task manager holdings, for conservation checks. */
+  async function tokenHoldings() {
+    return {
+      registry: await token.balanceOf(deployment.nodeRegistry),
+      taskManager: await token.balanceOf(deployment.taskManager),
+      totalStaked: await registry.totalStaked(),
+      totalEscrow: await taskManager.totalEscrow(),
+    };
+  }
+
+  return {
+    connectionEthers: ethers, deployment, token, registry, taskManager, randomness,
+    admin, creator, treasury, outsider, nodeSigners,
+    join, create, mineAndDispatch, started, signerOf, extraNodes: extraNodesTracked,
+    sealFor, commitAll, revealAll, tokenHoldings,
+  };
+}
+
+export type World = Awaited<ReturnType<typeof deployed>>;
+
+/** Loads the deployed world from a snapshot (fast reset between tests). */
+export function world(): Promise<World> {
+  return networkHelpers.loadFixture(deployed);
+}
+
+export const RESULT_A = ethersLib.id("result A");
+export const RESULT_B = ethersLib.id("result B");
+export const RESULT_C = ethersLib.id("result C");

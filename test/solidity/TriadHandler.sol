@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {vm} from "./Vm.sol";
+import {TriadToken} from "../../contracts/TriadToken.sol";
+import {NodeRegistry} from "../../contracts/NodeRegistry.sol";
+import {TaskManager} from "../../contracts/TaskManager.sol";
+import {ITaskManager} from "../../contracts/interfaces/ITaskManager.sol";
+
+/// @dev The actions the invariant fuzzer strings together: nodes join, pause, resume, quit; a creator creates
+/// and cancels tasks; selected nodes commit honest or wrong results and reveal (or stay silent); anyone
+/// dispatches and expires; time and blocks advance. Reverts are expected (random actions are often invalid)
+/// and swallowed; the invariants are checked by the test contract.
+contract TriadHandler {
+    TriadToken public immutable token;
+    NodeRegistry public immutable registry;
+    TaskManager public immutable taskManager;
+    address public immutable creator;
+    address[] public actors;
+    mapping(uint256 => mapping(address => bytes32)) private _intended;
+
+    constructor(TriadToken token_, NodeRegistry registry_, TaskManager taskManager_, address creator_, address[] memory actors_) {
+        token = token_;
+        registry = registry_;
+        taskManager = taskManager_;
+        creator = creator_;
+        actors = actors_;
+    }
+
+    function actorCount() external view returns (uint256) {
+        return actors.length;
+    }
+
+    function join(uint256 actorSeed, bool bigCard) external {
+        address node = actors[actorSeed % actors.length];
+        vm.prank(node);
+        try registry.join(bigCard ? "H100" : "RTX4090", bigCard ? 80 : 24) {} catch {}
+    }
+
+    function pause(uint256 actorSeed) external {
+        vm.prank(actors[actorSeed % actors.length]);
+        try registry.pause() {} catch {}
+    }
+
+    function resume(uint256 actorSeed) external {
+        vm.prank(actors[actorSeed % actors.length]);
+        try registry.resume() {} catch {}
+    }
+
+    function quit(uint256 actorSeed) external {
+        vm.prank(actors[actorSeed % actors.length]);
+        try registry.quit() {} catch {}
+    }
+
+    function createTask(bool needsBigCard, uint64 feeSeed) external {
+        uint256 fee = 1 ether + uint256(feeSeed) % 100 ether;
+        vm.prank(creator);
+        try taskManager.createTask(keccak256(abi.encode(feeSeed, block.number)), needsBigCard ? 48 : 16, fee) {} catch {}
+        vm.roll(block.number + 2);
+    }
+
+    function cancel(uint256 taskSeed) external {
+        uint256 taskId = _task(taskSeed);
+        if (taskId == 0) return;
+        vm.prank(creator);
+        try taskManager.cancel(taskId) {} catch {}
+    }
+
+    function dispatch(uint8 maxTasks) external {
+        try taskManager.dispatch(uint256(maxTasks) % 8 + 1) {} catch {}
+    }
+
+    /// @dev Commits for the nodes of an active task. `wrongPattern % 5`: 0..2 = that node commits a wrong
+    /// result, 3 = all honest, 4 = all three differ. `silentPattern` picks who stays silent (see _silent).
+    function commitEach(uint256 taskSeed, uint8 wrongPattern, uint8 silentPattern) external {
+        uint256 taskId = _activeTask(taskSeed);
+        if (taskId == 0) return;
+        address[3] memory nodes = taskManager.getTask(taskId).nodes;
+        uint8 silent = _silent(silentPattern);
+        for (uint256 k; k < 3; ++k) {
+            if (silent & (1 << k) != 0) continue;
+            address node = nodes[k];
+            bool wrong = wrongPattern % 5 == k || (wrongPattern % 5 == 4 && k != 0);
+            bytes32 result = wrong ? keccak256(abi.encode("wrong", node)) : keccak256("right");
+            _intended[taskId][node] = result;
+            bytes32 commitment = taskManager.commitmentOf(taskId, node, result, _salt(taskId, node));
+            vm.prank(node);
+            try taskManager.commit(taskId, commitment) {} catch {}
+        }
+    }
+
+    /// @dev Reveals for the nodes of an active task except the silent ones (see _silent).
+    function revealEach(uint256 taskSeed, uint8 silentPattern) external {
+        uint256 taskId = _activeTask(taskSeed);
+        if (taskId == 0) return;
+        address[3] memory nodes = taskManager.getTask(taskId).nodes;
+        uint8 silent = _silent(silentPattern);
+        for (uint256 k; k < 3; ++k) {
+            if (silent & (1 << k) != 0) continue;
+            vm.prank(nodes[k]);
+            try taskManager.reveal(taskId, _intended[taskId][nodes[k]], _salt(taskId, nodes[k])) {} catch {}
+        }
+    }
+
+    /// @dev Lets the current phase of a task run out, then expires it.
+    function expireAfterDeadline(uint256 taskSeed) external {
+        uint256 taskId = _task(taskSeed);
+        if (taskId == 0) return;
+        uint64 deadline = taskManager.getTask(taskId).deadline;
+        if (block.timestamp <= deadline) vm.warp(uint256(deadline) + 1);
+        try taskManager.expire(taskId) {} catch {}
+    }
+
+    function expire(uint256 taskSeed) external {
+        uint256 taskId = _task(taskSeed);
+        if (taskId == 0) return;
+        try taskManager.expire(taskId) {} catch {}
+    }
+
+    function warp(uint16 seconds_) external {
+        vm.warp(block.timestamp + uint256(seconds_) % 400);
+    }
+
+    function roll(uint16 blocks) external {
+        vm.roll(block.number + 1 + uint256(blocks) % 300);
+    }
+
+    function _task(uint256 seed) private view returns (uint256) {
+        uint256 count = taskManager.taskCount();
+        return count == 0 ? 0 : seed % count + 1;
+    }
+
+    /// @dev The first task in Committing or Revealing at or after `seed` (cyclically), or 0.
+    function _activeTask(uint256 seed) private view returns (uint256) {
+        uint256 count = taskManager.taskCount();
+        for (uint256 i; i < count; ++i) {
+            uint256 taskId = (seed + i) % count + 1;
+            ITaskManager.TaskStatus status = taskManager.getTask(taskId).status;
+            if (status == ITaskManager.TaskStatus.Committing || status == ITaskManager.TaskStatus.Revealing) return taskId;
+        }
+        return 0;
+    }
+
+    /// @dev `pattern % 6`: 0..2 = that node is silent, 3 = nodes 0 and 1 are silent, 4..5 = nobody is.
+    function _silent(uint8 pattern) private pure returns (uint8) {
+        uint8 p = pattern % 6;
+        if (p < 3) return uint8(1 << p);
+        return p == 3 ? 3 : 0;
+    }
+
+    function _salt(uint256 taskId, address node) private pure returns (bytes32) {
+        return keccak256(abi.encode("salt", taskId, node));
+    }
+}

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {vm} from "./Vm.sol";
+import {TriadSetup} from "./TriadSetup.sol";
+import {TriadHandler} from "./TriadHandler.sol";
+import {INodeRegistry} from "../../contracts/interfaces/INodeRegistry.sol";
+import {ITaskManager} from "../../contracts/interfaces/ITaskManager.sol";
+
+/// forge-config: default.invariant.runs = 48
+/// forge-config: default.invariant.depth = 60
+contract TriadInvariantsTest is TriadSetup {
+    TriadHandler internal handler;
+    address internal constant CREATOR = address(0xC0FFEE);
+    address[] internal actors;
+
+    function setUp() public {
+        _deployTriad(9_500, 16);
+        for (uint160 i = 1; i <= 8; ++i) {
+            address node = address(0x1000 + i);
+            actors.push(node);
+            token.mint(node, STAKE * 3);
+            vm.prank(node);
+            token.approve(address(registry), type(uint256).max);
+        }
+        token.mint(CREATOR, 1_000_000 ether);
+        vm.prank(CREATOR);
+        token.approve(address(taskManager), type(uint256).max);
+        handler = new TriadHandler(token, registry, taskManager, CREATOR, actors);
+    }
+
+    function targetContracts() public view returns (address[] memory targets) {
+        targets = new address[](1);
+        targets[0] = address(handler);
+    }
+
+    /// Tokens are conserved: every token is in a known balance, the registry holds exactly the stakes and the
+    /// task manager exactly the escrowed fees.
+    function invariant_tokensConserved() public view {
+        uint256 sum = token.balanceOf(CREATOR) + token.balanceOf(TREASURY) + token.balanceOf(address(registry))
+            + token.balanceOf(address(taskManager));
+        for (uint256 i; i < actors.length; ++i) sum += token.balanceOf(actors[i]);
+        require(sum == token.totalSupply(), "tokens leaked");
+        require(token.balanceOf(address(registry)) == registry.totalStaked(), "registry holds more or less than the stakes");
+        require(token.balanceOf(address(taskManager)) == taskManager.totalEscrow(), "task manager holds more or less than the escrow");
+    }
+
+    /// No node is in two tasks at once, and a node's recorded task is the one active task that holds it.
+    function invariant_noNodeInTwoTasks() public view {
+        uint256 count = taskManager.taskCount();
+        for (uint256 i; i < actors.length; ++i) {
+            address node = actors[i];
+            uint256 activeTasks;
+            uint256 activeTask;
+            for (uint256 taskId = 1; taskId <= count; ++taskId) {
+                if (_holds(taskId, node)) {
+                    ++activeTasks;
+                    activeTask = taskId;
+                }
+            }
+            require(activeTasks <= 1, "node in two tasks");
+            INodeRegistry.NodeInfo memory info = registry.getNode(node);
+            bool busy = info.status == INodeRegistry.NodeStatus.Busy || info.status == INodeRegistry.NodeStatus.PendingPause
+                || info.status == INodeRegistry.NodeStatus.PendingQuit;
+            require(busy == (activeTasks == 1), "busy status disagrees with tasks");
+            if (busy) require(info.taskId == activeTask, "node records the wrong task");
+        }
+    }
+
+    /// Once all deadlines pass, `expire` brings every task to a terminal state, frees every node and empties
+    /// the escrow. Checked on a snapshot that is thrown away afterwards.
+    function invariant_everyTaskTerminatesAfterDeadlines() public {
+        uint256 snapshot = vm.snapshotState();
+        uint256 count = taskManager.taskCount();
+        for (uint256 round; round < 3; ++round) {
+            vm.warp(block.timestamp + QUEUE_WINDOW + COMMIT_WINDOW + REVEAL_WINDOW + 1);
+            for (uint256 taskId = 1; taskId <= count; ++taskId) {
+                if (!_terminal(taskId)) taskManager.expire(taskId);
+            }
+        }
+        for (uint256 taskId = 1; taskId <= count; ++taskId) require(_terminal(taskId), "task stuck");
+        require(taskManager.totalEscrow() == 0, "escrow left after all tasks ended");
+        require(taskManager.queueLength() == 0, "queue not empty after all tasks ended");
+        for (uint256 i; i < actors.length; ++i) {
+            INodeRegistry.NodeStatus status = registry.getNode(actors[i]).status;
+            require(status != INodeRegistry.NodeStatus.Busy, "node stuck busy");
+            require(status != INodeRegistry.NodeStatus.PendingPause && status != INodeRegistry.NodeStatus.PendingQuit, "node stuck pending");
+        }
+        vm.revertToState(snapshot);
+    }
+
+    function _terminal(uint256 taskId) private view returns (bool) {
+        ITaskManager.TaskStatus status = taskManager.getTask(taskId).status;
+        return status == ITaskManager.TaskStatus.Succeeded || status == ITaskManager.TaskStatus.Aborted;
+    }
+
+    function _holds(uint256 taskId, address node) private view returns (bool) {
+        ITaskManager.TaskInfo memory task = taskManager.getTask(taskId);
+        if (task.status != ITaskManager.TaskStatus.Committing && task.status != ITaskManager.TaskStatus.Revealing) return false;
+        (,, uint8 released) = taskManager.taskProgress(taskId);
+        for (uint256 k; k < 3; ++k) {
+            if (task.nodes[k] == node && released & (1 << k) == 0) return true;
+        }
+        return false;
+    }
+}
