@@ -1,0 +1,54 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { ForwardPass } from "../../worker/engine/forward.js";
+import { GptEngine, encodeTask, type GptResponse, type GptTask, type TaskOutcome } from "../../worker/engine/index.js";
+import { logSoftmax } from "../../worker/engine/logits-processors.js";
+import { loadModel, type LoadedModel } from "../../worker/engine/model-loader.js";
+import { defaultModelsDir, repoRoot } from "../../worker/paths.js";
+
+export const MODEL = "stories260K";
+export const modelsDir = defaultModelsDir();
+export const modelDir = path.join(modelsDir, MODEL);
+export { repoRoot };
+
+export function readModelJson<T = any>(relativePath: string): T {
+  return JSON.parse(readFileSync(path.join(modelDir, relativePath), "utf8"));
+}
+
+export function task(overrides: Partial<GptTask> & { generation_config?: GptTask["generation_config"] } = {}): GptTask {
+  return { model: MODEL, messages: [{ role: "user", content: "Once upon a time" }], seed: 42, ...overrides };
+}
+
+export async function run(engine: GptEngine, t: unknown): Promise<TaskOutcome> {
+  return engine.runTask(encodeTask(t));
+}
+
+export function responseOf(outcome: TaskOutcome): GptResponse {
+  if (outcome.kind !== "response") throw new Error(`expected a response, got ${outcome.canonicalJson}`);
+  return outcome.document as GptResponse;
+}
+
+export function loadStories(): Promise<LoadedModel> {
+  return loadModel({ model: MODEL }, modelsDir, false, {
+    device: "cpu",
+    intraOpThreads: 1,
+    interOpThreads: 1,
+    graphOptimizationLevel: "all",
+  });
+}
+
+/**
+ * Next-token log-probs for each full token sequence, computed WITHOUT a KV cache (every row re-run from
+ * scratch, all rows equally long): an independent path from the engine's incremental decoding.
+ */
+export async function logProbsFromScratch(model: LoadedModel, rows: number[][]): Promise<Float32Array[]> {
+  const forward = new ForwardPass(model);
+  const result: Float32Array[] = [];
+  const chunk = 256;
+  for (let start = 0; start < rows.length; start += chunk) {
+    const batch = rows.slice(start, start + chunk);
+    const { logits } = await forward.run(batch, forward.emptyCache(batch.length));
+    result.push(...logits.map(logSoftmax));
+  }
+  return result;
+}

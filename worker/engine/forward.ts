@@ -1,0 +1,99 @@
+import * as ort from "onnxruntime-node";
+import { EngineFault } from "./errors.js";
+import type { LoadedModel } from "./model-loader.js";
+
+/** Per-layer key/value tensors for a batch of sequences that all have `length` cached positions. */
+export interface KvCache {
+  tensors: Record<string, ort.Tensor>;
+  length: number;
+  batch: number;
+}
+
+/**
+ * One forward pass of a decoder-only ONNX model with a KV cache (transformers.js export layout:
+ * input_ids, attention_mask, position_ids, past_key_values.N.key|value -> logits, present.N.key|value).
+ * Returns the float32 logits of the last position of every batch row.
+ */
+export class ForwardPass {
+  readonly vocabSize: number;
+
+  constructor(private readonly model: LoadedModel) {
+    this.vocabSize = Number(model.config.vocab_size);
+  }
+
+  emptyCache(batch: number): KvCache {
+    const { heads, headDim } = this.model.kvShape;
+    const tensors: Record<string, ort.Tensor> = {};
+    for (let layer = 0; layer < this.model.numLayers; layer++) {
+      for (const kind of ["key", "value"]) {
+        const data = this.model.kvType === "float16" ? new Uint16Array(0) : new Float32Array(0);
+        tensors[`past_key_values.${layer}.${kind}`] = new ort.Tensor(this.model.kvType, data, [batch, heads, 0, headDim]);
+      }
+    }
+    return { tensors, length: 0, batch };
+  }
+
+  /** Feeds `tokens[b]` (same count for every row) after `cache`; returns last-position logits and the new cache. */
+  async run(tokens: number[][], cache: KvCache): Promise<{ logits: Float32Array[]; cache: KvCache }> {
+    const batch = tokens.length;
+    const steps = tokens[0].length;
+    const total = cache.length + steps;
+    const feeds: Record<string, ort.Tensor> = { ...cache.tensors };
+    feeds.input_ids = new ort.Tensor("int64", BigInt64Array.from(tokens.flat(), BigInt), [batch, steps]);
+    feeds.attention_mask = new ort.Tensor("int64", new BigInt64Array(batch * total).fill(1n), [batch, total]);
+    if (this.model.hasPositionIds) {
+      const positions = new BigInt64Array(batch * steps);
+      for (let b = 0; b < batch; b++) for (let s = 0; s < steps; s++) positions[b * steps + s] = BigInt(cache.length + s);
+      feeds.position_ids = new ort.Tensor("int64", positions, [batch, steps]);
+    }
+    let outputs: ort.InferenceSession.ReturnType;
+    try {
+      outputs = await this.model.session.run(feeds);
+    } catch (error) {
+      throw new EngineFault(`ONNX Runtime failed: ${(error as Error).message}`, { cause: error });
+    }
+    const present: Record<string, ort.Tensor> = {};
+    for (let layer = 0; layer < this.model.numLayers; layer++) {
+      for (const kind of ["key", "value"]) {
+        present[`past_key_values.${layer}.${kind}`] = outputs[`present.${layer}.${kind}`];
+      }
+    }
+    return { logits: lastPositionLogits(outputs.logits, batch, steps, this.vocabSize), cache: { tensors: present, length: total, batch } };
+  }
+
+  /** A cache whose row i is row `rows[i]` of `cache` (beam reordering / expansion). */
+  selectRows(cache: KvCache, rows: number[]): KvCache {
+    const tensors: Record<string, ort.Tensor> = {};
+    for (const [name, tensor] of Object.entries(cache.tensors)) {
+      const source = tensor.data as Float32Array | Uint16Array;
+      const rowSize = source.length / cache.batch;
+      const target = new (source.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(rowSize * rows.length);
+      rows.forEach((row, i) => target.set(source.subarray(row * rowSize, (row + 1) * rowSize), i * rowSize));
+      tensors[name] = new ort.Tensor(tensor.type as "float32", target as Float32Array, [rows.length, ...tensor.dims.slice(1)]);
+    }
+    return { tensors, length: cache.length, batch: rows.length };
+  }
+}
+
+function lastPositionLogits(logits: ort.Tensor, batch: number, steps: number, vocab: number): Float32Array[] {
+  const rows: Float32Array[] = [];
+  for (let b = 0; b < batch; b++) {
+    const start = (b * steps + steps - 1) * vocab;
+    if (logits.type === "float16") {
+      rows.push(Float32Array.from((logits.data as Uint16Array).subarray(start, start + vocab), halfToFloat));
+    } else {
+      rows.push((logits.data as Float32Array).slice(start, start + vocab));
+    }
+  }
+  return rows;
+}
+
+/** IEEE 754 binary16 bits -> number (exact). */
+export function halfToFloat(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24;
+  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
+  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+}

@@ -1,0 +1,94 @@
+import { readFileSync } from "node:fs";
+import { Ajv, type ErrorObject } from "ajv";
+import { HF_GENERATION_DEFAULTS } from "./generation-config.js";
+import type { GenerationConfigInput, GptTask, ResolvedGenerationConfig } from "./types.js";
+
+const schema = JSON.parse(readFileSync(new URL("./task.schema.json", import.meta.url), "utf8"));
+const ajv = new Ajv({ allErrors: true, strict: true });
+const validateSchema = ajv.compile<GptTask>(schema);
+
+export type ValidationResult = { ok: true; task: GptTask } | { ok: false; message: string };
+
+/** Checks a parsed task against the schema and HF's consistency rules; lists every problem with its JSON path. */
+export function validateTask(task: unknown): ValidationResult {
+  const schemaErrors = validateSchema(task) ? [] : (validateSchema.errors ?? []);
+  const problems = [
+    ...schemaErrors.map(describeSchemaError),
+    ...consistencyProblems(withHfDefaults(wellTypedSettings(task, schemaErrors))),
+  ];
+  if (problems.length === 0) return { ok: true, task: task as GptTask };
+  return { ok: false, message: formatProblems(problems) };
+}
+
+export function formatProblems(problems: string[]): string {
+  return `invalid task: ${problems.join("; ")}`;
+}
+
+/**
+ * Rules between settings that HF generate() enforces (it raises on them) or that we do not support.
+ * Runs on the fully resolved configuration, so a model's own defaults are checked too.
+ */
+export function consistencyProblems(config: ResolvedGenerationConfig): string[] {
+  const problems: string[] = [];
+  const at = "$.generation_config";
+  if (config.do_sample && config.temperature === 0) {
+    problems.push(`${at}.temperature: must be > 0 when do_sample is true (use do_sample false for greedy decoding)`);
+  }
+  if (config.do_sample && config.num_beams > 1) {
+    problems.push(`${at}.num_beams: beam sampling (do_sample true with num_beams > 1) is not supported`);
+  }
+  if (!config.do_sample && config.num_beams === 1 && config.num_return_sequences > 1) {
+    problems.push(
+      `${at}.num_return_sequences: greedy decoding returns exactly 1 sequence (use do_sample or num_beams >= num_return_sequences)`,
+    );
+  }
+  if (config.num_beams > 1 && config.num_return_sequences > config.num_beams) {
+    problems.push(`${at}.num_return_sequences: must be <= num_beams (${config.num_beams})`);
+  }
+  return problems;
+}
+
+function withHfDefaults(settings: GenerationConfigInput): ResolvedGenerationConfig {
+  return { ...HF_GENERATION_DEFAULTS, eos_token_ids: [], ...settings };
+}
+
+/** The generation settings that passed the schema, so consistency rules are checked even beside other errors. */
+function wellTypedSettings(task: unknown, schemaErrors: ErrorObject[]): GenerationConfigInput {
+  const settings = (task as { generation_config?: unknown } | null)?.generation_config;
+  if (typeof settings !== "object" || settings === null || Array.isArray(settings)) return {};
+  const invalid = new Set(schemaErrors.map((e) => e.instancePath));
+  return Object.fromEntries(
+    Object.entries(settings).filter(
+      ([key]) => key in HF_GENERATION_DEFAULTS && !invalid.has(`/generation_config/${key}`),
+    ),
+  );
+}
+
+function describeSchemaError(error: ErrorObject): string {
+  const path = jsonPath(error.instancePath);
+  switch (error.keyword) {
+    case "additionalProperties":
+      return `${jsonPath(`${error.instancePath}/${error.params.additionalProperty}`)}: unknown field`;
+    case "required":
+      return `${jsonPath(`${error.instancePath}/${error.params.missingProperty}`)}: is required`;
+    case "enum":
+      return `${path}: must be one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
+    case "pattern":
+      return `${path}: must be a HuggingFace model id (org/name or name; letters, digits, '.', '_', '-')`;
+    default:
+      return `${path}: ${error.message}`;
+  }
+}
+
+/** "/generation_config/top_p" -> "$.generation_config.top_p", "/messages/0/role" -> "$.messages[0].role". */
+function jsonPath(pointer: string): string {
+  const segments = pointer
+    .split("/")
+    .slice(1)
+    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+  return segments.reduce(
+    (path, segment) =>
+      /^\d+$/.test(segment) ? `${path}[${segment}]` : /^[A-Za-z_][A-Za-z0-9_]*$/.test(segment) ? `${path}.${segment}` : `${path}[${JSON.stringify(segment)}]`,
+    "$",
+  );
+}
