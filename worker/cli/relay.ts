@@ -1,0 +1,73 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { InvalidArgumentError, type Command } from "commander";
+import { getAddress, isAddress } from "ethers";
+import { startRelay } from "../relay/server.js";
+
+interface RelayCliOptions {
+  dataDir: string;
+  rpc: string;
+  taskManager?: string;
+  deployment?: string;
+  port: number;
+  host: string;
+}
+
+export function registerRelay(program: Command): void {
+  program
+    .command("relay")
+    .description("Serve task arguments and results, checked against the hashes the chain records")
+    .requiredOption("--data-dir <dir>", "where objects, the task index and used nonces are kept")
+    .option("--rpc <url>", "JSON-RPC URL of the chain", process.env.TRIAD_RPC_URL ?? "http://127.0.0.1:8545")
+    .option("--task-manager <address>", "address of the TaskManager contract")
+    .option("--deployment <file>", "a deployments/<chainId>.json whose `taskManager` field gives the address")
+    .option("--port <n>", "TCP port (0 picks a free one)", parsePort, 8547)
+    .option("--host <host>", "interface to listen on", "127.0.0.1")
+    .action(async (options: RelayCliOptions, command: Command) => {
+      let relay;
+      try {
+        relay = await startRelay({
+          port: options.port,
+          host: options.host,
+          dataDir: path.resolve(options.dataDir),
+          rpcUrl: options.rpc,
+          taskManager: await resolveTaskManager(options),
+        });
+      } catch (error) {
+        command.error(`error: ${(error as Error).message}`);
+      }
+      const stop = () => void relay.close().then(() => process.exit(0));
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+    });
+}
+
+function parsePort(text: string): number {
+  const port = Number(text);
+  if (!/^[0-9]+$/.test(text) || port > 65535) {
+    throw new InvalidArgumentError("--port must be an integer from 0 to 65535");
+  }
+  return port;
+}
+
+async function resolveTaskManager(options: RelayCliOptions): Promise<string> {
+  if ((options.taskManager === undefined) === (options.deployment === undefined)) {
+    throw new Error("give exactly one of --task-manager <address> or --deployment <file>");
+  }
+  if (options.taskManager !== undefined) return checkedAddress(options.taskManager, "--task-manager");
+  const file = options.deployment!;
+  let deployment: { taskManager?: unknown };
+  try {
+    deployment = JSON.parse(await readFile(file, "utf8")) as { taskManager?: unknown };
+  } catch (error) {
+    throw new Error(`--deployment ${file} could not be read as JSON: ${(error as Error).message}`);
+  }
+  return checkedAddress(deployment.taskManager, `the taskManager field of ${file}`);
+}
+
+function checkedAddress(value: unknown, field: string): string {
+  if (typeof value !== "string" || !isAddress(value)) {
+    throw new Error(`${field} must be a 20-byte hex address, got ${JSON.stringify(value)}`);
+  }
+  return getAddress(value);
+}

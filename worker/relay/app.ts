@@ -1,0 +1,211 @@
+import Fastify, { type FastifyError, type FastifyRequest } from "fastify";
+import { keccak256 } from "ethers";
+import type { Logger } from "pino";
+import { authenticate } from "./auth.js";
+import { TaskStatus, type TaskRecord, type TaskView } from "./chain.js";
+import { RelayError, type RelayErrorBody } from "./errors.js";
+import type { NonceStore } from "./nonce-store.js";
+import type { ObjectStore } from "./object-store.js";
+import {
+  CONTENT_HASH_HEADER,
+  MAX_ARGS_BYTES,
+  MAX_RESULT_BYTES,
+  NO_BODY_HASH,
+  unixSeconds,
+  type ObjectKind,
+} from "./protocol.js";
+import type { TaskIndex } from "./task-index.js";
+
+export interface RelayDependencies {
+  chain: TaskView;
+  objects: ObjectStore;
+  tasks: TaskIndex;
+  nonces: NonceStore;
+  logger: Logger;
+  /** Milliseconds since the epoch; injectable for tests. */
+  now?: () => number;
+}
+
+/** A canonical uint256 in decimal: no sign, no leading zeros. */
+const TASK_ID = /^(0|[1-9][0-9]{0,77})$/;
+const MAX_UINT256 = (1n << 256n) - 1n;
+
+interface TaskParams {
+  taskId: string;
+}
+
+/** The relay's HTTP routes (not yet listening). */
+export function buildRelayApp(deps: RelayDependencies) {
+  const now = deps.now ?? Date.now;
+  const app = Fastify({ loggerInstance: deps.logger, bodyLimit: MAX_RESULT_BYTES });
+
+  // Every body is raw bytes whatever its content type: the relay hashes exactly what it received.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
+
+  app.setErrorHandler((error: FastifyError | RelayError, request, reply) => {
+    const { status, body } = errorResponse(error);
+    if (body.error.code === "payload_too_large") {
+      body.error.message = `the body exceeds this route's limit of ${request.routeOptions.bodyLimit} bytes`;
+    }
+    if (status >= 500) request.log.error({ err: error }, "request failed");
+    else request.log.info({ status, code: body.error.code }, "request rejected");
+    return reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send(errorBody("not_found", `no route ${request.method} ${request.url}`)),
+  );
+
+  const signer = (request: FastifyRequest, bodyHash: () => string) =>
+    authenticate(
+      { method: request.method, path: request.url, headers: request.headers, bodyHash },
+      deps.nonces,
+      unixSeconds(now()),
+    );
+
+  const upload = (kind: ObjectKind) => async (request: FastifyRequest<{ Params: TaskParams }>) => {
+    const taskId = parseTaskId(request.params.taskId);
+    const body = new Uint8Array(request.body instanceof Buffer ? request.body : Buffer.alloc(0));
+    let bodyHash: string | undefined;
+    const hashOfBody = () => (bodyHash ??= keccak256(body));
+    const address = await signer(request, hashOfBody);
+    const task = await knownTask(deps.chain, taskId);
+    const expectedHash = kind === "args" ? checkArgsUpload(task, address) : checkResultUpload(task, address);
+    const hash = hashOfBody();
+    if (hash !== expectedHash) {
+      throw new RelayError(422, "hash_mismatch", `keccak256 of the body is ${hash}; the chain records ${expectedHash}`);
+    }
+    // The object first, then the index entry that points at it.
+    const stored = await deps.objects.put(body, hash);
+    const indexed = (await deps.tasks.hashOf(taskId, kind)) === hash;
+    if (!indexed) await deps.tasks.record(taskId, kind, hash);
+    const created = stored.created || !indexed;
+    request.log.info({ taskId: taskId.toString(), kind, hash, bytes: body.length, by: address, created }, "stored");
+    return { status: created ? 201 : 200, body: { taskId: taskId.toString(), kind, hash, bytes: body.length } };
+  };
+
+  const download = async (taskId: bigint, kind: ObjectKind) => {
+    const hash = await deps.tasks.hashOf(taskId, kind);
+    const bytes = hash === undefined ? null : await deps.objects.get(hash);
+    if (hash === undefined || bytes === null) {
+      throw new RelayError(404, `${kind}_not_uploaded`, `the ${kind} of task ${taskId} have not been uploaded yet`);
+    }
+    return { hash, bytes };
+  };
+
+  app.put<{ Params: TaskParams }>("/v1/tasks/:taskId/args", { bodyLimit: MAX_ARGS_BYTES }, async (request, reply) => {
+    const { status, body } = await upload("args")(request);
+    return reply.code(status).send(body);
+  });
+
+  app.put<{ Params: TaskParams }>(
+    "/v1/tasks/:taskId/result",
+    { bodyLimit: MAX_RESULT_BYTES },
+    async (request, reply) => {
+      const { status, body } = await upload("result")(request);
+      return reply.code(status).send(body);
+    },
+  );
+
+  app.get<{ Params: TaskParams }>("/v1/tasks/:taskId/args", async (request, reply) => {
+    const taskId = parseTaskId(request.params.taskId);
+    const address = await signer(request, () => NO_BODY_HASH);
+    const task = await knownTask(deps.chain, taskId);
+    if (!sameAddress(task.creator, address) && !isTaskNode(task, address)) {
+      throw new RelayError(403, "not_task_party", `${address} is neither the creator nor a node of task ${taskId}`);
+    }
+    const { hash, bytes } = await download(taskId, "args");
+    return reply.header(CONTENT_HASH_HEADER, hash).type("application/octet-stream").send(Buffer.from(bytes));
+  });
+
+  // Open to anyone: the stored result was checked against the chain's resultHash on upload.
+  app.get<{ Params: TaskParams }>("/v1/tasks/:taskId/result", async (request, reply) => {
+    const taskId = parseTaskId(request.params.taskId);
+    const { hash, bytes } = await download(taskId, "result");
+    return reply.header(CONTENT_HASH_HEADER, hash).type("application/octet-stream").send(Buffer.from(bytes));
+  });
+
+  app.get("/healthz", async (_request, reply) => {
+    try {
+      const head = await deps.chain.head();
+      return {
+        ok: true,
+        chainId: head.chainId.toString(),
+        blockNumber: head.blockNumber,
+        storedObjects: deps.objects.count,
+      };
+    } catch (error) {
+      const { body } = errorResponse(error as Error);
+      return reply.code(503).send({
+        ok: false,
+        chainId: null,
+        blockNumber: null,
+        storedObjects: deps.objects.count,
+        error: body.error,
+      });
+    }
+  });
+
+  return app;
+}
+
+function parseTaskId(text: string): bigint {
+  if (!TASK_ID.test(text) || BigInt(text) > MAX_UINT256) {
+    throw new RelayError(400, "bad_task_id", `taskId must be a uint256 in decimal without leading zeros, got "${text}"`);
+  }
+  return BigInt(text);
+}
+
+async function knownTask(chain: TaskView, taskId: bigint): Promise<TaskRecord> {
+  const task = await chain.getTask(taskId);
+  if (task === null) throw new RelayError(404, "unknown_task", `the chain has no task ${taskId}`);
+  return task;
+}
+
+function checkArgsUpload(task: TaskRecord, address: string): string {
+  if (!sameAddress(task.creator, address)) {
+    throw new RelayError(403, "not_task_creator", `only the task creator ${task.creator} may upload its args`);
+  }
+  return task.argsHash;
+}
+
+function checkResultUpload(task: TaskRecord, address: string): string {
+  if (!isTaskNode(task, address)) {
+    throw new RelayError(403, "not_task_node", `only a selected node of the task may upload its result`);
+  }
+  if (task.status !== TaskStatus.Succeeded) {
+    throw new RelayError(
+      409,
+      "task_not_succeeded",
+      `the task is ${TaskStatus[task.status]}; a result is accepted once it is Succeeded`,
+    );
+  }
+  return task.resultHash;
+}
+
+function isTaskNode(task: TaskRecord, address: string): boolean {
+  return task.nodes.some((node) => sameAddress(node, address));
+}
+
+function sameAddress(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+function errorBody(code: string, message: string): RelayErrorBody {
+  return { error: { code, message } };
+}
+
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: "payload_too_large",
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: "bad_content_length",
+};
+
+function errorResponse(error: FastifyError | RelayError | Error): { status: number; body: RelayErrorBody } {
+  if (error instanceof RelayError) return { status: error.status, body: errorBody(error.code, error.message) };
+  const status = (error as FastifyError).statusCode;
+  if (typeof status === "number" && status >= 400 && status < 500) {
+    const fastifyCode = (error as FastifyError).code;
+    return { status, body: errorBody(FASTIFY_CODES[fastifyCode] ?? "bad_request", error.message) };
+  }
+  return { status: 500, body: errorBody("internal_error", "the relay failed to handle the request") };
+}

@@ -1,0 +1,145 @@
+import { keccak256, type Signer } from "ethers";
+import pRetry, { AbortError } from "p-retry";
+import { RelayError, type RelayErrorBody } from "./errors.js";
+import { signRelayRequest, taskObjectPath, type ObjectKind } from "./protocol.js";
+
+export interface RelayHealth {
+  ok: boolean;
+  chainId: string | null;
+  blockNumber: number | null;
+  storedObjects: number;
+  error?: { code: string; message: string };
+}
+
+export interface UploadReceipt {
+  taskId: string;
+  kind: ObjectKind;
+  hash: string;
+  bytes: number;
+  /** false when the relay already held these bytes (an idempotent repeat). */
+  created: boolean;
+}
+
+export interface RelayClientOptions {
+  /** Retries after the first attempt for network errors and 5xx answers (default 4). */
+  retries?: number;
+  /** Delay before the first retry in ms, doubled on each further retry (default 250). */
+  minRetryDelayMs?: number;
+}
+
+/**
+ * Client of the relay. Every attempt is signed afresh (new timestamp and nonce), so a retry of a request
+ * that did reach the relay is not rejected as a replay. Downloads are verified against the hash the caller
+ * read from the chain: the relay is not trusted.
+ */
+export class RelayClient {
+  readonly #baseUrl: string;
+  readonly #signer: Signer;
+  readonly #retries: number;
+  readonly #minRetryDelayMs: number;
+
+  constructor(baseUrl: string, signer: Signer, options: RelayClientOptions = {}) {
+    this.#baseUrl = baseUrl.replace(/\/+$/, "");
+    this.#signer = signer;
+    this.#retries = options.retries ?? 4;
+    this.#minRetryDelayMs = options.minRetryDelayMs ?? 250;
+  }
+
+  putArgs(taskId: bigint, bytes: Uint8Array): Promise<UploadReceipt> {
+    return this.#upload(taskId, "args", bytes);
+  }
+
+  putResult(taskId: bigint, bytes: Uint8Array): Promise<UploadReceipt> {
+    return this.#upload(taskId, "result", bytes);
+  }
+
+  /** The task's arguments; throws unless they hash to `expectedHash` (the task's on-chain argsHash). */
+  getArgs(taskId: bigint, expectedHash: string): Promise<Uint8Array> {
+    return this.#download(taskId, "args", expectedHash, true);
+  }
+
+  /** The task's result; throws unless it hashes to `expectedHash` (the task's on-chain resultHash). */
+  getResult(taskId: bigint, expectedHash: string): Promise<Uint8Array> {
+    return this.#download(taskId, "result", expectedHash, false);
+  }
+
+  /** The relay's health; a 503 (chain unreachable) is an answer with ok=false, not an error. */
+  health(): Promise<RelayHealth> {
+    return this.#withRetries(async () => {
+      const response = await fetch(`${this.#baseUrl}/healthz`);
+      if (response.status === 503) return (await response.json()) as RelayHealth;
+      await throwUnlessOk(response);
+      return (await response.json()) as RelayHealth;
+    });
+  }
+
+  async #upload(taskId: bigint, kind: ObjectKind, bytes: Uint8Array): Promise<UploadReceipt> {
+    const path = taskObjectPath(taskId, kind);
+    return this.#withRetries(async () => {
+      const headers = await signRelayRequest(this.#signer, { method: "PUT", path, body: bytes });
+      const response = await fetch(`${this.#baseUrl}${path}`, {
+        method: "PUT",
+        headers: { ...headers, "content-type": "application/octet-stream" },
+        body: bytes,
+      });
+      await throwUnlessOk(response);
+      const receipt = (await response.json()) as Omit<UploadReceipt, "created">;
+      return { ...receipt, created: response.status === 201 };
+    });
+  }
+
+  async #download(taskId: bigint, kind: ObjectKind, expectedHash: string, signed: boolean): Promise<Uint8Array> {
+    const path = taskObjectPath(taskId, kind);
+    const bytes = await this.#withRetries(async () => {
+      const headers = signed ? await signRelayRequest(this.#signer, { method: "GET", path }) : {};
+      const response = await fetch(`${this.#baseUrl}${path}`, { headers });
+      await throwUnlessOk(response);
+      return new Uint8Array(await response.arrayBuffer());
+    });
+    const actualHash = keccak256(bytes);
+    if (actualHash !== expectedHash.toLowerCase()) {
+      throw new RelayError(
+        200,
+        "content_hash_mismatch",
+        `the relay served ${kind} of task ${taskId} hashing to ${actualHash}, not the on-chain ${expectedHash}`,
+      );
+    }
+    return bytes;
+  }
+
+  async #withRetries<T>(attempt: () => Promise<T>): Promise<T> {
+    try {
+      return await pRetry(
+        async () => {
+          try {
+            return await attempt();
+          } catch (error) {
+            // 4xx are answers about the request itself: repeating it cannot help.
+            if (error instanceof RelayError && error.status >= 400 && error.status < 500) throw new AbortError(error);
+            throw error;
+          }
+        },
+        { retries: this.#retries, minTimeout: this.#minRetryDelayMs, factor: 2, randomize: true },
+      );
+    } catch (error) {
+      if (error instanceof RelayError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new RelayError(0, "network_error", `the relay at ${this.#baseUrl} could not be reached: ${reason}`);
+    }
+  }
+}
+
+async function throwUnlessOk(response: Response): Promise<void> {
+  if (response.ok) return;
+  let body: Partial<RelayErrorBody> = {};
+  try {
+    body = (await response.json()) as Partial<RelayErrorBody>;
+  } catch {
+    // not JSON (e.g. a proxy's error page): fall back to the status line
+  }
+  throw new RelayError(
+    response.status,
+    body.error?.code ?? `http_${response.status}`,
+    body.error?.message ?? `${response.status} ${response.statusText}`,
+  );
+}
