@@ -1,4 +1,10 @@
 import { Command } from "commander";
+import { registerDemo } from "./demo.js";
+import { registerDevnet } from "./devnet.js";
+import { registerRelay } from "./relay.js";
+import { registerRunTask } from "./run-task.js";
+import { registerTask } from "./task.js";
+import { registerWorker } from "./worker.js";
 
 // Each subcommand lives in its own module and registers itself on the program.
 const program = new Command()
@@ -6,7 +12,7 @@ const program = new Command()
   .description("Triad: verifiable LLM text generation on a network of GPU nodes")
   .showHelpAfterError();
 
-const registrations: Array<(program: Command) => void> = [];
+const registrations: Array<(program: Command) => void> = [registerRelay, registerRunTask, registerDevnet, registerTask, registerDemo, registerWorker];
 
 for (const register of registrations) register(program);
 

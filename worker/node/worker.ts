@@ -1,0 +1,277 @@
+import path from "node:path";
+import { JsonRpcProvider, formatEther } from "ethers";
+import type { FastifyInstance } from "fastify";
+import pino from "pino";
+import { loadDeployment } from "../../deploy/triad.js";
+import { GptEngine } from "../engine/index.js";
+import { RelayClient } from "../relay/client.js";
+import { detectNvidiaCard, type CardIdentity } from "./card-model.js";
+import { ChainClient, ContractRefusal } from "./chain.js";
+import type { WorkerConfig } from "./config.js";
+import { TaskJournal } from "./journal.js";
+import { WorkerMetrics, serveMetrics } from "./metrics.js";
+import { TaskHandler } from "./task-handler.js";
+
+/** INodeRegistry.NodeStatus values. */
+const NodeStatus = { None: 0n, Available: 1n, Busy: 2n, PendingPause: 3n, PendingQuit: 4n, Paused: 5n } as const;
+
+/** Blocks re-scanned on every pass, so events of a reorganised tip are seen again (handling is idempotent). */
+const REORG_DEPTH = 12;
+/** Idle nodes call dispatch() for queued tasks at most this often (jittered), to move the queue without a keeper. */
+const DISPATCH_INTERVAL_MS = 3_000;
+
+/**
+ * A Triad node. Each pass reads the node's state and its tasks from the chain, scans new TaskStarted events
+ * from a persisted cursor, and advances every task that still needs something from this node. All progress
+ * lives on the chain or in the journal, so a pass may fail or the process may die at any point.
+ */
+export class TriadWorker {
+  readonly log: pino.Logger;
+  readonly metrics = new WorkerMetrics();
+  #chain!: ChainClient;
+  #journal!: TaskJournal;
+  #engine!: GptEngine;
+  #handler!: TaskHandler;
+  #metricsServer: FastifyInstance | undefined;
+  #stopping = false;
+  #stopped: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+  #lastDispatch = 0;
+  #removedLogged = false;
+  #seenStarts = new Set<string>();
+
+  constructor(private readonly config: WorkerConfig) {
+    this.log = pino({ level: config.logLevel, base: { service: "triad-worker" } });
+  }
+
+  get address(): string {
+    return this.#chain.address;
+  }
+
+  /** Preloads the models, connects, joins or resumes, serves metrics; then follows the chain until stop(). */
+  async start(): Promise<void> {
+    const c = this.config;
+    const deployment = loadDeploymentFile(c.deployment);
+    const provider = new JsonRpcProvider(c.rpcUrl, deployment.chainId, { staticNetwork: true, pollingInterval: 500 });
+    this.#chain = new ChainClient(provider, c.privateKey, deployment, this.log, this.metrics);
+    this.#journal = new TaskJournal(c.stateDir);
+    this.#engine = new GptEngine({ modelsDir: c.modelsDir, device: c.device, threads: c.threads, allowRemoteModels: c.allowRemoteModels, logger: this.log });
+    for (const spec of c.preload) {
+      const started = performance.now();
+      await this.#engine.preload(spec.model, { dtype: spec.dtype, quantize_bits: spec.quantize_bits });
+      this.log.info({ model: spec.model, seconds: (performance.now() - started) / 1000 }, "model preloaded");
+    }
+    this.#handler = new TaskHandler({
+      chain: this.#chain,
+      journal: this.#journal,
+      engine: this.#engine,
+      relay: new RelayClient(c.relayUrl, this.#chain.wallet),
+      metrics: this.metrics,
+      log: this.log,
+      faults: c.faults,
+      safetyMarginSeconds: c.safetyMarginSeconds,
+      crash: () => process.exit(75),
+    });
+    await this.#untilChainAnswers(() => this.#chain.checkDeployment());
+    await this.#register(await this.#cardIdentity());
+    if (c.metrics) {
+      this.#metricsServer = await serveMetrics(this.metrics, c.metrics.host, c.metrics.port);
+      this.log.info({ url: `http://${c.metrics.host}:${c.metrics.port}/metrics` }, "metrics served");
+    }
+    this.#stopped = this.#follow();
+  }
+
+  /**
+   * Graceful stop: takes the node out of selection (pause, unless onShutdown is "stay"), finishes the task it is
+   * in, then quits if configured. Resolves when the worker has stopped.
+   */
+  async stop(): Promise<void> {
+    if (!this.#stopping) {
+      this.#stopping = true;
+      this.log.info({ onShutdown: this.config.onShutdown }, "stopping: finishing the current task first");
+      this.#wake?.();
+    }
+    await this.#stopped;
+  }
+
+  async #follow(): Promise<void> {
+    let pendingPause = this.config.onShutdown !== "stay";
+    for (;;) {
+      try {
+        const idle = await this.#pass();
+        if (this.#stopping) {
+          if (pendingPause) {
+            pendingPause = false;
+            await this.#leaveSelection();
+            continue;
+          }
+          if (idle) break;
+        }
+      } catch (error) {
+        this.metrics.chainErrors.inc();
+        this.log.warn({ err: (error as Error).message }, "pass failed; retrying");
+      }
+      await this.#sleep(this.config.pollIntervalMs);
+    }
+    if (this.config.onShutdown === "quit") await this.#quit();
+    await this.#metricsServer?.close();
+    await this.#engine.close();
+    this.#chain.destroy();
+    this.log.info("worker stopped");
+  }
+
+  /** One pass over the chain; resolves whether the node owes no action to any task. */
+  async #pass(): Promise<boolean> {
+    const tm = this.#chain.taskManager;
+    const node = await this.#chain.registry.getNode(this.address);
+    this.metrics.stake.set(Number(formatEther(node.stake)));
+    if (node.status === NodeStatus.None && !this.#removedLogged) {
+      this.#removedLogged = true;
+      this.log.error("this node is no longer registered (slashed, kicked or quit); it only finishes its journal");
+    }
+    const taskIds = new Set(this.#journal.unfinished().map(String));
+    if (node.taskId !== 0n) taskIds.add(String(node.taskId));
+    for (const started of await this.#newStarts()) taskIds.add(started);
+
+    let owes = false;
+    for (const id of [...taskIds].sort((a, b) => Number(BigInt(a) - BigInt(b)))) {
+      const taskId = BigInt(id);
+      if (!this.#journal.get(taskId) && !(await this.#handler.owesAction(taskId)) && taskId !== node.taskId) continue;
+      await this.#handler.advance(taskId);
+      owes ||= await this.#handler.owesAction(taskId);
+    }
+    if (!this.#stopping && node.status === NodeStatus.Available) await this.#helpDispatch(tm);
+    return !owes && node.taskId === 0n;
+  }
+
+  /** TaskStarted events naming this node since the cursor (re-reading the last blocks for reorgs). */
+  async #newStarts(): Promise<string[]> {
+    const tm = this.#chain.taskManager;
+    const head = await this.#chain.provider.getBlockNumber();
+    const cursor = this.#journal.cursor() ?? this.#chain.deployment.blockNumber;
+    const from = Math.max(this.#chain.deployment.blockNumber, cursor - REORG_DEPTH);
+    if (head < from) return [];
+    const events = await tm.queryFilter(tm.filters.TaskStarted(), from, head);
+    await this.#journal.saveCursor(head);
+    const mine = events.filter((e) => e.args.nodes.some((n: string) => n.toLowerCase() === this.address.toLowerCase()));
+    const fresh = mine.map((e) => String(e.args.taskId)).filter((id) => !this.#seenStarts.has(id));
+    for (const id of fresh) {
+      this.#seenStarts.add(id);
+      this.log.info({ taskId: id }, "selected for a task");
+    }
+    return fresh;
+  }
+
+  async #helpDispatch(tm: ChainClient["taskManager"]): Promise<void> {
+    const now = Date.now();
+    if (now - this.#lastDispatch < DISPATCH_INTERVAL_MS * (1 + Math.random())) return;
+    if ((await tm.queueLength()) === 0n) return;
+    this.#lastDispatch = now;
+    try {
+      await this.#chain.execute("dispatch", { simulate: () => tm.dispatch.staticCall(4), send: () => tm.dispatch(4) });
+    } catch (error) {
+      if (!(error instanceof ContractRefusal)) throw error;
+    }
+  }
+
+  async #cardIdentity(): Promise<CardIdentity> {
+    const detected = await detectNvidiaCard();
+    const configured = this.config.cardModel !== undefined ? { cardModel: this.config.cardModel, vramGb: this.config.vramGb! } : undefined;
+    if (configured && detected && configured.cardModel !== detected.cardModel) {
+      this.log.warn({ configured, detected }, "the configured card model differs from the GPU nvidia-smi reports; using the configured one");
+    }
+    const identity = configured ?? detected;
+    if (!identity) throw new Error("no card model: nvidia-smi found no GPU, so set cardModel and vramGb in the worker config");
+    return identity;
+  }
+
+  /** Joins with the stake, or resumes a paused node; a node already registered keeps its card model. */
+  async #register(card: CardIdentity): Promise<void> {
+    const { registry, token } = this.#chain;
+    const node = await registry.getNode(this.address);
+    if (node.status === NodeStatus.None) {
+      const stake = await registry.stakeAmount();
+      const balance = await token.balanceOf(this.address);
+      if (balance < stake) {
+        throw new Error(`account ${this.address} holds ${formatEther(balance)} TRIAD; joining needs a stake of ${formatEther(stake)}`);
+      }
+      if ((await token.allowance(this.address, registry.target)) < stake) {
+        await this.#chain.execute("approve", {
+          simulate: () => token.approve.staticCall(registry.target, stake),
+          send: () => token.approve(registry.target, stake),
+        });
+      }
+      await this.#chain.execute("join", {
+        simulate: () => registry.join.staticCall(card.cardModel, card.vramGb),
+        send: () => registry.join(card.cardModel, card.vramGb),
+      });
+      this.log.info({ ...card, stake: formatEther(stake) }, "joined the network");
+      return;
+    }
+    if (node.cardModel !== card.cardModel || Number(node.vramGb) !== card.vramGb) {
+      this.log.warn({ registered: { cardModel: node.cardModel, vramGb: Number(node.vramGb) }, card }, "registered with another card; quit and rejoin to change it");
+    }
+    if (node.status === NodeStatus.Paused || node.status === NodeStatus.PendingPause) {
+      await this.#chain.execute("resume", { simulate: () => registry.resume.staticCall(), send: () => registry.resume() });
+      this.log.info("resumed");
+    } else if (node.status === NodeStatus.PendingQuit) {
+      this.log.warn("this node is quitting: it finishes its current task and leaves");
+    } else {
+      this.log.info({ status: Number(node.status), taskId: String(node.taskId) }, "already registered");
+    }
+  }
+
+  /** Pause (an idle node leaves selection now, a busy one after its task). */
+  async #leaveSelection(): Promise<void> {
+    const registry = this.#chain.registry;
+    const status = (await registry.getNode(this.address)).status;
+    if (status !== NodeStatus.Available && status !== NodeStatus.Busy) return;
+    await this.#chain.execute("pause", { simulate: () => registry.pause.staticCall(), send: () => registry.pause() });
+  }
+
+  async #quit(): Promise<void> {
+    const registry = this.#chain.registry;
+    try {
+      const status = (await registry.getNode(this.address)).status;
+      if (status === NodeStatus.None || status === NodeStatus.PendingQuit) return;
+      await this.#chain.execute("quit", { simulate: () => registry.quit.staticCall(), send: () => registry.quit() });
+      this.log.info("quit: stake returned");
+    } catch (error) {
+      this.log.error({ err: (error as Error).message }, "quit failed; run `npx hardhat triad node quit` to get the stake back");
+    }
+  }
+
+  async #untilChainAnswers(check: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await check();
+      } catch (error) {
+        if (this.#stopping || attempt >= 30 || !isConnectionError(error)) throw error;
+        this.log.warn({ err: (error as Error).message, attempt }, "chain not reachable yet; retrying");
+        await this.#sleep(1_000);
+      }
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}
+
+function isConnectionError(error: unknown): boolean {
+  const text = String((error as Error)?.message ?? error);
+  return /ECONNREFUSED|ECONNRESET|fetch failed|socket hang up|timeout|NETWORK_ERROR/i.test(text);
+}
+
+/** A deployments/<chainId>.json file written by saveDeployment. */
+function loadDeploymentFile(file: string) {
+  const chainId = path.basename(file, ".json");
+  if (!/^[0-9]+$/.test(chainId)) throw new Error(`the deployment file must be named <chainId>.json (got ${file})`);
+  return loadDeployment(BigInt(chainId), path.dirname(file));
+}
