@@ -1,0 +1,71 @@
+import { encodeTask, hashBytes, validateTask } from "../engine/index.js";
+import type { ClientConnection } from "./connection.js";
+
+export interface SubmitTaskOptions {
+  /** Token wei escrowed for the nodes; default: the task manager's minimum fee. */
+  fee?: bigint;
+  /** Only nodes with at least this much VRAM (GB) may run the task; default 1 (any group). */
+  minVramGb?: number;
+  /** false submits a task that fails validation (the nodes then agree on its error outcome). Default true. */
+  validate?: boolean;
+}
+
+export interface SubmittedTask {
+  taskId: bigint;
+  argsHash: `0x${string}`;
+  fee: bigint;
+  minVramGb: number;
+  createTxHash: string;
+  /** Bytes uploaded to the relay (the canonical JSON of the task). */
+  bytes: Uint8Array;
+}
+
+/**
+ * createTask also starts queued tasks whose randomness became ready. Readiness depends on the block the
+ * transaction lands in, which can be later than the block the estimate ran on: leave room for those draws.
+ */
+const AUTO_DISPATCH_HEADROOM = 1_500_000n;
+
+export class InvalidTaskError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InvalidTaskError";
+  }
+}
+
+/**
+ * Creates a task on-chain and uploads its arguments: validates, encodes canonically (RFC 8785), approves the fee,
+ * calls createTask with keccak256 of those bytes, then puts the same bytes on the relay.
+ */
+export async function submitTask(conn: ClientConnection, task: unknown, options: SubmitTaskOptions = {}): Promise<SubmittedTask> {
+  if (options.validate !== false) {
+    const validation = validateTask(task);
+    if (!validation.ok) throw new InvalidTaskError(validation.message);
+  }
+  const minVramGb = options.minVramGb ?? 1;
+  if (!Number.isInteger(minVramGb) || minVramGb < 1 || minVramGb > 0xffff_ffff) {
+    throw new RangeError(`minVramGb must be a positive integer (got ${minVramGb})`);
+  }
+  const minimumFee = await conn.taskManager.minFee();
+  const fee = options.fee ?? minimumFee;
+  if (fee < minimumFee) throw new RangeError(`fee ${fee} is below the task manager's minimum fee ${minimumFee} (token wei)`);
+
+  const bytes = encodeTask(task);
+  const argsHash = hashBytes(bytes);
+  const allowance = await conn.token.allowance(conn.address, conn.deployment.taskManager);
+  if (allowance < fee) await (await conn.token.approve(conn.deployment.taskManager, fee)).wait();
+
+  const estimate = await conn.taskManager.createTask.estimateGas(argsHash, minVramGb, fee);
+  const tx = await conn.taskManager.createTask(argsHash, minVramGb, fee, { gasLimit: estimate + AUTO_DISPATCH_HEADROOM });
+  const receipt = await tx.wait();
+  if (receipt === null || receipt.status !== 1) throw new Error(`createTask transaction ${tx.hash} failed`);
+  const created = receipt.logs
+    .filter((log) => log.address.toLowerCase() === conn.deployment.taskManager.toLowerCase())
+    .map((log) => conn.taskManager.interface.parseLog(log))
+    .find((parsed) => parsed?.name === "TaskCreated");
+  if (!created) throw new Error(`createTask transaction ${tx.hash} emitted no TaskCreated event`);
+  const taskId = created.args.taskId as bigint;
+
+  await conn.relay.putArgs(taskId, bytes);
+  return { taskId, argsHash, fee, minVramGb, createTxHash: tx.hash, bytes };
+}

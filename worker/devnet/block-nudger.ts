@@ -1,0 +1,37 @@
+import type { JsonRpcProvider } from "ethers";
+import { TaskManager__factory } from "../../typechain-types/factories/TaskManager__factory.js";
+
+export interface BlockNudger {
+  stop(): Promise<void>;
+}
+
+/**
+ * With automine a block is mined only for a transaction, but a queued task waits for the hash of the block after
+ * its createTask block (BlockhashRandomness): nothing would ever mine it. While tasks are queued this mines an
+ * empty block every `intervalMs`, so their randomness becomes ready and deadlines keep moving.
+ */
+export function startBlockNudger(provider: JsonRpcProvider, taskManager: string, intervalMs = 1_000): BlockNudger {
+  const manager = TaskManager__factory.connect(taskManager, provider);
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let tick: Promise<void> = Promise.resolve();
+
+  const schedule = () => {
+    if (!stopped) timer = setTimeout(() => (tick = nudge().finally(schedule)), intervalMs);
+  };
+  const nudge = async () => {
+    try {
+      if ((await manager.queueLength()) > 0n) await provider.send("evm_mine", []);
+    } catch {
+      // the node is restarting or stopping; try again on the next tick
+    }
+  };
+  schedule();
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await tick;
+    },
+  };
+}

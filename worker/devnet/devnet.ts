@@ -1,0 +1,241 @@
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import path from "node:path";
+import { JsonRpcProvider, NonceManager, Wallet, parseEther } from "ethers";
+import { deployTriad, saveDeployment, type TriadDeployment, type TriadParams } from "../../deploy/triad.js";
+import { TriadToken__factory } from "../../typechain-types/factories/TriadToken__factory.js";
+import { defaultModelsDir } from "../paths.js";
+import { HARDHAT_DEV_ACCOUNT_COUNT, devAccount, type DevAccount } from "./accounts.js";
+import { startBlockNudger, type BlockNudger } from "./block-nudger.js";
+import { setBlockTime, startHardhatNode } from "./hardhat-node.js";
+import {
+  manifestPath,
+  readManifest,
+  removeManifest,
+  writeManifest,
+  type DevnetManifest,
+  type ManifestAccount,
+  type ManifestWorker,
+} from "./manifest.js";
+import { freePort } from "./ports.js";
+import type { ExitInfo, SupervisedProcess } from "./processes.js";
+import { RelayService } from "./relay-service.js";
+import { ShutdownStack } from "./shutdown-stack.js";
+import { WorkerFleet } from "./worker-fleet.js";
+import { DEFAULT_WORKER_GROUPS, checkWorkerGroup, type WorkerFaults, type WorkerGroupSpec } from "./worker-group.js";
+
+export interface DevnetOptions {
+  /** Holds the manifest, deployment, relay data, worker state and logs; wiped at start (the chain is new). */
+  stateDir: string;
+  modelsDir?: string;
+  /** Loopback address every service binds to. */
+  host?: string;
+  /** 0 (default): a free port. */
+  rpcPort?: number;
+  relayPort?: number;
+  /** 0 (default): automine. N: a block every N seconds. */
+  blockTimeSeconds?: number;
+  groups?: WorkerGroupSpec[];
+  /** ONNX Runtime threads per worker. */
+  workerThreads?: number;
+  workerPollIntervalMs?: number;
+  /** Contract parameters (see deploy/triad.ts). */
+  params?: Partial<TriadParams>;
+  /** Token wei minted to the client account. */
+  clientTokens?: bigint;
+  onProgress?: (message: string) => void;
+  /** A worker process ended without being asked to (a crash, or a fault switch such as exitAfterCommit). */
+  onWorkerExit?: (name: string, exit: ExitInfo) => void;
+}
+
+export interface Devnet {
+  manifest: DevnetManifest;
+  deployment: TriadDeployment;
+  provider: JsonRpcProvider;
+  /** Starts another group of workers (funded, joined, ready) and records them in the manifest. */
+  addWorkers(group: WorkerGroupSpec): Promise<ManifestWorker[]>;
+  /** The live process of a worker (undefined once it exited or was stopped). */
+  workerProcess(name: string): SupervisedProcess | undefined;
+  /** Starts a worker again with the same key and state dir; `faults` replaces its fault switches. */
+  restartWorker(name: string, options?: { faults?: WorkerFaults }): Promise<void>;
+  stopWorker(name: string): Promise<void>;
+  /** Stops the relay and starts it again on the same port and data dir. */
+  restartRelay(): Promise<void>;
+  /** Workers first, then the relay, then the chain; removes the manifest. */
+  stop(): Promise<void>;
+}
+
+const DEPLOYER_INDEX = 0;
+const CLIENT_INDEX = 1;
+const FIRST_WORKER_INDEX = 2;
+const LOOPBACK = "127.0.0.1";
+
+export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
+  const stateDir = path.resolve(options.stateDir);
+  const host = options.host ?? LOOPBACK;
+  const modelsDir = path.resolve(options.modelsDir ?? defaultModelsDir());
+  const blockTimeSeconds = options.blockTimeSeconds ?? 0;
+  const groups = options.groups ?? DEFAULT_WORKER_GROUPS;
+  groups.forEach(checkWorkerGroup);
+  const progress = options.onProgress ?? (() => undefined);
+  if (!existsSync(modelsDir)) throw new Error(`models dir ${modelsDir} does not exist (set --models-dir or TRIAD_MODELS_DIR)`);
+  prepareStateDir(stateDir);
+  const logsDir = path.join(stateDir, "logs");
+
+  const stack = new ShutdownStack();
+  try {
+    progress("starting the Hardhat node");
+    const node = await startHardhatNode({
+      host,
+      port: options.rpcPort || (await freePort(host)),
+      logFile: path.join(logsDir, "hardhat-node.log"),
+    });
+    stack.push(node.stop);
+    const provider = new JsonRpcProvider(node.rpcUrl, node.chainId, { staticNetwork: true });
+    stack.push(async () => provider.destroy());
+
+    progress("deploying the contracts");
+    const deployerKey = devAccount(DEPLOYER_INDEX);
+    const deployer = new NonceManager(new Wallet(deployerKey.privateKey, provider));
+    const deployment = await deployTriad(deployer, options.params);
+    const deploymentFile = saveDeployment(deployment, path.join(stateDir, "deployments"));
+    const token = TriadToken__factory.connect(deployment.token, deployer);
+    const clientKey = devAccount(CLIENT_INDEX);
+    await (await token.mint(clientKey.address, options.clientTokens ?? parseEther("10000"))).wait();
+
+    if (blockTimeSeconds > 0) await setBlockTime(provider, blockTimeSeconds);
+    const nudger: BlockNudger | undefined = blockTimeSeconds === 0 ? startBlockNudger(provider, deployment.taskManager) : undefined;
+    if (nudger) stack.push(nudger.stop);
+
+    progress("starting the relay");
+    const relay = new RelayService({
+      host,
+      port: options.relayPort || (await freePort(host)),
+      dataDir: path.join(stateDir, "relay"),
+      rpcUrl: node.rpcUrl,
+      deploymentFile,
+      logFile: path.join(logsDir, "relay.log"),
+    });
+    await relay.start();
+    stack.push(() => relay.stop());
+
+    const manifest: DevnetManifest = {
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      stateDir,
+      chainId: node.chainId,
+      rpcUrl: node.rpcUrl,
+      blockTimeSeconds,
+      relayUrl: relay.url,
+      deploymentFile,
+      contracts: {
+        token: deployment.token,
+        nodeRegistry: deployment.nodeRegistry,
+        taskManager: deployment.taskManager,
+        randomness: deployment.randomness,
+      },
+      modelsDir,
+      clientAccount: manifestAccount(clientKey, "client"),
+      accounts: [],
+      workers: [],
+      logs: { node: node.process.logFile, relay: relay.logFile },
+      pids: { node: node.process.pid, relay: relay.pid },
+      devOnly: "The private keys below are Hardhat's publicly known dev keys: never use them on a real network.",
+    };
+    const workers = new WorkerFleet({
+      stateDir,
+      logsDir,
+      host,
+      modelsDir,
+      rpcUrl: node.rpcUrl,
+      relayUrl: relay.url,
+      deploymentFile,
+      deployment,
+      provider,
+      deployer,
+      threads: options.workerThreads ?? 1,
+      pollIntervalMs: options.workerPollIntervalMs ?? 500,
+      onUnexpectedExit: options.onWorkerExit ?? (() => undefined),
+      firstAccountIndex: FIRST_WORKER_INDEX,
+    });
+    // Registered before any worker starts, so the stack stops workers first.
+    stack.push(() => workers.stopAll());
+
+    const save = async () => {
+      manifest.workers = workers.manifestEntries();
+      manifest.pids.relay = relay.pid;
+      manifest.accounts = accountTable(manifest.workers);
+      await writeManifest(manifest);
+    };
+    for (const group of groups) {
+      progress(`starting ${group.count} workers of "${group.cardModel}" (${group.vramGb} GB)`);
+      await workers.addGroup(group);
+    }
+    await save();
+    stack.push(async () => removeManifest(stateDir));
+
+    return {
+      manifest,
+      deployment,
+      provider,
+      async addWorkers(group) {
+        checkWorkerGroup(group);
+        const added = await workers.addGroup(group);
+        await save();
+        return added;
+      },
+      workerProcess: (name) => workers.process(name),
+      async restartWorker(name, restartOptions) {
+        await workers.restart(name, restartOptions?.faults);
+        await save();
+      },
+      async stopWorker(name) {
+        await workers.stop(name);
+        await save();
+      },
+      async restartRelay() {
+        await relay.stop();
+        await relay.start();
+        await save();
+      },
+      stop: () => stack.unwind(),
+    };
+  } catch (error) {
+    await stack.unwind();
+    throw error;
+  }
+}
+
+/** Refuses to wipe the state of a devnet that is still running; otherwise starts from an empty directory. */
+function prepareStateDir(stateDir: string): void {
+  if (existsSync(manifestPath(stateDir))) {
+    const previous = readManifest(stateDir);
+    if (isAlive(previous.pid)) {
+      throw new Error(`a devnet (pid ${previous.pid}) is already running with state dir ${stateDir}; stop it first`);
+    }
+  }
+  rmSync(stateDir, { recursive: true, force: true });
+  mkdirSync(stateDir, { recursive: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function manifestAccount(account: DevAccount, role: ManifestAccount["role"]): ManifestAccount {
+  return { role, index: account.index, address: account.address, privateKey: account.privateKey };
+}
+
+function accountTable(workers: ManifestWorker[]): ManifestAccount[] {
+  const workerAddresses = new Set(workers.map((w) => w.address));
+  return Array.from({ length: HARDHAT_DEV_ACCOUNT_COUNT }, (_, index) => {
+    const account = devAccount(index);
+    const role =
+      index === DEPLOYER_INDEX ? "deployer (token minter)" : index === CLIENT_INDEX ? "client" : workerAddresses.has(account.address) ? "worker" : "spare";
+    return manifestAccount(account, role);
+  });
+}
