@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ethers } from "ethers";
-import { parseNvidiaSmi } from "../../worker/node/card-model.js";
+import { chooseCardIdentity, parseNvidiaSmi } from "../../worker/node/card-model.js";
 import { ConfigError, parseWorkerConfig } from "../../worker/node/config.js";
 import { TaskJournal, type TaskRecord } from "../../worker/node/journal.js";
 import { commitmentOf } from "../../worker/node/task-handler.js";
@@ -126,5 +126,30 @@ describe("commitment", function () {
     const expected = ethers.solidityPackedKeccak256(["uint256", "uint256", "bytes32", "bytes32"], [5n, BigInt(node), ethers.id("r"), salt]);
     expect(commitmentOf(5n, node, ethers.id("r"), salt)).to.equal(expected);
     expect(commitmentOf(6n, node, ethers.id("r"), salt)).to.not.equal(expected);
+  });
+});
+
+describe("card identity", function () {
+  const h100 = { cardModel: "NVIDIA H100 80GB HBM3", vramGb: 80 };
+  const configured = { cardModel: "NVIDIA GeForce RTX 4090", vramGb: 24 };
+
+  it("on a GPU device is the GPU nvidia-smi reports, overriding a different configured card with a warning", function () {
+    const choice = chooseCardIdentity("webgpu", configured, h100);
+    expect(choice.identity).to.deep.equal(h100);
+    expect(choice.source).to.equal("nvidia-smi");
+    expect(choice.warning).to.contain("ignored");
+    expect(chooseCardIdentity("cuda", undefined, h100).warning).to.equal(undefined);
+  });
+
+  it("on a GPU device without a GPU is an error naming the device", function () {
+    expect(() => chooseCardIdentity("cuda", configured, undefined)).to.throw("device cuda needs an NVIDIA GPU");
+  });
+
+  it("on the CPU is the configured card, else the CPU itself", function () {
+    expect(chooseCardIdentity("cpu", configured, undefined)).to.deep.equal({ identity: configured, source: "config" });
+    const cpu = chooseCardIdentity("cpu", undefined, undefined);
+    expect(cpu.source).to.equal("cpu");
+    expect(cpu.identity.cardModel).to.match(/^CPU /);
+    expect(cpu.identity.vramGb).to.be.greaterThan(0);
   });
 });

@@ -16,7 +16,7 @@ import { TaskHandler } from "../../worker/node/task-handler.js";
 import { COMMIT_WINDOW, TaskStatus, AbortReason, ethers, networkHelpers, world, type World } from "../contracts/fixture.js";
 
 const RESULT_JSON = '{"choices":[],"model":"m","usage":{}}';
-const RESULT_HASH = ethersLib.keccak256(ethersLib.toUtf8Bytes(RESULT_JSON));
+const RESULT_HASH = ethersLib.keccak256(ethersLib.toUtf8Bytes(RESULT_JSON)) as `0x${string}`;
 
 /** An engine that always answers RESULT_JSON, counting its runs. */
 function fakeEngine() {
@@ -96,7 +96,7 @@ describe("worker task handler (real contracts, in-process chain)", function () {
   async function othersCommitAndReveal(result = RESULT_HASH) {
     const task = await w.taskManager.getTask(taskId);
     const others = task.nodes.slice(1).map(w.signerOf);
-    const seals = [];
+    const seals: Array<{ salt: string; commitment: string }> = [];
     for (const node of others) {
       const seal = await w.sealFor(taskId, node, result);
       await w.taskManager.connect(node).commit(taskId, seal.commitment);

@@ -30,11 +30,15 @@ export interface ClientEndpoints {
   deploymentsDir?: string;
 }
 
+/** How often transaction receipts are polled for. */
+const RECEIPT_POLL_MS = 250;
+
 export async function connectClient(endpoints: ClientEndpoints): Promise<ClientConnection> {
   if (!/^0x[0-9a-fA-F]{64}$/.test(endpoints.privateKey)) {
     throw new Error("the private key must be 0x followed by 64 hex digits");
   }
-  const provider = new JsonRpcProvider(endpoints.rpcUrl);
+  // ethers polls for receipts every 4 s by default: seconds of latency per transaction on a fast chain.
+  const provider = new JsonRpcProvider(endpoints.rpcUrl, undefined, { pollingInterval: RECEIPT_POLL_MS });
   try {
     const { chainId } = await provider.getNetwork();
     const deployment = loadDeployment(chainId, endpoints.deploymentsDir ?? "deployments");

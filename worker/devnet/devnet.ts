@@ -90,7 +90,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       logFile: path.join(logsDir, "hardhat-node.log"),
     });
     stack.push(node.stop);
-    const provider = new JsonRpcProvider(node.rpcUrl, node.chainId, { staticNetwork: true });
+    const provider = new JsonRpcProvider(node.rpcUrl, node.chainId, { staticNetwork: true, pollingInterval: 250 });
     stack.push(async () => provider.destroy());
 
     progress("deploying the contracts");
@@ -103,7 +103,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     await (await token.mint(clientKey.address, options.clientTokens ?? parseEther("10000"))).wait();
 
     if (blockTimeSeconds > 0) await setBlockTime(provider, blockTimeSeconds);
-    const nudger: BlockNudger | undefined = blockTimeSeconds === 0 ? startBlockNudger(provider, deployment.taskManager) : undefined;
+    const nudger: BlockNudger | undefined = blockTimeSeconds === 0 ? startBlockNudger(provider, deployment.taskManager, 250) : undefined;
     if (nudger) stack.push(nudger.stop);
 
     progress("starting the relay");

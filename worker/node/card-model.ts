@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import os from "node:os";
 import { promisify } from "node:util";
 
 export interface CardIdentity {
@@ -26,4 +27,36 @@ export async function detectNvidiaCard(): Promise<CardIdentity | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** The CPU as a card: what a CPU-only node runs tasks on (its RAM stands in for VRAM). */
+export function cpuIdentity(): CardIdentity {
+  const model = os.cpus()[0]?.model.trim() || "unknown CPU";
+  return { cardModel: `CPU ${model}`.slice(0, 64), vramGb: Math.max(1, Math.floor(os.totalmem() / 2 ** 30)) };
+}
+
+export interface CardChoice {
+  identity: CardIdentity;
+  source: "nvidia-smi" | "config" | "cpu";
+  /** Set when the configured card is overridden or looks wrong. */
+  warning?: string;
+}
+
+/**
+ * The group a node joins is the device its engine actually runs on: on a GPU provider, the GPU nvidia-smi reports
+ * (a differently configured name is overridden, so a node cannot land in a group whose numerics it does not share);
+ * on the CPU provider, the configured card (devnets emulate GPU groups this way), else the CPU itself.
+ */
+export function chooseCardIdentity(device: string, configured: CardIdentity | undefined, gpu: CardIdentity | undefined): CardChoice {
+  if (device !== "cpu") {
+    if (!gpu) throw new Error(`device ${device} needs an NVIDIA GPU, but nvidia-smi reports none`);
+    const differs = configured && (configured.cardModel !== gpu.cardModel || configured.vramGb !== gpu.vramGb);
+    return {
+      identity: gpu,
+      source: "nvidia-smi",
+      ...(differs ? { warning: `configured card "${configured.cardModel}" / ${configured.vramGb} GB ignored: the engine runs on "${gpu.cardModel}" / ${gpu.vramGb} GB` } : {}),
+    };
+  }
+  if (configured) return { identity: configured, source: "config" };
+  return { identity: cpuIdentity(), source: "cpu" };
 }

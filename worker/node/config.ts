@@ -56,7 +56,7 @@ export function parseWorkerConfig(document: unknown, baseDir: string, origin = "
   if (!validate(document)) throw new ConfigError(`${origin} is invalid:\n${describeErrors(validate.errors ?? [])}`);
   const raw = document as Partial<WorkerConfig> & Pick<WorkerConfig, "rpcUrl" | "privateKey" | "relayUrl" | "deployment" | "stateDir">;
   if ((raw.cardModel === undefined) !== (raw.vramGb === undefined)) {
-    throw new ConfigError(`${origin} is invalid:\n  /cardModel and /vramGb: give both or neither (neither: read from nvidia-smi)`);
+    throw new ConfigError(`${origin} is invalid:\n  /cardModel and /vramGb: give both or neither`);
   }
   const resolve = (p: string) => path.resolve(baseDir, p);
   return {

@@ -5,7 +5,8 @@ import pino from "pino";
 import { loadDeployment } from "../../deploy/triad.js";
 import { GptEngine } from "../engine/index.js";
 import { RelayClient } from "../relay/client.js";
-import { detectNvidiaCard, type CardIdentity } from "./card-model.js";
+import { chooseCardIdentity, detectNvidiaCard, type CardIdentity } from "./card-model.js";
+import { IRandomnessSource__factory } from "../../typechain-types/factories/interfaces/IRandomnessSource__factory.js";
 import { ChainClient, ContractRefusal } from "./chain.js";
 import type { WorkerConfig } from "./config.js";
 import { TaskJournal } from "./journal.js";
@@ -17,8 +18,12 @@ const NodeStatus = { None: 0n, Available: 1n, Busy: 2n, PendingPause: 3n, Pendin
 
 /** Blocks re-scanned on every pass, so events of a reorganised tip are seen again (handling is idempotent). */
 const REORG_DEPTH = 12;
-/** Idle nodes call dispatch() for queued tasks at most this often (jittered), to move the queue without a keeper. */
-const DISPATCH_INTERVAL_MS = 3_000;
+/** How often transaction receipts are polled for (ethers' default, 4 s, would add seconds to every phase). */
+const RECEIPT_POLL_MS = 250;
+/** Queued tasks an idle node examines and dispatches at once. */
+const DISPATCH_SCAN = 4;
+/** Longest random pause before an idle node dispatches (spreads the idle nodes so that one usually goes first). */
+const DISPATCH_JITTER_MS = 300;
 
 /**
  * A Triad node. Each pass reads the node's state and its tasks from the chain, scans new TaskStarted events
@@ -36,7 +41,7 @@ export class TriadWorker {
   #stopping = false;
   #stopped: Promise<void> | undefined;
   #wake: (() => void) | undefined;
-  #lastDispatch = 0;
+  #lastDispatchBlock = -1;
   #removedLogged = false;
   #seenStarts = new Set<string>();
 
@@ -52,7 +57,7 @@ export class TriadWorker {
   async start(): Promise<void> {
     const c = this.config;
     const deployment = loadDeploymentFile(c.deployment);
-    const provider = new JsonRpcProvider(c.rpcUrl, deployment.chainId, { staticNetwork: true, pollingInterval: 500 });
+    const provider = new JsonRpcProvider(c.rpcUrl, deployment.chainId, { staticNetwork: true, pollingInterval: RECEIPT_POLL_MS });
     this.#chain = new ChainClient(provider, c.privateKey, deployment, this.log, this.metrics);
     this.#journal = new TaskJournal(c.stateDir);
     this.#engine = new GptEngine({ modelsDir: c.modelsDir, device: c.device, threads: c.threads, allowRemoteModels: c.allowRemoteModels, logger: this.log });
@@ -122,7 +127,6 @@ export class TriadWorker {
 
   /** One pass over the chain; resolves whether the node owes no action to any task. */
   async #pass(): Promise<boolean> {
-    const tm = this.#chain.taskManager;
     const node = await this.#chain.registry.getNode(this.address);
     this.metrics.stake.set(Number(formatEther(node.stake)));
     if (node.status === NodeStatus.None && !this.#removedLogged) {
@@ -140,7 +144,7 @@ export class TriadWorker {
       await this.#handler.advance(taskId);
       owes ||= await this.#handler.owesAction(taskId);
     }
-    if (!this.#stopping && node.status === NodeStatus.Available) await this.#helpDispatch(tm);
+    if (!this.#stopping && node.status === NodeStatus.Available) await this.#helpDispatch();
     return !owes && node.taskId === 0n;
   }
 
@@ -162,27 +166,42 @@ export class TriadWorker {
     return fresh;
   }
 
-  async #helpDispatch(tm: ChainClient["taskManager"]): Promise<void> {
-    const now = Date.now();
-    if (now - this.#lastDispatch < DISPATCH_INTERVAL_MS * (1 + Math.random())) return;
-    if ((await tm.queueLength()) === 0n) return;
-    this.#lastDispatch = now;
+  /**
+   * Calls dispatch() when a queued task's randomness is ready, so the queue moves without a keeper. At most once per
+   * block per worker, after a random pause so that usually one idle node sends it and the others see it done.
+   */
+  async #helpDispatch(): Promise<void> {
+    const block = await this.#chain.provider.getBlockNumber();
+    if (block <= this.#lastDispatchBlock || !(await this.#queueHasReadyTask())) return;
+    await this.#sleep(Math.random() * DISPATCH_JITTER_MS);
+    if (this.#stopping || !(await this.#queueHasReadyTask())) return;
+    this.#lastDispatchBlock = await this.#chain.provider.getBlockNumber();
+    const tm = this.#chain.taskManager;
     try {
-      await this.#chain.execute("dispatch", { simulate: () => tm.dispatch.staticCall(4), send: () => tm.dispatch(4) });
+      await this.#chain.execute("dispatch", { simulate: () => tm.dispatch.staticCall(DISPATCH_SCAN), send: () => tm.dispatch(DISPATCH_SCAN) });
     } catch (error) {
       if (!(error instanceof ContractRefusal)) throw error;
     }
   }
 
-  async #cardIdentity(): Promise<CardIdentity> {
-    const detected = await detectNvidiaCard();
-    const configured = this.config.cardModel !== undefined ? { cardModel: this.config.cardModel, vramGb: this.config.vramGb! } : undefined;
-    if (configured && detected && configured.cardModel !== detected.cardModel) {
-      this.log.warn({ configured, detected }, "the configured card model differs from the GPU nvidia-smi reports; using the configured one");
+  async #queueHasReadyTask(): Promise<boolean> {
+    const tm = this.#chain.taskManager;
+    const queued = (await tm.queuedTaskIds()).slice(0, DISPATCH_SCAN);
+    if (queued.length === 0) return false;
+    const source = IRandomnessSource__factory.connect(await tm.randomnessSource(), this.#chain.provider);
+    for (const taskId of queued) {
+      if (await source.isReady(await tm.requestIdOf(taskId))) return true;
     }
-    const identity = configured ?? detected;
-    if (!identity) throw new Error("no card model: nvidia-smi found no GPU, so set cardModel and vramGb in the worker config");
-    return identity;
+    return false;
+  }
+
+  async #cardIdentity(): Promise<CardIdentity> {
+    const configured = this.config.cardModel !== undefined ? { cardModel: this.config.cardModel, vramGb: this.config.vramGb! } : undefined;
+    const gpu = this.config.device === "cpu" ? undefined : await detectNvidiaCard();
+    const choice = chooseCardIdentity(this.config.device, configured, gpu);
+    if (choice.warning) this.log.warn(choice.warning);
+    this.log.info({ ...choice.identity, source: choice.source, device: this.config.device }, "card identity");
+    return choice.identity;
   }
 
   /** Joins with the stake, or resumes a paused node; a node already registered keeps its card model. */
