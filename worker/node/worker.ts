@@ -1,5 +1,5 @@
 import path from "node:path";
-import { JsonRpcProvider, formatEther } from "ethers";
+import { FetchRequest, JsonRpcProvider, formatEther } from "ethers";
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
 import { loadDeployment } from "../../deploy/triad.js";
@@ -20,6 +20,8 @@ const NodeStatus = { None: 0n, Available: 1n, Busy: 2n, PendingPause: 3n, Pendin
 const REORG_DEPTH = 12;
 /** How often transaction receipts are polled for (ethers' default, 4 s, would add seconds to every phase). */
 const RECEIPT_POLL_MS = 250;
+/** A hung RPC endpoint fails a request after this long (ethers' default is 5 minutes), so the pass is retried. */
+const RPC_TIMEOUT_MS = 10_000;
 /** Queued tasks an idle node examines and dispatches at once. */
 const DISPATCH_SCAN = 4;
 /** Longest random pause before an idle node dispatches (spreads the idle nodes so that one usually goes first). */
@@ -57,7 +59,9 @@ export class TriadWorker {
   async start(): Promise<void> {
     const c = this.config;
     const deployment = loadDeploymentFile(c.deployment);
-    const provider = new JsonRpcProvider(c.rpcUrl, deployment.chainId, { staticNetwork: true, pollingInterval: RECEIPT_POLL_MS });
+    const rpc = new FetchRequest(c.rpcUrl);
+    rpc.timeout = RPC_TIMEOUT_MS;
+    const provider = new JsonRpcProvider(rpc, deployment.chainId, { staticNetwork: true, pollingInterval: RECEIPT_POLL_MS });
     this.#chain = new ChainClient(provider, c.privateKey, deployment, this.log, this.metrics);
     this.#journal = new TaskJournal(c.stateDir);
     this.#engine = new GptEngine({ modelsDir: c.modelsDir, device: c.device, threads: c.threads, allowRemoteModels: c.allowRemoteModels, logger: this.log });
@@ -153,7 +157,8 @@ export class TriadWorker {
     const tm = this.#chain.taskManager;
     const head = await this.#chain.provider.getBlockNumber();
     const cursor = this.#journal.cursor() ?? this.#chain.deployment.blockNumber;
-    const from = Math.max(this.#chain.deployment.blockNumber, cursor - REORG_DEPTH);
+    // min(): after a reorg to a shorter chain the cursor may be past the head.
+    const from = Math.max(this.#chain.deployment.blockNumber, Math.min(cursor, head) - REORG_DEPTH);
     if (head < from) return [];
     const events = await tm.queryFilter(tm.filters.TaskStarted(), from, head);
     await this.#journal.saveCursor(head);
