@@ -2,6 +2,7 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { ethers } from "ethers";
 import { deployTriad, saveDeployment, type TriadParams } from "../deploy/triad.js";
 import { signerAt } from "./lib/connect.js";
+import { readable } from "./lib/readable.js";
 
 interface DeployArgs {
   account: number;
@@ -13,7 +14,7 @@ interface DeployArgs {
 }
 
 /** `triad deploy`: deploys the contracts and records them in deployments/<chainId>.json. */
-export default async function deploy(args: DeployArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
+async function deploy(args: DeployArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
   const signer = await signerAt(hre, args.account);
   const params: Partial<TriadParams> = {
     stakeAmount: ethers.parseEther(args.stake),
@@ -30,3 +31,5 @@ export default async function deploy(args: DeployArgs, hre: HardhatRuntimeEnviro
   console.log(`  randomness   ${deployment.randomness}`);
   console.log(`Recorded in ${file}`);
 }
+
+export default readable(deploy);

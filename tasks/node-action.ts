@@ -1,5 +1,6 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { connectTriad, NODE_STATUS } from "./lib/connect.js";
+import { readable } from "./lib/readable.js";
 
 interface NodeActionArgs {
   account: number;
@@ -13,8 +14,8 @@ async function run(action: "pause" | "resume" | "quit", args: NodeActionArgs, hr
 }
 
 /** `triad node pause`. */
-export const pause = (args: NodeActionArgs, hre: HardhatRuntimeEnvironment) => run("pause", args, hre);
+export const pause = readable((args: NodeActionArgs, hre: HardhatRuntimeEnvironment) => run("pause", args, hre));
 /** `triad node resume`. */
-export const resume = (args: NodeActionArgs, hre: HardhatRuntimeEnvironment) => run("resume", args, hre);
+export const resume = readable((args: NodeActionArgs, hre: HardhatRuntimeEnvironment) => run("resume", args, hre));
 /** `triad node quit`. */
-export const quit = (args: NodeActionArgs, hre: HardhatRuntimeEnvironment) => run("quit", args, hre);
+export const quit = readable((args: NodeActionArgs, hre: HardhatRuntimeEnvironment) => run("quit", args, hre));

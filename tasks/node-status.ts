@@ -1,6 +1,7 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { ethers } from "ethers";
 import { connectTriad, NODE_STATUS } from "./lib/connect.js";
+import { readable } from "./lib/readable.js";
 
 interface StatusArgs {
   account: number;
@@ -8,7 +9,7 @@ interface StatusArgs {
 }
 
 /** `triad node status`: the registry entry of a node (default: the selected account). */
-export default async function nodeStatus(args: StatusArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
+async function nodeStatus(args: StatusArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
   const triad = await connectTriad(hre, args.account);
   const address = args.node === "" ? triad.address : args.node;
   if (!ethers.isAddress(address)) throw new Error(`--node must be an address (got "${args.node}")`);
@@ -23,3 +24,5 @@ export default async function nodeStatus(args: StatusArgs, hre: HardhatRuntimeEn
   console.log(`  task       ${node.taskId === 0n ? "-" : node.taskId.toString()}`);
   console.log(`  balance    ${ethers.formatEther(await triad.token.balanceOf(address))} TRIAD`);
 }
+
+export default readable(nodeStatus);

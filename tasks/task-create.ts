@@ -2,6 +2,7 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { readFileSync } from "node:fs";
 import { ethers } from "ethers";
 import { connectTriad, ensureAllowance } from "./lib/connect.js";
+import { readable } from "./lib/readable.js";
 
 interface CreateArgs {
   account: number;
@@ -14,7 +15,7 @@ interface CreateArgs {
  * `triad task create`: stores keccak256 of the task file's exact bytes on-chain, escrows the fee and prints
  * the task id plus what a worker and the relay need.
  */
-export default async function taskCreate(args: CreateArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
+async function taskCreate(args: CreateArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
   if (args.file === "") throw new Error("--file must name the task JSON file");
   if (!Number.isInteger(args.minVram) || args.minVram <= 0) throw new Error(`--min-vram must be a positive integer in GB (got ${args.minVram})`);
   const bytes = readFileSync(args.file);
@@ -49,3 +50,5 @@ export default async function taskCreate(args: CreateArgs, hre: HardhatRuntimeEn
   }, null, 2));
   console.error(`Upload the file's exact bytes to the relay under task ${taskId}; nodes are drawn from block ${receipt!.blockNumber + 1}'s hash.`);
 }
+
+export default readable(taskCreate);

@@ -1,5 +1,6 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { ABORT_REASON, connectTriad, parseTaskId, TASK_STATUS } from "./lib/connect.js";
+import { readable } from "./lib/readable.js";
 
 interface ExpireArgs {
   account: number;
@@ -7,7 +8,7 @@ interface ExpireArgs {
 }
 
 /** `triad task expire`: advances a task whose phase deadline passed (anyone). */
-export default async function taskExpire(args: ExpireArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
+async function taskExpire(args: ExpireArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
   const taskId = parseTaskId(args.id);
   const triad = await connectTriad(hre, args.account);
   await (await triad.taskManager.expire(taskId)).wait();
@@ -15,3 +16,5 @@ export default async function taskExpire(args: ExpireArgs, hre: HardhatRuntimeEn
   const reason = ABORT_REASON[Number(task.abortReason)];
   console.log(`Task ${taskId} is now ${TASK_STATUS[Number(task.status)]}${reason === "None" ? "" : ` (${reason})`}`);
 }
+
+export default readable(taskExpire);

@@ -1,6 +1,7 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { ethers } from "ethers";
 import { ABORT_REASON, connectTriad, parseTaskId, TASK_STATUS } from "./lib/connect.js";
+import { readable } from "./lib/readable.js";
 
 interface ShowArgs {
   account: number;
@@ -8,7 +9,7 @@ interface ShowArgs {
 }
 
 /** `triad task show`: the on-chain record of a task. */
-export default async function taskShow(args: ShowArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
+async function taskShow(args: ShowArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
   const taskId = parseTaskId(args.id);
   const triad = await connectTriad(hre, args.account);
   const task = await triad.taskManager.getTask(taskId);
@@ -33,3 +34,5 @@ export default async function taskShow(args: ShowArgs, hre: HardhatRuntimeEnviro
     resultHash: task.resultHash,
   }, null, 2));
 }
+
+export default readable(taskShow);
