@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { registerBridge } from "./bridge.js";
 import { registerDemo } from "./demo.js";
 import { registerDevnet } from "./devnet.js";
 import { registerRelay } from "./relay.js";
@@ -12,7 +13,7 @@ const program = new Command()
   .description("Triad: verifiable LLM text generation on a network of GPU nodes")
   .showHelpAfterError();
 
-const registrations: Array<(program: Command) => void> = [registerRelay, registerRunTask, registerDevnet, registerTask, registerDemo, registerWorker];
+const registrations: Array<(program: Command) => void> = [registerRelay, registerRunTask, registerDevnet, registerTask, registerDemo, registerWorker, registerBridge];
 
 for (const register of registrations) register(program);
 

@@ -1,0 +1,209 @@
+import { randomBytes } from "node:crypto";
+import type { GptResponse, GptTask, TaskErrorDocument } from "../engine/index.js";
+import { invalidRequest } from "./errors.js";
+
+/** The OpenAI chat completion request fields the bridge understands, plus Triad's generation settings. */
+export interface ChatCompletionRequest {
+  model: string;
+  messages: Array<{ role: string; content: unknown; name?: string }>;
+  temperature?: number | null;
+  top_p?: number | null;
+  max_tokens?: number | null;
+  max_completion_tokens?: number | null;
+  n?: number | null;
+  seed?: number | null;
+  stream?: boolean | null;
+  stream_options?: { include_usage?: boolean } | null;
+  // Triad extensions (extra body fields with the openai client)
+  top_k?: number;
+  typical_p?: number;
+  repetition_penalty?: number;
+  num_beams?: number;
+  do_sample?: boolean;
+  dtype?: GptTask["dtype"];
+  quantize_bits?: GptTask["quantize_bits"];
+  [other: string]: unknown;
+}
+
+/** Accepted and ignored: they do not change the generated text. */
+const HARMLESS = new Set(["user", "metadata", "store", "service_tier", "parallel_tool_calls", "stream_options", "stream"]);
+/** Accepted only at their neutral value (the engine has no such setting). */
+const NEUTRAL: Record<string, unknown> = {
+  presence_penalty: 0,
+  frequency_penalty: 0,
+  logprobs: false,
+  top_logprobs: 0,
+  stop: null,
+  logit_bias: null,
+  tools: null,
+  tool_choice: "none",
+  response_format: null,
+  functions: null,
+  function_call: "none",
+  modalities: null,
+  audio: null,
+  prediction: null,
+  reasoning_effort: null,
+  web_search_options: null,
+};
+const MAPPED = new Set([
+  "model", "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens", "n", "seed",
+  "top_k", "typical_p", "repetition_penalty", "num_beams", "do_sample", "dtype", "quantize_bits",
+]);
+const ROLES = new Set(["system", "user", "assistant", "developer"]);
+
+export interface MappedTask {
+  task: GptTask;
+  /** The seed the task runs with (chosen by the bridge when the request has none). */
+  seed: number;
+}
+
+/**
+ * Turns an OpenAI chat request into a Triad GPT task. Parameters that would change the output but that Triad
+ * cannot honour are refused with a 400 naming them, never silently dropped. Range checks on the generation
+ * settings are left to the task validator, whose message names each field.
+ */
+export function requestToTask(body: unknown): MappedTask {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) throw invalidRequest("the request body must be a JSON object", null, "invalid_json");
+  const request = body as ChatCompletionRequest;
+  for (const [key, value] of Object.entries(request)) {
+    if (MAPPED.has(key) || HARMLESS.has(key) || value === undefined) continue;
+    if (key in NEUTRAL) {
+      if (isNeutral(value, NEUTRAL[key])) continue;
+      throw invalidRequest(`'${key}' is not supported by Triad (only its default value is accepted)`, key, "unsupported_parameter");
+    }
+    throw invalidRequest(`Unrecognized request argument supplied: ${key}`, key, "unknown_parameter");
+  }
+  if (typeof request.model !== "string" || request.model === "") throw invalidRequest("'model' is required and must be a string", "model");
+  if (!Array.isArray(request.messages) || request.messages.length === 0) {
+    throw invalidRequest("'messages' must be a non-empty array", "messages");
+  }
+  const messages = request.messages.map((message, i) => {
+    if (typeof message !== "object" || message === null || !ROLES.has(message.role)) {
+      throw invalidRequest(`'messages[${i}].role' must be one of system, developer, user, assistant`, `messages[${i}].role`);
+    }
+    const role = (message.role === "developer" ? "system" : message.role) as GptTask["messages"][number]["role"];
+    return { role, content: textContent(message.content, i) };
+  });
+  if (request.stream_options != null && request.stream !== true) {
+    throw invalidRequest("'stream_options' is only allowed when 'stream' is true", "stream_options");
+  }
+
+  const generation: NonNullable<GptTask["generation_config"]> = {};
+  const maxTokens = request.max_completion_tokens ?? request.max_tokens;
+  if (maxTokens != null) generation.max_new_tokens = maxTokens;
+  if (request.n != null) generation.num_return_sequences = request.n;
+  if (request.top_p != null) generation.top_p = request.top_p;
+  for (const key of ["top_k", "typical_p", "repetition_penalty", "num_beams", "do_sample"] as const) {
+    if (request[key] !== undefined) (generation as Record<string, unknown>)[key] = request[key];
+  }
+  // OpenAI samples by default (temperature 1, no top-k); temperature 0 asks for greedy decoding. An explicit
+  // do_sample, or beam search, is taken as given.
+  const beamSearch = (request.num_beams ?? 1) > 1;
+  if (request.do_sample === undefined) generation.do_sample = !beamSearch && request.temperature !== 0;
+  if (request.temperature != null && (request.temperature !== 0 || request.do_sample !== undefined)) generation.temperature = request.temperature;
+  if (generation.do_sample && request.top_k === undefined) generation.top_k = 0;
+  const seed = request.seed ?? randomSeed();
+  const task: GptTask = { model: request.model, messages, seed, generation_config: generation };
+  if (request.dtype !== undefined) task.dtype = request.dtype;
+  if (request.quantize_bits !== undefined) task.quantize_bits = request.quantize_bits;
+  return { task, seed };
+}
+
+function isNeutral(value: unknown, neutral: unknown): boolean {
+  if (value === null) return true;
+  if (Array.isArray(value)) return value.length === 0;
+  return value === neutral;
+}
+
+/** A message's text: a string, or OpenAI's content parts of type "text" (joined). Images and audio are refused. */
+function textContent(content: unknown, index: number): string {
+  if (typeof content === "string") return content;
+  if (Array.isArray(content)) {
+    return content
+      .map((part, j) => {
+        if (part && typeof part === "object" && part.type === "text" && typeof part.text === "string") return part.text as string;
+        throw invalidRequest(`'messages[${index}].content[${j}]': only text parts are supported`, `messages[${index}].content`);
+      })
+      .join("");
+  }
+  throw invalidRequest(`'messages[${index}].content' must be a string or an array of text parts`, `messages[${index}].content`);
+}
+
+/** A uniformly random seed in the task format's range (non-negative 53-bit safe integer). */
+function randomSeed(): number {
+  return Number(randomBytes(8).readBigUInt64BE() % BigInt(Number.MAX_SAFE_INTEGER));
+}
+
+/** What the chain vouches for, added to every answer. */
+export interface TriadReceipt {
+  task_id: string;
+  nodes: string[];
+  result_hash: string;
+  seed: number;
+  create_tx: string;
+}
+
+export interface ChatCompletion {
+  id: string;
+  object: "chat.completion";
+  created: number;
+  model: string;
+  system_fingerprint: string | null;
+  choices: Array<{ index: number; message: { role: "assistant"; content: string; refusal: null }; finish_reason: string; logprobs: null }>;
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  triad: TriadReceipt;
+}
+
+export function completionFromResponse(response: GptResponse, receipt: TriadReceipt, created: number): ChatCompletion {
+  return {
+    id: `chatcmpl-triad-${receipt.task_id}`,
+    object: "chat.completion",
+    created,
+    model: response.model,
+    system_fingerprint: null,
+    choices: response.choices.map((choice) => ({
+      index: choice.index,
+      message: { role: "assistant", content: choice.message.content, refusal: null },
+      finish_reason: choice.finish_reason,
+      logprobs: null,
+    })),
+    usage: { ...response.usage },
+    triad: receipt,
+  };
+}
+
+/** The agreed outcome of a task whose arguments the nodes found invalid. */
+export function isTaskError(document: GptResponse | TaskErrorDocument): document is TaskErrorDocument {
+  return "error" in document;
+}
+
+export interface ChatCompletionChunk {
+  id: string;
+  object: "chat.completion.chunk";
+  created: number;
+  model: string;
+  system_fingerprint: string | null;
+  choices: Array<{ index: number; delta: { role?: "assistant"; content?: string }; finish_reason: string | null; logprobs: null }>;
+  usage?: ChatCompletion["usage"] | null;
+  triad?: TriadReceipt;
+}
+
+/**
+ * The verified completion as OpenAI's stream of chunks: per choice a role chunk, a content chunk and a finish chunk,
+ * then (stream_options.include_usage) a usage chunk with no choices. The receipt rides on the finish chunks.
+ */
+export function chunksFromCompletion(completion: ChatCompletion, includeUsage: boolean): ChatCompletionChunk[] {
+  const base = { id: completion.id, object: "chat.completion.chunk" as const, created: completion.created, model: completion.model, system_fingerprint: null };
+  const usage = includeUsage ? { usage: null } : {};
+  const chunks: ChatCompletionChunk[] = [];
+  for (const choice of completion.choices) {
+    chunks.push({ ...base, choices: [{ index: choice.index, delta: { role: "assistant", content: "" }, finish_reason: null, logprobs: null }], ...usage });
+    if (choice.message.content !== "") {
+      chunks.push({ ...base, choices: [{ index: choice.index, delta: { content: choice.message.content }, finish_reason: null, logprobs: null }], ...usage });
+    }
+    chunks.push({ ...base, choices: [{ index: choice.index, delta: {}, finish_reason: choice.finish_reason, logprobs: null }], ...usage, triad: completion.triad });
+  }
+  if (includeUsage) chunks.push({ ...base, choices: [], usage: completion.usage });
+  return chunks;
+}

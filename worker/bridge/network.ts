@@ -1,0 +1,58 @@
+import type { ClientConnection } from "../client/connection.js";
+import { waitForResult, type TaskResult } from "../client/result.js";
+import { submitTask } from "../client/submit.js";
+import type { GptTask } from "../engine/index.js";
+
+export interface SubmittedTask {
+  taskId: bigint;
+  fee: bigint;
+  createTx: string;
+}
+
+/** What the bridge needs from the network; tests inject a fake. */
+export interface TriadNetwork {
+  /** Pays the fee and creates the task; the task is on-chain and its arguments on the relay when this resolves. */
+  submit(task: GptTask): Promise<SubmittedTask>;
+  /** The task's verified outcome; rejects with TaskTimeoutError after `timeoutMs`. */
+  result(taskId: bigint, timeoutMs: number): Promise<TaskResult>;
+  /** Cancels a task still waiting in the queue (fee refunded); "started" when nodes already work on it. */
+  cancel(taskId: bigint): Promise<"cancelled" | "started">;
+}
+
+const QUEUED = 1n;
+
+/**
+ * The real network through the client library. Submissions are serialised: they share one wallet, whose
+ * allowance and nonces concurrent submissions would race on; waiting for results runs concurrently.
+ */
+export class ChainNetwork implements TriadNetwork {
+  #submissions: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly conn: ClientConnection,
+    private readonly options: { fee?: bigint; minVramGb?: number },
+  ) {}
+
+  submit(task: GptTask): Promise<SubmittedTask> {
+    const run = this.#submissions.then(async () => {
+      const submitted = await submitTask(this.conn, task, { fee: this.options.fee, minVramGb: this.options.minVramGb, validate: false });
+      return { taskId: submitted.taskId, fee: submitted.fee, createTx: submitted.createTxHash };
+    });
+    this.#submissions = run.catch(() => undefined);
+    return run;
+  }
+
+  result(taskId: bigint, timeoutMs: number): Promise<TaskResult> {
+    return waitForResult(this.conn, taskId, { timeoutMs, pollIntervalMs: 100 });
+  }
+
+  async cancel(taskId: bigint): Promise<"cancelled" | "started"> {
+    const run = this.#submissions.then(async () => {
+      if ((await this.conn.taskManager.getTask(taskId)).status !== QUEUED) return "started" as const;
+      await (await this.conn.taskManager.cancel(taskId)).wait();
+      return "cancelled" as const;
+    });
+    this.#submissions = run.catch(() => undefined);
+    return run;
+  }
+}

@@ -1,0 +1,52 @@
+import path from "node:path";
+import type { FastifyInstance } from "fastify";
+import pino from "pino";
+import { connectClient, type ClientConnection } from "../client/connection.js";
+import { ApiAccounts } from "./accounts.js";
+import { buildBridgeApp } from "./app.js";
+import type { BridgeConfig } from "./config.js";
+import { ChainNetwork } from "./network.js";
+
+export interface RunningBridge {
+  url: string;
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+/** Connects the fee wallet to the deployment and serves the API and chat page. */
+export async function startBridge(config: BridgeConfig): Promise<RunningBridge> {
+  const logger = pino({ level: config.logLevel, base: { service: "triad-bridge" } });
+  const conn: ClientConnection = await connectClient({
+    rpcUrl: config.rpcUrl,
+    relayUrl: config.relayUrl,
+    privateKey: config.privateKey,
+    deploymentsDir: path.dirname(config.deployment),
+  });
+  try {
+    const fee = config.feeWei ?? (await conn.taskManager.minFee());
+    const app = await buildBridgeApp({
+      network: new ChainNetwork(conn, { fee, minVramGb: config.minVramGb }),
+      accounts: new ApiAccounts(config.apiKeys),
+      models: config.models,
+      fee,
+      timeoutMs: config.timeoutMs,
+      logger,
+    });
+    await app.listen({ host: config.host, port: config.port });
+    const address = app.server.address();
+    const port = typeof address === "object" && address ? address.port : config.port;
+    const url = `http://${config.host}:${port}`;
+    logger.info({ url, payer: conn.address, fee: fee.toString() }, "bridge listening");
+    return {
+      url,
+      app,
+      async close() {
+        await app.close();
+        conn.close();
+      },
+    };
+  } catch (error) {
+    conn.close();
+    throw error;
+  }
+}
