@@ -18,6 +18,7 @@ import {
 } from "./manifest.js";
 import { freePort } from "./ports.js";
 import type { ExitInfo, SupervisedProcess } from "./processes.js";
+import { BridgeService } from "./bridge-service.js";
 import { RelayService } from "./relay-service.js";
 import { ShutdownStack } from "./shutdown-stack.js";
 import { WorkerFleet } from "./worker-fleet.js";
@@ -32,6 +33,7 @@ export interface DevnetOptions {
   /** 0 (default): a free port. */
   rpcPort?: number;
   relayPort?: number;
+  bridgePort?: number;
   /** 0 (default): automine. N: a block every N seconds. */
   blockTimeSeconds?: number;
   groups?: WorkerGroupSpec[];
@@ -67,6 +69,10 @@ export interface Devnet {
 const DEPLOYER_INDEX = 0;
 const CLIENT_INDEX = 1;
 const FIRST_WORKER_INDEX = 2;
+/** The bridge's fee wallet: the last dev account, so workers (from #2 up) never collide with it. */
+const BRIDGE_INDEX = HARDHAT_DEV_ACCOUNT_COUNT - 1;
+/** The devnet bridge's API key. Like the dev keys, public: for this local devnet only. */
+export const DEVNET_API_KEY = "sk-triad-devnet-0000000000000000";
 const LOOPBACK = "127.0.0.1";
 
 export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
@@ -101,6 +107,8 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     const token = TriadToken__factory.connect(deployment.token, deployer);
     const clientKey = devAccount(CLIENT_INDEX);
     await (await token.mint(clientKey.address, options.clientTokens ?? parseEther("10000"))).wait();
+    const bridgeKey = devAccount(BRIDGE_INDEX);
+    await (await token.mint(bridgeKey.address, parseEther("10000"))).wait();
 
     if (blockTimeSeconds > 0) await setBlockTime(provider, blockTimeSeconds);
     const nudger: BlockNudger | undefined = blockTimeSeconds === 0 ? startBlockNudger(provider, deployment.taskManager, 250) : undefined;
@@ -118,6 +126,21 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     await relay.start();
     stack.push(() => relay.stop());
 
+    progress("starting the bridge");
+    const bridge = new BridgeService({
+      host,
+      port: options.bridgePort || (await freePort(host)),
+      rpcUrl: node.rpcUrl,
+      relayUrl: relay.url,
+      deploymentFile,
+      privateKey: bridgeKey.privateKey,
+      apiKey: DEVNET_API_KEY,
+      configFile: path.join(stateDir, "bridge", "config.json"),
+      logFile: path.join(logsDir, "bridge.log"),
+    });
+    await bridge.start();
+    stack.push(() => bridge.stop());
+
     const manifest: DevnetManifest = {
       pid: process.pid,
       startedAt: new Date().toISOString(),
@@ -126,6 +149,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       rpcUrl: node.rpcUrl,
       blockTimeSeconds,
       relayUrl: relay.url,
+      bridge: { url: bridge.url, apiKey: DEVNET_API_KEY, chatPage: `${bridge.url}/#key=${DEVNET_API_KEY}`, payer: bridgeKey.address },
       deploymentFile,
       contracts: {
         token: deployment.token,
@@ -137,8 +161,8 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       clientAccount: manifestAccount(clientKey, "client"),
       accounts: [],
       workers: [],
-      logs: { node: node.process.logFile, relay: relay.logFile },
-      pids: { node: node.process.pid, relay: relay.pid },
+      logs: { node: node.process.logFile, relay: relay.logFile, bridge: bridge.logFile },
+      pids: { node: node.process.pid, relay: relay.pid, bridge: bridge.pid },
       devOnly: "The private keys below are Hardhat's publicly known dev keys: never use them on a real network.",
     };
     const workers = new WorkerFleet({
@@ -235,7 +259,15 @@ function accountTable(workers: ManifestWorker[]): ManifestAccount[] {
   return Array.from({ length: HARDHAT_DEV_ACCOUNT_COUNT }, (_, index) => {
     const account = devAccount(index);
     const role =
-      index === DEPLOYER_INDEX ? "deployer (token minter)" : index === CLIENT_INDEX ? "client" : workerAddresses.has(account.address) ? "worker" : "spare";
+      index === DEPLOYER_INDEX
+        ? "deployer (token minter)"
+        : index === CLIENT_INDEX
+          ? "client"
+          : index === BRIDGE_INDEX
+            ? "bridge (fee wallet)"
+            : workerAddresses.has(account.address)
+              ? "worker"
+              : "spare";
     return manifestAccount(account, role);
   });
 }

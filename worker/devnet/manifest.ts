@@ -5,7 +5,7 @@ import writeFileAtomic from "write-file-atomic";
 export const MANIFEST_FILE = "devnet.json";
 
 export interface ManifestAccount {
-  role: "deployer (token minter)" | "client" | "worker" | "spare";
+  role: "deployer (token minter)" | "client" | "bridge (fee wallet)" | "worker" | "spare";
   index: number;
   address: string;
   /** A Hardhat well-known key: public knowledge, for this local devnet only. */
@@ -36,6 +36,8 @@ export interface DevnetManifest {
   /** 0: automine. */
   blockTimeSeconds: number;
   relayUrl: string;
+  /** The OpenAI-compatible bridge: base URL (API under /v1), its devnet API key, the chat page, its fee wallet. */
+  bridge: { url: string; apiKey: string; chatPage: string; payer: string };
   /** deployments/<chainId>.json inside the state dir (readable with loadDeployment). */
   deploymentFile: string;
   contracts: { token: string; nodeRegistry: string; taskManager: string; randomness: string };
@@ -44,9 +46,9 @@ export interface DevnetManifest {
   clientAccount: ManifestAccount;
   accounts: ManifestAccount[];
   workers: ManifestWorker[];
-  logs: { node: string; relay: string };
+  logs: { node: string; relay: string; bridge: string };
   /** Process ids (each the id of its own process group). */
-  pids: { node: number; relay: number };
+  pids: { node: number; relay: number; bridge: number };
   devOnly: "The private keys below are Hardhat's publicly known dev keys: never use them on a real network.";
 }
 

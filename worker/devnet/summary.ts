@@ -10,6 +10,8 @@ export function formatDevnetSummary(manifest: DevnetManifest, stakeWei?: bigint)
     `Endpoints`,
     `  JSON-RPC       ${manifest.rpcUrl}`,
     `  relay          ${manifest.relayUrl}   (health: ${manifest.relayUrl}/healthz)`,
+    `  bridge (API)   ${manifest.bridge.url}/v1   API key ${manifest.bridge.apiKey}`,
+    `  chat page      ${manifest.bridge.chatPage}`,
     ...manifest.workers.map(
       (w) => `  ${pad(w.name, 14)} ${w.metricsUrl}   ${w.cardModel} / ${w.vramGb} GB${w.faults ? `   FAULTS: ${Object.keys(w.faults).join(", ")}` : ""}`,
     ),
@@ -27,7 +29,7 @@ export function formatDevnetSummary(manifest: DevnetManifest, stakeWei?: bigint)
     ``,
     `Manifest: ${manifest.stateDir}/devnet.json   Logs: ${manifest.stateDir}/logs/`,
     `Try:     npx triad task submit examples/greedy.json && npx triad task result 1 --wait`,
-    `Stop:    Ctrl-C (workers, then relay, then the chain)`,
+    `Stop:    Ctrl-C (workers, then bridge and relay, then the chain)`,
   ];
   return lines.join("\n");
 }

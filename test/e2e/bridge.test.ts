@@ -1,0 +1,98 @@
+import { expect } from "chai";
+import { rmSync } from "node:fs";
+import path from "node:path";
+import OpenAI from "openai";
+import type { Browser } from "playwright-core";
+import { connectDevnet, type ClientConnection } from "../../worker/client/connection.js";
+import { waitForResult } from "../../worker/client/result.js";
+import { startDevnet, type Devnet } from "../../worker/devnet/devnet.js";
+import { GptEngine, encodeTask, type GptResponse } from "../../worker/engine/index.js";
+import { defaultModelsDir } from "../../worker/paths.js";
+import { SCREENSHOT_DIR, chatOnce, launchChromium } from "../bridge/browser.js";
+import { expectSucceeded } from "./expectations.js";
+import { tempStateDir } from "./helpers.js";
+
+interface Receipt {
+  task_id: string;
+  nodes: string[];
+  result_hash: string;
+  seed: number;
+}
+
+/** A devnet with one group of three workers and its bridge, used through the official openai client. */
+describe("e2e: the bridge on a devnet", function () {
+  this.timeout(300_000);
+  let stateDir: string;
+  let devnet: Devnet;
+  let conn: ClientConnection;
+  let openai: OpenAI;
+
+  before(async function () {
+    stateDir = tempStateDir("bridge");
+    devnet = await startDevnet({ stateDir, groups: [{ cardModel: "NVIDIA GeForce RTX 4090", vramGb: 24, count: 3 }] });
+    conn = await connectDevnet(stateDir);
+    openai = new OpenAI({ apiKey: devnet.manifest.bridge.apiKey, baseURL: `${devnet.manifest.bridge.url}/v1`, maxRetries: 0 });
+  });
+
+  after(async function () {
+    conn?.close();
+    await devnet?.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it("answers with the result the chain vouches for, byte for byte what the engine computes locally", async function () {
+    const messages = [{ role: "user" as const, content: "Once upon a time" }];
+    const completion = await openai.chat.completions.create({ model: "stories260K", messages, temperature: 0.8, seed: 11, max_tokens: 24 });
+    const receipt = (completion as unknown as { triad: Receipt }).triad;
+
+    const verified = await waitForResult(conn, BigInt(receipt.task_id), { timeoutMs: 30_000 });
+    expectSucceeded(verified);
+    expect(receipt.result_hash).to.equal(verified.resultHash);
+    expect([...receipt.nodes].sort()).to.deep.equal([...verified.nodes].sort());
+    const agreed = verified.document as GptResponse;
+    expect(completion.choices[0]!.message.content).to.equal(agreed.choices[0]!.message.content);
+    expect(completion.usage).to.deep.equal(agreed.usage);
+
+    // The same task run here: the bridge's mapping is what the nodes ran.
+    const engine = new GptEngine({ modelsDir: defaultModelsDir() });
+    try {
+      const local = await engine.runTask(
+        encodeTask({ model: "stories260K", messages, seed: 11, generation_config: { max_new_tokens: 24, do_sample: true, temperature: 0.8, top_k: 0 } }),
+      );
+      expect(local.resultHash).to.equal(receipt.result_hash);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it("streams the verified answer", async function () {
+    const stream = await openai.chat.completions.create({ model: "stories260K", messages: [{ role: "user", content: "Lily" }], temperature: 0, max_tokens: 12, stream: true });
+    let content = "";
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      for (const choice of chunk.choices) {
+        content += choice.delta.content ?? "";
+        finish = choice.finish_reason ?? finish;
+      }
+    }
+    expect(content.length).to.be.greaterThan(0);
+    expect(finish).to.be.oneOf(["stop", "length"]);
+  });
+
+  it("serves a chat page that gets a verified answer in headless Chromium", async function () {
+    let browser: Browser | undefined;
+    try {
+      browser = await launchChromium();
+      const page = await chatOnce(browser, devnet.manifest.bridge.url, devnet.manifest.bridge.apiKey, "Once upon a time", 60_000);
+      await page.screenshot({ path: path.join(SCREENSHOT_DIR, "chat-page-devnet.png") });
+      const receipt = (await page.locator(".message.answer .receipt").first().textContent())!;
+      const taskId = BigInt(/task (\d+)/.exec(receipt)![1]!);
+      const task = await conn.taskManager.getTask(taskId);
+      expect(task.status).to.equal(4n);
+      expect(receipt).to.contain(task.resultHash);
+      for (const node of task.nodes) expect(receipt).to.contain(node);
+    } finally {
+      await browser?.close();
+    }
+  });
+});

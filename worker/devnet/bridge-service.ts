@@ -1,0 +1,66 @@
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import writeFileAtomic from "write-file-atomic";
+import { repoRoot } from "../paths.js";
+import { SupervisedProcess, waitUntilReady } from "./processes.js";
+
+const TRIAD_CLI = path.join(repoRoot, "bin", "triad.js");
+
+export interface BridgeServiceOptions {
+  host: string;
+  port: number;
+  rpcUrl: string;
+  relayUrl: string;
+  deploymentFile: string;
+  /** The fee wallet's key (a funded dev account). */
+  privateKey: string;
+  apiKey: string;
+  configFile: string;
+  logFile: string;
+}
+
+/** The OpenAI-compatible bridge as a child process (`triad bridge`), with one API key for the devnet's users. */
+export class BridgeService {
+  readonly url: string;
+  readonly logFile: string;
+  #process: SupervisedProcess | undefined;
+
+  constructor(private readonly options: BridgeServiceOptions) {
+    this.url = `http://${options.host}:${options.port}`;
+    this.logFile = options.logFile;
+  }
+
+  async start(): Promise<void> {
+    const o = this.options;
+    const config = {
+      rpcUrl: o.rpcUrl,
+      relayUrl: o.relayUrl,
+      privateKey: o.privateKey,
+      deployment: o.deploymentFile,
+      host: o.host,
+      port: o.port,
+      apiKeys: [{ key: o.apiKey, name: "devnet", requestsPerMinute: 600, spendingCap: "10000" }],
+      timeoutSeconds: 180,
+      models: ["stories260K"],
+    };
+    mkdirSync(path.dirname(o.configFile), { recursive: true });
+    await writeFileAtomic(o.configFile, JSON.stringify(config, null, 2) + "\n");
+    this.#process = await SupervisedProcess.start({
+      name: "bridge",
+      command: process.execPath,
+      args: [TRIAD_CLI, "bridge", "--config", o.configFile],
+      cwd: repoRoot,
+      logFile: o.logFile,
+    });
+    await waitUntilReady(`bridge at ${this.url}`, async () => (await fetch(`${this.url}/healthz`)).ok, { timeoutMs: 60_000, process: this.#process });
+  }
+
+  get pid(): number {
+    return this.#process?.running ? this.#process.pid : 0;
+  }
+
+  async stop(): Promise<void> {
+    await this.#process?.stop();
+    this.#process = undefined;
+  }
+}
