@@ -180,6 +180,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       pollIntervalMs: options.workerPollIntervalMs ?? 500,
       onUnexpectedExit: options.onWorkerExit ?? (() => undefined),
       firstAccountIndex: FIRST_WORKER_INDEX,
+      accountLimit: BRIDGE_INDEX,
     });
     // Registered before any worker starts, so the stack stops workers first.
     stack.push(() => workers.stopAll());

@@ -6,7 +6,7 @@ import type { TriadDeployment } from "../../deploy/triad.js";
 import { NodeRegistry__factory } from "../../typechain-types/factories/NodeRegistry__factory.js";
 import { TriadToken__factory } from "../../typechain-types/factories/TriadToken__factory.js";
 import { repoRoot } from "../paths.js";
-import { HARDHAT_DEV_ACCOUNT_COUNT, devAccount } from "./accounts.js";
+import { devAccount } from "./accounts.js";
 import type { ManifestWorker } from "./manifest.js";
 import { freePort } from "./ports.js";
 import { SupervisedProcess, waitUntilReady, type ExitInfo } from "./processes.js";
@@ -28,8 +28,10 @@ export interface WorkerFleetOptions {
   threads: number;
   pollIntervalMs: number;
   onUnexpectedExit: (name: string, exit: ExitInfo) => void;
-  /** Workers get dev accounts from this index on. */
+  /** Workers get dev accounts from this index on... */
   firstAccountIndex: number;
+  /** ...up to, not including, this one. */
+  accountLimit: number;
 }
 
 interface FleetWorker {
@@ -58,7 +60,7 @@ export class WorkerFleet {
   }
 
   async addGroup(group: WorkerGroupSpec): Promise<ManifestWorker[]> {
-    const free = HARDHAT_DEV_ACCOUNT_COUNT - this.#nextAccount;
+    const free = this.options.accountLimit - this.#nextAccount;
     if (group.count > free) throw new Error(`only ${free} dev accounts are left for workers; asked for ${group.count}`);
     const created: FleetWorker[] = [];
     for (let i = 0; i < group.count; i++) {
