@@ -15,40 +15,34 @@ contract BlockhashRandomness is IRandomnessSource {
 
     event RandomnessRequested(uint256 indexed requestId, address indexed requester, uint64 targetBlock);
 
-    /// @dev requestId => block whose hash answers it; 0 = unknown request.
-    mapping(uint256 => uint64) private _targetBlock;
-    uint256 private _nextRequestId = 1;
-
     /// @inheritdoc IRandomnessSource
+    /// @dev The request id IS the target block number, so nothing is stored: every request made in block N
+    /// shares id N + 1 and value, and consumers mix in their own ids (TaskManager hashes in the task id).
     function request() external returns (uint256 requestId) {
-        requestId = _nextRequestId++;
-        uint64 target = uint64(block.number + 1);
-        _targetBlock[requestId] = target;
-        emit RandomnessRequested(requestId, msg.sender, target);
+        requestId = block.number + 1;
+        emit RandomnessRequested(requestId, msg.sender, uint64(requestId));
     }
 
-    /// @notice The block whose hash answers `requestId` (0 if unknown).
+    /// @notice The block whose hash answers `requestId` (the id itself).
     /// @param requestId A request id returned by `request`.
-    function targetBlockOf(uint256 requestId) external view returns (uint64) {
-        return _targetBlock[requestId];
+    function targetBlockOf(uint256 requestId) external pure returns (uint64) {
+        return uint64(requestId);
     }
 
     /// @inheritdoc IRandomnessSource
     function isReady(uint256 requestId) public view returns (bool) {
-        uint64 target = _targetBlock[requestId];
-        return target != 0 && block.number > target && block.number - target <= 256;
+        return requestId != 0 && block.number > requestId && block.number - requestId <= 256;
     }
 
     /// @inheritdoc IRandomnessSource
     function isStale(uint256 requestId) external view returns (bool) {
-        uint64 target = _targetBlock[requestId];
-        return target != 0 && block.number > target + 256;
+        return requestId != 0 && block.number > requestId + 256;
     }
 
     /// @inheritdoc IRandomnessSource
     function randomness(uint256 requestId) external view returns (uint256) {
-        if (_targetBlock[requestId] == 0) revert UnknownRequest(requestId);
+        if (requestId == 0) revert UnknownRequest(requestId);
         if (!isReady(requestId)) revert RandomnessNotReady(requestId);
-        return uint256(keccak256(abi.encode(blockhash(_targetBlock[requestId]), requestId)));
+        return uint256(keccak256(abi.encode(blockhash(requestId), requestId)));
     }
 }

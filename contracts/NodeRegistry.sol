@@ -49,12 +49,14 @@ contract NodeRegistry is INodeRegistry, INodePool, AccessControl, ReentrancyGuar
     }
 
     /// @dev `vramGb` and `availableCount` share a slot so that the group scan reads one slot per group.
+    /// `available[0 .. availableCount)` are the available nodes. Entries past the count are stale and never
+    /// cleared: re-adding a node then rewrites a used slot (2.9k-5k gas) instead of a zero one (22.1k).
     struct Group {
         uint32 vramGb;
         uint32 availableCount;
         bytes32 id;
         string cardModel;
-        address[] available;
+        mapping(uint256 => address) available;
     }
 
     IERC20 public immutable token;
@@ -290,7 +292,12 @@ contract NodeRegistry is INodeRegistry, INodePool, AccessControl, ReentrancyGuar
     function availableNodes(bytes32 groupId) external view returns (address[] memory) {
         uint256 indexPlusOne = _groupIndexPlusOne[groupId];
         if (indexPlusOne == 0) return new address[](0);
-        return _groups[indexPlusOne - 1].available;
+        Group storage g = _groups[indexPlusOne - 1];
+        address[] memory nodes = new address[](g.availableCount);
+        for (uint256 i; i < nodes.length; ++i) {
+            nodes[i] = g.available[i];
+        }
+        return nodes;
     }
 
     // ----------------------------------------------------------------------------------------------
@@ -372,7 +379,7 @@ contract NodeRegistry is INodeRegistry, INodePool, AccessControl, ReentrancyGuar
     function _addAvailable(Node storage node, address nodeAddress) private {
         Group storage g = _groups[node.groupIndex];
         node.availableIndex = g.availableCount;
-        g.available.push(nodeAddress);
+        g.available[g.availableCount] = nodeAddress;
         g.availableCount += 1;
     }
 
@@ -385,7 +392,6 @@ contract NodeRegistry is INodeRegistry, INodePool, AccessControl, ReentrancyGuar
             g.available[index] = moved;
             _nodes[moved].availableIndex = index;
         }
-        g.available.pop();
         g.availableCount = last;
     }
 

@@ -57,7 +57,8 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
     event RandomnessSourceSet(address randomness);
 
     /// @dev Slot 0: status .. releasedMask; slot 1: createdAt .. requestId.
-    /// `submissions[i]` holds node i's commitment and, once it revealed, its result hash.
+    /// `submissions[i]` holds node i's commitment and, once it revealed, its result hash; the decided result is
+    /// `submissions[winner]` (not copied to a slot of its own: 22.1k gas saved per task).
     struct Task {
         TaskStatus status;
         AbortReason abortReason;
@@ -66,13 +67,13 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
         uint8 committedMask;
         uint8 revealedMask;
         uint8 releasedMask;
+        uint8 winner; // index of a node that revealed the decided result, once Succeeded
         uint64 createdAt;
         uint64 deadline;
         uint96 fee;
         uint32 requestId;
         bytes32 argsHash;
         bytes32 groupId;
-        bytes32 resultHash;
         address[3] nodes;
         bytes32[3] submissions;
     }
@@ -288,7 +289,7 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
         info.createdAt = task.createdAt;
         info.deadline = task.deadline;
         info.argsHash = task.argsHash;
-        info.resultHash = task.resultHash;
+        if (task.status == TaskStatus.Succeeded) info.resultHash = task.submissions[task.winner];
         info.groupId = task.groupId;
         info.fee = task.fee;
         info.nodes = task.nodes;
@@ -474,12 +475,12 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
             uint256 winnerCount;
             for (uint256 k; k < 3; ++k) {
                 if (revealed & (1 << k) != 0 && results[k] == majority) {
+                    if (winners == 0) task.winner = uint8(k);
                     winners |= uint8(1 << k);
                     ++winnerCount;
                 }
             }
             task.status = TaskStatus.Succeeded;
-            task.resultHash = majority;
             totalEscrow -= fee;
             emit TaskSucceeded(taskId, majority);
 
