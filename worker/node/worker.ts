@@ -195,7 +195,8 @@ export class TriadWorker {
     if (queued.length === 0) return false;
     const source = IRandomnessSource__factory.connect(await tm.randomnessSource(), this.#chain.provider);
     for (const taskId of queued) {
-      if (await source.isReady(await tm.requestIdOf(taskId))) return true;
+      // "pending": as the next block will see it, the one the dispatch transaction lands in.
+      if (await source.isReady(await tm.requestIdOf(taskId), { blockTag: "pending" })) return true;
     }
     return false;
   }
