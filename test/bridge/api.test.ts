@@ -155,4 +155,16 @@ describe("bridge: limits and timeouts", function () {
     expect(bridge.network.cancelled).to.deep.equal([1n]);
     expect(bridge.accounts.spent(KEY)).to.equal(0n);
   });
+
+  it("times out with 504 saying the task already started, and keeps its fee charged", async function () {
+    bridge = await fakeBridge({ timeoutMs: 200 });
+    bridge.network.mode = "timeout";
+    bridge.network.cancelOutcome = "started";
+    const timedOut = await failure(client(bridge).chat.completions.create({ model: "stories260K", messages }));
+    expect(timedOut.status).to.equal(504);
+    expect(timedOut.code).to.equal("upstream_timeout");
+    expect(timedOut.message).to.contain("task 1 is running");
+    expect(bridge.network.cancelled).to.deep.equal([1n]);
+    expect(bridge.accounts.spent(KEY)).to.equal(FEE);
+  });
 });

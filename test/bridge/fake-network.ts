@@ -30,6 +30,8 @@ export class FakeNetwork implements TriadNetwork {
   submitted: GptTask[] = [];
   cancelled: bigint[] = [];
   mode: "agree" | "timeout" | "abort" | "task-error" = "agree";
+  /** What cancelling finds: the task still queued, or already taken by nodes. */
+  cancelOutcome: "cancelled" | "started" = "cancelled";
 
   async submit(task: GptTask): Promise<SubmittedTask> {
     this.submitted.push(task);
@@ -50,7 +52,7 @@ export class FakeNetwork implements TriadNetwork {
 
   async cancel(taskId: bigint): Promise<"cancelled" | "started"> {
     this.cancelled.push(taskId);
-    return "cancelled";
+    return this.cancelOutcome;
   }
 }
 
