@@ -19,8 +19,8 @@ function counterTotal(metrics: string, name: string): number {
   return total;
 }
 
-/** One group of three workers; the chain itself misbehaves. */
-describe("e2e: the chain stalls or reorganises under the workers", function () {
+/** One group of three workers; the chain itself misbehaves, or an operator stops a worker. */
+describe("e2e: the chain stalls or reorganises under the workers; graceful stop", function () {
   this.timeout(300_000);
   let stateDir: string;
   let devnet: Devnet;
@@ -77,5 +77,24 @@ describe("e2e: the chain stalls or reorganises under the workers", function () {
     expectSameAsLocal(again, local);
     expect(await slashesOf(conn, submitted.taskId)).to.deep.equal([]);
     expect((await paymentsOf(conn, submitted.taskId)).size).to.equal(3);
+  });
+
+  it("a worker stopped with SIGTERM pauses (leaves selection, keeps its stake) and resumes when started again", async function () {
+    const worker = devnet.manifest.workers[0]!;
+    const stake = (await conn.registry.getNode(worker.address)).stake;
+    await devnet.stopWorker(worker.name);
+    const paused = await conn.registry.getNode(worker.address);
+    expect(paused.status, "Paused").to.equal(5n);
+    expect(paused.stake).to.equal(stake);
+
+    await devnet.restartWorker(worker.name);
+    expect((await conn.registry.getNode(worker.address)).status, "Available again").to.equal(1n);
+    const task = example("chat.json");
+    const local = await localOutcome(task);
+    const submitted = await submitTask(conn, task);
+    const result = await waitForResult(conn, submitted.taskId, { timeoutMs: TASK_TIMEOUT_MS });
+    expectSucceeded(result);
+    expectSameAsLocal(result, local);
+    expect(result.nodes).to.include(worker.address);
   });
 });
