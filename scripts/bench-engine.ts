@@ -1,37 +1,50 @@
 /**
- * Decoding speed on stories260K (CPU, fp32, 1 intra-op + 1 inter-op thread for every contender):
- *   - engine:   our greedy loop (worker/engine decode loop, KV cache, processors hook, stop checks)
- *   - bare:     the same ONNX session driven by a minimal forward + argmax loop (no processing at all)
- *   - transformers.js: AutoModelForCausalLM.generate() greedy
- * Writes bench/engine.json and bench/engine.md.  Run: npx tsx scripts/bench-engine.ts
+ * Decoding speed on stories260K (CPU, fp32, the same intra-/inter-op threads for every contender), greedy and
+ * sampling (top_k 50, temperature 1), prompts of 8 / 128 / 400 tokens, NEW_TOKENS new tokens each:
+ *   - engine:   our loop (worker/engine decode loop, KV cache, logits processors, stop checks)
+ *   - bare:     the same ONNX session driven by a minimal forward loop (argmax, or top-50 + draw; nothing else)
+ *   - transformers.js: AutoModelForCausalLM.generate()
+ * Tokens/s counts new tokens over the whole call (prefill included). Writes bench/engine.json and bench/engine.md.
+ * Run: npx tsx scripts/bench-engine.ts [--threads N] [--runs N]
  */
 import { writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { AutoModelForCausalLM, AutoTokenizer, env } from "@huggingface/transformers";
+import { parseArgs } from "node:util";
+import { AutoModelForCausalLM, AutoTokenizer, Tensor, env } from "@huggingface/transformers";
 import * as ort from "onnxruntime-node";
 import { greedyOrSample } from "../worker/engine/decode-loop.js";
 import { ForwardPass } from "../worker/engine/forward.js";
 import { resolveGenerationConfig } from "../worker/engine/generation-config.js";
-import { argmax } from "../worker/engine/logits-processors.js";
+import { argmax, buildProcessors } from "../worker/engine/logits-processors.js";
 import { loadModel, type LoadedModel } from "../worker/engine/model-loader.js";
 import { defaultModelsDir, repoRoot } from "../worker/paths.js";
 
 const MODEL = "stories260K";
-const PROMPT = "Once upon a time";
-const NEW_TOKENS = 256;
-const RUNS = 15;
-const THREADS = 1;
+const PROMPT_LENGTHS = [8, 128, 400];
+const NEW_TOKENS = 100; // 400 + 100 stays inside the model's 512-token context
+const TOP_K = 50;
+const STORY =
+  "Once upon a time, there was a little girl named Lily. She loved to play outside in the park with her friends. " +
+  "One day, she saw a big red ball under a tree. She ran to the ball and kicked it very high. ";
 
+const { values: flags } = parseArgs({ options: { threads: { type: "string", default: "1" }, runs: { type: "string", default: "7" } } });
+const THREADS = Number(flags.threads);
+const RUNS = Number(flags.runs);
 const modelsDir = defaultModelsDir();
 
+type Mode = "greedy" | "sampling";
 type Contender = () => Promise<number>;
+interface Rate {
+  tokensPerSecond: number;
+  tokens: number;
+}
 
 /**
  * Runs the contenders round-robin (so load from other processes hits them alike), one warm-up round,
  * then RUNS rounds; reports each contender's median tokens/s.
  */
-async function measure(contenders: Record<string, Contender>): Promise<Record<string, { tokensPerSecond: number; tokens: number }>> {
+async function measure(contenders: Record<string, Contender>): Promise<Record<string, Rate>> {
   const rates: Record<string, number[]> = {};
   const tokens: Record<string, number> = {};
   for (const once of Object.values(contenders)) await once();
@@ -51,14 +64,15 @@ async function measure(contenders: Record<string, Contender>): Promise<Record<st
 }
 
 /** Our loop, with no stop ids so every contender generates exactly NEW_TOKENS. */
-async function engineLoop(model: LoadedModel, promptIds: number[]): Promise<number> {
-  const config = { ...resolveGenerationConfig({ max_new_tokens: NEW_TOKENS }, model.generationConfig, model.config), eos_token_ids: [] };
-  const [sequence] = await greedyOrSample(new ForwardPass(model), promptIds, config, [], 0);
+async function engineLoop(model: LoadedModel, promptIds: number[], mode: Mode, seed: number): Promise<number> {
+  const task = mode === "greedy" ? { max_new_tokens: NEW_TOKENS } : { max_new_tokens: NEW_TOKENS, do_sample: true, top_k: TOP_K };
+  const config = { ...resolveGenerationConfig(task, model.generationConfig, model.config), eos_token_ids: [] };
+  const [sequence] = await greedyOrSample(new ForwardPass(model), promptIds, config, buildProcessors(config), seed);
   return sequence.tokenIds.length;
 }
 
-/** The floor: session.run + argmax, tensors built inline, nothing else. */
-async function bareLoop(model: LoadedModel, promptIds: number[]): Promise<number> {
+/** The floor: session.run + argmax (or top-k + one draw), tensors built inline, nothing else. */
+async function bareLoop(model: LoadedModel, promptIds: number[], mode: Mode): Promise<number> {
   const { heads, headDim } = model.kvShape;
   let feeds: Record<string, ort.Tensor> = {};
   for (let layer = 0; layer < model.numLayers; layer++) {
@@ -76,7 +90,8 @@ async function bareLoop(model: LoadedModel, promptIds: number[]): Promise<number
     feeds.position_ids = new ort.Tensor("int64", BigInt64Array.from(input, (_, i) => BigInt(past + i)), [1, input.length]);
     const outputs = await model.session.run(feeds);
     const logits = outputs.logits.data as Float32Array;
-    const next = argmax(logits.subarray(logits.length - vocab));
+    const last = logits.subarray(logits.length - vocab);
+    const next = mode === "greedy" ? argmax(last) : drawTopK(last, TOP_K);
     const nextFeeds: Record<string, ort.Tensor> = {};
     for (let layer = 0; layer < model.numLayers; layer++) {
       nextFeeds[`past_key_values.${layer}.key`] = outputs[`present.${layer}.key`];
@@ -89,6 +104,32 @@ async function bareLoop(model: LoadedModel, promptIds: number[]): Promise<number
   return NEW_TOKENS;
 }
 
+function drawTopK(logits: Float32Array, k: number): number {
+  const ids = Array.from(logits.keys())
+    .sort((a, b) => logits[b] - logits[a])
+    .slice(0, k);
+  const max = logits[ids[0]];
+  const weights = ids.map((id) => Math.exp(logits[id] - max));
+  let u = Math.random() * weights.reduce((a, b) => a + b, 0);
+  for (let i = 0; i < ids.length; i++) if ((u -= weights[i]) <= 0) return ids[i];
+  return ids[ids.length - 1];
+}
+
+/** A prompt of exactly `length` token ids (BOS + story text, repeated as needed). */
+function promptOfLength(model: LoadedModel, length: number): number[] {
+  const ids = model.tokenizer.encode(STORY.repeat(Math.ceil(length / 20)));
+  if (ids.length < length) throw new Error(`story text too short for a ${length}-token prompt`);
+  return ids.slice(0, length);
+}
+
+interface CaseResult {
+  mode: Mode;
+  promptTokens: number;
+  tokensPerSecond: { engine: number; bareForward: number; transformersJsGenerate: number };
+  ratios: { engineOverBare: number; engineOverTransformersJs: number };
+  generatedTokens: { engine: number; bare: number; transformersJs: number };
+}
+
 async function main() {
   const model = await loadModel({ model: MODEL }, modelsDir, false, {
     device: "cpu",
@@ -96,79 +137,99 @@ async function main() {
     interOpThreads: THREADS,
     graphOptimizationLevel: "all",
   });
-  const promptIds = model.tokenizer.encode(PROMPT);
-
   env.allowRemoteModels = false;
   env.localModelPath = `${modelsDir}/`;
-  const tokenizer = await AutoTokenizer.from_pretrained(MODEL);
+  await AutoTokenizer.from_pretrained(MODEL);
   const hfModel = await AutoModelForCausalLM.from_pretrained(MODEL, {
     dtype: "fp32",
     device: "cpu",
     session_options: { intraOpNumThreads: THREADS, interOpNumThreads: THREADS, graphOptimizationLevel: "all" },
   });
-  const inputs = tokenizer(PROMPT);
-  const transformersJs = async () => {
-    const output = (await hfModel.generate({
-      ...inputs,
-      max_new_tokens: NEW_TOKENS,
-      min_new_tokens: NEW_TOKENS,
-      do_sample: false,
-    })) as { dims: number[] };
-    return output.dims[1] - promptIds.length;
-  };
 
-  const results = await measure({
-    bare: () => bareLoop(model, promptIds),
-    engine: () => engineLoop(model, promptIds),
-    transformersJs,
-  });
+  const cases: CaseResult[] = [];
+  for (const mode of ["greedy", "sampling"] as const) {
+    for (const promptTokens of PROMPT_LENGTHS) {
+      const promptIds = promptOfLength(model, promptTokens);
+      const inputIds = new Tensor("int64", BigInt64Array.from(promptIds, BigInt), [1, promptTokens]);
+      const attentionMask = new Tensor("int64", new BigInt64Array(promptTokens).fill(1n), [1, promptTokens]);
+      let seed = 0;
+      const transformersJs = async () => {
+        const output = (await hfModel.generate({
+          input_ids: inputIds,
+          attention_mask: attentionMask,
+          max_new_tokens: NEW_TOKENS,
+          min_new_tokens: NEW_TOKENS,
+          do_sample: mode === "sampling",
+          ...(mode === "sampling" ? { top_k: TOP_K, temperature: 1 } : {}),
+        } as Parameters<typeof hfModel.generate>[0])) as { dims: number[] };
+        return output.dims[1] - promptTokens;
+      };
+      const r = await measure({
+        bare: () => bareLoop(model, promptIds, mode),
+        engine: () => engineLoop(model, promptIds, mode, seed++),
+        transformersJs,
+      });
+      const result: CaseResult = {
+        mode,
+        promptTokens,
+        tokensPerSecond: {
+          engine: round(r.engine.tokensPerSecond),
+          bareForward: round(r.bare.tokensPerSecond),
+          transformersJsGenerate: round(r.transformersJs.tokensPerSecond),
+        },
+        ratios: {
+          engineOverBare: round(r.engine.tokensPerSecond / r.bare.tokensPerSecond, 3),
+          engineOverTransformersJs: round(r.engine.tokensPerSecond / r.transformersJs.tokensPerSecond, 3),
+        },
+        generatedTokens: { engine: r.engine.tokens, bare: r.bare.tokens, transformersJs: r.transformersJs.tokens },
+      };
+      console.log(JSON.stringify(result));
+      cases.push(result);
+    }
+  }
+
   const report = {
     model: `${MODEL} (fp32 ONNX)`,
-    prompt: PROMPT,
     newTokens: NEW_TOKENS,
+    promptLengths: PROMPT_LENGTHS,
+    sampling: `do_sample, top_k ${TOP_K}, temperature 1`,
     runs: RUNS,
-    statistic: "median tokens/s over runs (contenders interleaved round-robin), after one warm-up round",
+    statistic: "median tokens/s over runs (contenders interleaved round-robin), after one warm-up round; prefill included",
     threads: { intraOp: THREADS, interOp: THREADS },
     machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, onnxruntime: ort.env.versions.node },
-    tokensPerSecond: {
-      engine: round(results.engine.tokensPerSecond),
-      bareForwardArgmax: round(results.bare.tokensPerSecond),
-      transformersJsGenerate: round(results.transformersJs.tokensPerSecond),
-    },
-    ratios: {
-      engineOverBare: round(results.engine.tokensPerSecond / results.bare.tokensPerSecond, 3),
-      engineOverTransformersJs: round(results.engine.tokensPerSecond / results.transformersJs.tokensPerSecond, 3),
-    },
-    generatedTokens: { engine: results.engine.tokens, bare: results.bare.tokens, transformersJs: results.transformersJs.tokens },
+    cases,
   };
   await writeFile(path.join(repoRoot, "bench/engine.json"), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(path.join(repoRoot, "bench/engine.md"), markdown(report));
-  console.log(JSON.stringify(report, null, 2));
   await model.session.release();
   await hfModel.dispose();
 }
 
 function markdown(report: {
-  tokensPerSecond: Record<string, number>;
-  ratios: Record<string, number>;
+  cases: CaseResult[];
   machine: Record<string, unknown>;
   newTokens: number;
   runs: number;
+  threads: { intraOp: number };
 }): string {
-  return `# Engine decoding speed (stories260K, CPU, fp32, 1 intra-op + 1 inter-op thread)
+  const rows = report.cases.map(
+    (c) =>
+      `| ${c.mode} | ${c.promptTokens} | ${c.tokensPerSecond.engine} | ${c.tokensPerSecond.bareForward} | ${c.tokensPerSecond.transformersJsGenerate} | **${c.ratios.engineOverBare}** | **${c.ratios.engineOverTransformersJs}** |`,
+  );
+  return `# Engine decoding speed (stories260K, CPU, fp32, ${report.threads.intraOp} intra-op + ${report.threads.intraOp} inter-op thread)
 
-Produced by \`npx tsx scripts/bench-engine.ts\`: greedy decoding of ${report.newTokens} new tokens after
-"${PROMPT}", median of ${report.runs} runs (the three contenders interleaved round-robin) after a warm-up round. Machine: ${report.machine.cpu} (${report.machine.cores} cores,
-shared), Node ${report.machine.node}, onnxruntime-node ${report.machine.onnxruntime}.
+Produced by \`npx tsx scripts/bench-engine.ts\` (part of \`npm run bench\`): ${report.newTokens} new tokens after a prompt of
+8 / 128 / 400 tokens, greedy and sampling (top_k ${TOP_K}, temperature 1); tokens/s = new tokens / whole call (prefill included),
+median of ${report.runs} runs with the three contenders interleaved round-robin, after a warm-up round; ratios are
+from the same run. Machine: ${report.machine.cpu} (${report.machine.cores} cores, shared), Node ${report.machine.node},
+onnxruntime-node ${report.machine.onnxruntime}.
 
-| loop | tokens/s |
-| --- | ---: |
-| our greedy loop (worker/engine) | ${report.tokensPerSecond.engine} |
-| bare forward + argmax, same ORT session | ${report.tokensPerSecond.bareForwardArgmax} |
-| transformers.js \`generate()\` (greedy) | ${report.tokensPerSecond.transformersJsGenerate} |
+| decoding | prompt tokens | ours (worker/engine) | bare forward loop | transformers.js \`generate()\` | ours / bare | ours / transformers.js |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: |
+${rows.join("\n")}
 
-- ours / bare: **${report.ratios.engineOverBare}** (goal >= 0.95)
-- ours / transformers.js: **${report.ratios.engineOverTransformersJs}** (goal > 1)
+Bare loop: the same ONNX session, \`session.run\` + argmax (greedy) or top-50 softmax draw (sampling), nothing else.
+Goals: ours / bare >= 0.95, ours / transformers.js > 1.
 `;
 }
 

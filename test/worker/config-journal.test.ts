@@ -3,7 +3,8 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ethers } from "ethers";
-import { chooseCardIdentity, parseNvidiaSmi } from "../../worker/node/card-model.js";
+import type { DeviceInfo } from "../../worker/engine/index.js";
+import { chooseCardIdentity } from "../../worker/node/card-model.js";
 import { ConfigError, parseWorkerConfig } from "../../worker/node/config.js";
 import { TaskJournal, type TaskRecord } from "../../worker/node/journal.js";
 import { commitmentOf } from "../../worker/node/task-handler.js";
@@ -53,20 +54,6 @@ describe("worker config", function () {
 
   it("rejects unknown fault switches", function () {
     expect(configError({ ...minimal, faults: { wrongResults: true } })).to.contain('/faults: unknown field "wrongResults"');
-  });
-});
-
-describe("nvidia-smi card identity", function () {
-  it("reads name and memory (MiB to GB) of the first GPU", function () {
-    expect(parseNvidiaSmi("NVIDIA H100 80GB HBM3, 81559\nNVIDIA H100 80GB HBM3, 81559\n")).to.deep.equal({
-      cardModel: "NVIDIA H100 80GB HBM3",
-      vramGb: 80,
-    });
-  });
-
-  it("gives nothing for empty or malformed output", function () {
-    expect(parseNvidiaSmi("")).to.equal(undefined);
-    expect(parseNvidiaSmi("NVIDIA H100, [N/A]")).to.equal(undefined);
   });
 });
 
@@ -132,24 +119,24 @@ describe("commitment", function () {
 describe("card identity", function () {
   const h100 = { cardModel: "NVIDIA H100 80GB HBM3", vramGb: 80 };
   const configured = { cardModel: "NVIDIA GeForce RTX 4090", vramGb: 24 };
+  const gpu = (device: "webgpu" | "cuda"): DeviceInfo => ({ device, cardModel: h100.cardModel, memoryMiB: 81559, source: "nvidia-smi" });
+  const cpu: DeviceInfo = { device: "cpu", cardModel: "CPU AMD EPYC", memoryMiB: 24 * 1024 + 17, source: "os.cpus" };
 
   it("on a GPU device is the GPU nvidia-smi reports, overriding a different configured card with a warning", function () {
-    const choice = chooseCardIdentity("webgpu", configured, h100);
+    const choice = chooseCardIdentity(configured, gpu("webgpu"));
     expect(choice.identity).to.deep.equal(h100);
     expect(choice.source).to.equal("nvidia-smi");
     expect(choice.warning).to.contain("ignored");
-    expect(chooseCardIdentity("cuda", undefined, h100).warning).to.equal(undefined);
+    expect(chooseCardIdentity(undefined, gpu("cuda")).warning).to.equal(undefined);
   });
 
-  it("on a GPU device without a GPU is an error naming the device", function () {
-    expect(() => chooseCardIdentity("cuda", configured, undefined)).to.throw("device cuda needs an NVIDIA GPU");
+  it("on a GPU device nvidia-smi cannot name is an error naming the device", function () {
+    const unknown: DeviceInfo = { device: "cuda", cardModel: "unknown GPU", memoryMiB: 0, source: "unknown" };
+    expect(() => chooseCardIdentity(configured, unknown)).to.throw("device cuda needs an NVIDIA GPU");
   });
 
-  it("on the CPU is the configured card, else the CPU itself", function () {
-    expect(chooseCardIdentity("cpu", configured, undefined)).to.deep.equal({ identity: configured, source: "config" });
-    const cpu = chooseCardIdentity("cpu", undefined, undefined);
-    expect(cpu.source).to.equal("cpu");
-    expect(cpu.identity.cardModel).to.match(/^CPU /);
-    expect(cpu.identity.vramGb).to.be.greaterThan(0);
+  it("on the CPU is the configured card, else the CPU itself with the host memory", function () {
+    expect(chooseCardIdentity(configured, cpu)).to.deep.equal({ identity: configured, source: "config" });
+    expect(chooseCardIdentity(undefined, cpu)).to.deep.equal({ identity: { cardModel: "CPU AMD EPYC", vramGb: 24 }, source: "cpu" });
   });
 });

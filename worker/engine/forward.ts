@@ -2,7 +2,10 @@ import * as ort from "onnxruntime-node";
 import { EngineFault } from "./errors.js";
 import type { LoadedModel } from "./model-loader.js";
 
-/** Per-layer key/value tensors for a batch of sequences that all have `length` cached positions. */
+/**
+ * Per-layer key/value tensors for a batch of sequences that all have `length` cached positions. On WebGPU
+ * they are device buffers ("gpu-buffer") that never reach host memory; release them with ForwardPass.release.
+ */
 export interface KvCache {
   tensors: Record<string, ort.Tensor>;
   length: number;
@@ -13,11 +16,15 @@ export interface KvCache {
  * One forward pass of a decoder-only ONNX model with a KV cache (transformers.js export layout:
  * input_ids, attention_mask, position_ids, past_key_values.N.key|value -> logits, present.N.key|value).
  * Returns the float32 logits of the last position of every batch row.
+ * `session` defaults to the model's own; beam search passes one whose cache comes back to host memory.
  */
 export class ForwardPass {
   readonly vocabSize: number;
 
-  constructor(private readonly model: LoadedModel) {
+  constructor(
+    private readonly model: LoadedModel,
+    private readonly session: ort.InferenceSession = model.session,
+  ) {
     this.vocabSize = Number(model.config.vocab_size);
   }
 
@@ -48,7 +55,7 @@ export class ForwardPass {
     }
     let outputs: ort.InferenceSession.ReturnType;
     try {
-      outputs = await this.model.session.run(feeds);
+      outputs = await this.session.run(feeds);
     } catch (error) {
       throw new EngineFault(`ONNX Runtime failed: ${(error as Error).message}`, { cause: error });
     }
@@ -61,10 +68,21 @@ export class ForwardPass {
     return { logits: lastPositionLogits(outputs.logits, batch, steps, this.vocabSize), cache: { tensors: present, length: total, batch } };
   }
 
-  /** A cache whose row i is row `rows[i]` of `cache` (beam reordering / expansion). */
+  /**
+   * Frees a cache's device buffers now instead of when the garbage collector gets to them (GPU memory is
+   * not seen by V8's heap accounting). Host-memory caches need nothing. The cache must not be used again.
+   */
+  release(cache: KvCache): void {
+    for (const tensor of Object.values(cache.tensors)) {
+      if (tensor.location === "gpu-buffer") tensor.dispose();
+    }
+  }
+
+  /** A cache whose row i is row `rows[i]` of `cache` (beam reordering / expansion); host-memory caches only. */
   selectRows(cache: KvCache, rows: number[]): KvCache {
     const tensors: Record<string, ort.Tensor> = {};
     for (const [name, tensor] of Object.entries(cache.tensors)) {
+      if (tensor.location !== "cpu") throw new EngineFault(`cache rows can only be reordered in host memory, ${name} is in ${tensor.location}`);
       const source = tensor.data as Float32Array | Uint16Array;
       const rowSize = source.length / cache.batch;
       const target = new (source.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(rowSize * rows.length);

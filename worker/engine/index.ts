@@ -6,7 +6,7 @@ import { ForwardPass } from "./forward.js";
 import { resolveGenerationConfig } from "./generation-config.js";
 import { canonicalJson, hashCanonicalJson } from "./hashing.js";
 import { buildProcessors } from "./logits-processors.js";
-import { loadModel, type Device, type LoadedModel, type SessionSettings } from "./model-loader.js";
+import { hostKvSession, loadModel, releaseModel, type Device, type LoadedModel, type SessionSettings } from "./model-loader.js";
 import { promptTokenIds } from "./prompt.js";
 import { provenance } from "./provenance.js";
 import { buildResponse, errorDocument } from "./response.js";
@@ -15,6 +15,8 @@ import { consistencyProblems, formatProblems } from "./validation.js";
 import type { GptResponse, GptTask, TaskDtype, TaskErrorDocument } from "./types.js";
 
 export { EngineFault } from "./errors.js";
+export { deviceInfo, type DeviceInfo } from "./device-info.js";
+export { ensureDeviceAvailable, type Device } from "./execution-provider.js";
 export { encodeTask, hashBytes } from "./hashing.js";
 export { validateTask } from "./validation.js";
 export type * from "./types.js";
@@ -81,7 +83,7 @@ export class GptEngine {
     const models = [...this.models.values()];
     this.models.clear();
     for (const model of await Promise.allSettled(models)) {
-      if (model.status === "fulfilled") await model.value.session.release();
+      if (model.status === "fulfilled") await releaseModel(model.value);
     }
   }
 
@@ -96,12 +98,12 @@ export class GptEngine {
         `prompt (${promptIds.length} tokens) + max_new_tokens (${config.max_new_tokens}) exceeds the model's context of ${loaded.contextLength} tokens`,
       );
     }
-    const forward = new ForwardPass(loaded);
     const processors = buildProcessors(config);
+    // Beam search reorders cache rows on the host, so it runs on a session whose cache comes back there.
     const sequences =
       config.num_beams > 1
-        ? await beamSearch(forward, promptIds, config, processors)
-        : await greedyOrSample(forward, promptIds, config, processors, task.seed);
+        ? await beamSearch(new ForwardPass(loaded, await hostKvSession(loaded)), promptIds, config, processors)
+        : await greedyOrSample(new ForwardPass(loaded), promptIds, config, processors, task.seed);
     return buildResponse(task.model, loaded.tokenizer, promptIds, sequences);
   }
 

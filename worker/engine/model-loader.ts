@@ -2,25 +2,29 @@ import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { AutoTokenizer, env, type PreTrainedTokenizer } from "@huggingface/transformers";
 import * as ort from "onnxruntime-node";
+import { deviceInfo, type DeviceInfo } from "./device-info.js";
 import { EngineFault, TaskRejection } from "./errors.js";
+import { ensureDeviceAvailable, kvCacheLocation, sessionOptions, type Device, type KvCacheLocation, type ProviderSettings } from "./execution-provider.js";
 import { sha256File } from "./file-hash.js";
 import { downloadFromHub } from "./hub-download.js";
 import { chooseVariant, type OnnxVariant } from "./variants.js";
 import type { TaskDtype } from "./types.js";
 
-export type Device = "cpu" | "webgpu" | "cuda";
-
-export interface SessionSettings {
-  device: Device;
-  intraOpThreads: number;
-  interOpThreads: number;
-  graphOptimizationLevel: "disabled" | "basic" | "extended" | "all";
-}
+export type { Device } from "./execution-provider.js";
+export type SessionSettings = ProviderSettings;
 
 export interface LoadedModel {
   id: string;
   variant: OnnxVariant;
   session: ort.InferenceSession;
+  /** The provider the session was created with (no other was offered to onnxruntime). */
+  executionProvider: Device;
+  /** Where `session` leaves present.* outputs; logits always come back to host memory. */
+  kvCacheLocation: KvCacheLocation;
+  deviceInfo: DeviceInfo;
+  settings: SessionSettings;
+  /** Lazily created second session whose KV cache comes back to host memory (see hostKvSession). */
+  hostKvSessionPromise?: Promise<ort.InferenceSession>;
   tokenizer: PreTrainedTokenizer;
   config: Record<string, unknown>;
   generationConfig: Record<string, unknown>;
@@ -34,6 +38,8 @@ export interface LoadedModel {
   modelSha256: string;
   tokenizerSha256: string;
   modelFile: string;
+  /** Absolute path of the ONNX file. */
+  modelPath: string;
 }
 
 export interface LoadRequest {
@@ -73,16 +79,19 @@ export async function loadModel(
     });
   }
 
+  await ensureDeviceAvailable(settings.device);
+  const layersInConfig = configuredLayers(config);
+  if (layersInConfig === undefined && kvCacheLocation(settings.device) !== "cpu") {
+    throw new EngineFault(`config.json of ${request.model} names no num_hidden_layers, needed to keep the KV cache on ${settings.device}`);
+  }
   try {
     const tokenizer = await loadTokenizer(request.model, modelsDir);
-    const session = await ort.InferenceSession.create(modelFile, {
-      executionProviders: [settings.device],
-      intraOpNumThreads: settings.intraOpThreads,
-      interOpNumThreads: settings.interOpThreads,
-      graphOptimizationLevel: settings.graphOptimizationLevel,
-      executionMode: "sequential",
-    });
+    const session = await ort.InferenceSession.create(modelFile, sessionOptions(settings, layersInConfig ?? 0));
     const numLayers = session.inputNames.filter((n) => /^past_key_values\.\d+\.key$/.test(n)).length;
+    if (layersInConfig !== undefined && layersInConfig !== numLayers) {
+      await session.release();
+      throw new Error(`config.json says ${layersInConfig} layers, the ONNX graph has ${numLayers}`);
+    }
     const kvMeta = session.inputMetadata.find((m) => m.name === "past_key_values.0.key");
     const kvType = kvMeta && kvMeta.isTensor && kvMeta.type === "float16" ? "float16" : "float32";
     const [modelSha256, tokenizerSha256] = await Promise.all([
@@ -93,6 +102,10 @@ export async function loadModel(
       id: request.model,
       variant,
       session,
+      executionProvider: settings.device,
+      kvCacheLocation: kvCacheLocation(settings.device),
+      deviceInfo: await deviceInfo(settings.device),
+      settings,
       tokenizer,
       config,
       generationConfig,
@@ -104,10 +117,43 @@ export async function loadModel(
       modelSha256,
       tokenizerSha256,
       modelFile: `${request.model}/${file}`,
+      modelPath: modelFile,
     };
   } catch (error) {
     throw new EngineFault(`could not load ${request.model} (${variant}): ${(error as Error).message}`, { cause: error });
   }
+}
+
+/**
+ * A session over the same file and provider whose outputs all come back to host memory, for code that must
+ * read or reorder cache rows on the host (beam search). Created on first use; the same session as
+ * `model.session` where the cache is in host memory anyway.
+ */
+export function hostKvSession(model: LoadedModel): Promise<ort.InferenceSession> {
+  if (model.kvCacheLocation === "cpu") return Promise.resolve(model.session);
+  model.hostKvSessionPromise ??= ort.InferenceSession.create(
+    model.modelPath,
+    sessionOptions(model.settings, model.numLayers, false),
+  ).catch((error) => {
+    model.hostKvSessionPromise = undefined;
+    throw new EngineFault(`could not open a host-cache session for ${model.id}: ${(error as Error).message}`, { cause: error });
+  });
+  return model.hostKvSessionPromise;
+}
+
+/** Releases the model's sessions (device tensors from them must have been disposed first). */
+export async function releaseModel(model: LoadedModel): Promise<void> {
+  const hostSession = model.hostKvSessionPromise;
+  model.hostKvSessionPromise = undefined;
+  if (hostSession) await (await hostSession.catch(() => undefined))?.release();
+  await model.session.release();
+}
+
+function configuredLayers(config: Record<string, unknown>): number | undefined {
+  for (const key of ["num_hidden_layers", "n_layer", "n_layers", "num_layers"]) {
+    if (typeof config[key] === "number") return config[key] as number;
+  }
+  return undefined;
 }
 
 async function loadTokenizer(model: string, modelsDir: string): Promise<PreTrainedTokenizer> {

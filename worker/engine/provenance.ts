@@ -16,6 +16,12 @@ export function provenance(model: LoadedModel | undefined, settings: SessionSett
     v8: process.versions.v8,
     platform: `${process.platform}-${process.arch}`,
     device: settings.device,
+    // Set only once a session exists: the provider it was created with (onnxruntime was offered no other).
+    ...(model && {
+      executionProvider: model.executionProvider,
+      kvCacheLocation: model.kvCacheLocation,
+      deviceModel: model.deviceInfo.cardModel,
+    }),
     intraOpThreads: settings.intraOpThreads,
     interOpThreads: settings.interOpThreads,
     graphOptimizationLevel: settings.graphOptimizationLevel,

@@ -1,62 +1,44 @@
-import { execFile } from "node:child_process";
-import os from "node:os";
-import { promisify } from "node:util";
+import type { DeviceInfo } from "../engine/index.js";
 
+/** The group a node joins: card model name and VRAM (GB), as NodeRegistry.join takes them. */
 export interface CardIdentity {
   cardModel: string;
   vramGb: number;
 }
 
-/** Parses `nvidia-smi --query-gpu=name,memory.total --format=csv,noheader,nounits` (first GPU; MiB). */
-export function parseNvidiaSmi(output: string): CardIdentity | undefined {
-  const line = output.split("\n").find((l) => l.trim() !== "");
-  if (!line) return undefined;
-  const [name, mib] = line.split(",").map((field) => field.trim());
-  const memoryMib = Number(mib);
-  if (!name || !Number.isFinite(memoryMib) || memoryMib <= 0) return undefined;
-  return { cardModel: name, vramGb: Math.max(1, Math.round(memoryMib / 1024)) };
-}
-
-/** The first NVIDIA GPU as nvidia-smi names it, or undefined where nvidia-smi is missing or fails. */
-export async function detectNvidiaCard(): Promise<CardIdentity | undefined> {
-  try {
-    const { stdout } = await promisify(execFile)("nvidia-smi", ["--query-gpu=name,memory.total", "--format=csv,noheader,nounits"], {
-      timeout: 10_000,
-    });
-    return parseNvidiaSmi(stdout);
-  } catch {
-    return undefined;
-  }
-}
-
-/** The CPU as a card: what a CPU-only node runs tasks on (its RAM stands in for VRAM). */
-export function cpuIdentity(): CardIdentity {
-  const model = os.cpus()[0]?.model.trim() || "unknown CPU";
-  return { cardModel: `CPU ${model}`.slice(0, 64), vramGb: Math.max(1, Math.floor(os.totalmem() / 2 ** 30)) };
-}
-
 export interface CardChoice {
   identity: CardIdentity;
   source: "nvidia-smi" | "config" | "cpu";
-  /** Set when the configured card is overridden or looks wrong. */
+  /** Set when the configured card is overridden. */
   warning?: string;
 }
 
+/** NodeRegistry accepts card model names of 1..64 bytes. */
+const MAX_CARD_MODEL_BYTES = 64;
+
 /**
- * The group a node joins is the device its engine actually runs on: on a GPU provider, the GPU nvidia-smi reports
- * (a differently configured name is overridden, so a node cannot land in a group whose numerics it does not share);
- * on the CPU provider, the configured card (devnets emulate GPU groups this way), else the CPU itself.
+ * The group a node joins is the device its engine actually runs on (engine deviceInfo): on a GPU provider, the
+ * GPU nvidia-smi reports (a differently configured card is overridden, so a node cannot land in a group whose
+ * numerics it does not share); on the CPU provider, the configured card (devnets emulate GPU groups this way),
+ * else the CPU itself with the host's memory.
  */
-export function chooseCardIdentity(device: string, configured: CardIdentity | undefined, gpu: CardIdentity | undefined): CardChoice {
-  if (device !== "cpu") {
-    if (!gpu) throw new Error(`device ${device} needs an NVIDIA GPU, but nvidia-smi reports none`);
-    const differs = configured && (configured.cardModel !== gpu.cardModel || configured.vramGb !== gpu.vramGb);
+export function chooseCardIdentity(configured: CardIdentity | undefined, device: DeviceInfo): CardChoice {
+  const measured = { cardModel: truncateUtf8(device.cardModel, MAX_CARD_MODEL_BYTES), vramGb: Math.max(1, Math.round(device.memoryMiB / 1024)) };
+  if (device.device !== "cpu") {
+    if (device.source !== "nvidia-smi") throw new Error(`device ${device.device} needs an NVIDIA GPU that nvidia-smi can name, but it reports none`);
+    const differs = configured && (configured.cardModel !== measured.cardModel || configured.vramGb !== measured.vramGb);
     return {
-      identity: gpu,
+      identity: measured,
       source: "nvidia-smi",
-      ...(differs ? { warning: `configured card "${configured.cardModel}" / ${configured.vramGb} GB ignored: the engine runs on "${gpu.cardModel}" / ${gpu.vramGb} GB` } : {}),
+      ...(differs ? { warning: `configured card "${configured.cardModel}" / ${configured.vramGb} GB ignored: the engine runs on "${measured.cardModel}" / ${measured.vramGb} GB` } : {}),
     };
   }
   if (configured) return { identity: configured, source: "config" };
-  return { identity: cpuIdentity(), source: "cpu" };
+  return { identity: { ...measured, vramGb: Math.max(1, Math.floor(device.memoryMiB / 1024)) }, source: "cpu" };
+}
+
+function truncateUtf8(text: string, maxBytes: number): string {
+  let out = text;
+  while (Buffer.byteLength(out, "utf8") > maxBytes) out = out.slice(0, -1);
+  return out;
 }

@@ -3,9 +3,9 @@ import { FetchRequest, JsonRpcProvider, formatEther } from "ethers";
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
 import { loadDeployment } from "../../deploy/triad.js";
-import { GptEngine } from "../engine/index.js";
+import { GptEngine, deviceInfo } from "../engine/index.js";
 import { RelayClient } from "../relay/client.js";
-import { chooseCardIdentity, detectNvidiaCard, type CardIdentity } from "./card-model.js";
+import { chooseCardIdentity, type CardIdentity } from "./card-model.js";
 import { IRandomnessSource__factory } from "../../typechain-types/factories/interfaces/IRandomnessSource__factory.js";
 import { ChainClient, ContractRefusal } from "./chain.js";
 import type { WorkerConfig } from "./config.js";
@@ -203,8 +203,7 @@ export class TriadWorker {
 
   async #cardIdentity(): Promise<CardIdentity> {
     const configured = this.config.cardModel !== undefined ? { cardModel: this.config.cardModel, vramGb: this.config.vramGb! } : undefined;
-    const gpu = this.config.device === "cpu" ? undefined : await detectNvidiaCard();
-    const choice = chooseCardIdentity(this.config.device, configured, gpu);
+    const choice = chooseCardIdentity(configured, await deviceInfo(this.config.device));
     if (choice.warning) this.log.warn(choice.warning);
     this.log.info({ ...choice.identity, source: choice.source, device: this.config.device }, "card identity");
     return choice.identity;
