@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { Ajv, type ErrorObject } from "ajv";
+import { Ajv } from "ajv";
+import { describeSchemaErrors } from "../schema-errors.js";
 import { parseEther } from "ethers";
 import type { ApiKeySpec } from "./accounts.js";
 
@@ -33,7 +34,7 @@ export class BridgeConfigError extends Error {
 
 export function parseBridgeConfig(document: unknown, baseDir: string, origin = "bridge config"): BridgeConfig {
   if (!validate(document)) {
-    const problems = (validate.errors ?? []).map(describe).join("\n");
+    const problems = describeSchemaErrors(validate.errors ?? []);
     throw new BridgeConfigError(`${origin} is invalid:\n${problems}`);
   }
   const raw = document as Record<string, unknown> & {
@@ -66,12 +67,4 @@ export function loadBridgeConfig(file: string): BridgeConfig {
     throw new BridgeConfigError(`cannot read the bridge config ${file}: ${(error as Error).message}`);
   }
   return parseBridgeConfig(document, path.dirname(path.resolve(file)), file);
-}
-
-function describe(e: ErrorObject): string {
-  const where = e.instancePath || "/";
-  if (e.keyword === "additionalProperties") return `  ${where}: unknown field "${e.params.additionalProperty}"`;
-  if (e.keyword === "required") return `  ${where}: missing required field "${e.params.missingProperty}"`;
-  if (e.keyword === "enum") return `  ${where}: must be one of ${JSON.stringify(e.params.allowedValues)}`;
-  return `  ${where}: ${e.message}`;
 }

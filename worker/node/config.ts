@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { Ajv, type ErrorObject } from "ajv";
+import { Ajv } from "ajv";
+import { describeSchemaErrors } from "../schema-errors.js";
 import { defaultModelsDir } from "../paths.js";
 import type { Device } from "../engine/model-loader.js";
 
@@ -53,7 +54,7 @@ const validate = new Ajv({ allErrors: true, strict: true }).compile(schema);
 
 /** Validates a parsed configuration document; relative paths resolve against `baseDir`. */
 export function parseWorkerConfig(document: unknown, baseDir: string, origin = "worker config"): WorkerConfig {
-  if (!validate(document)) throw new ConfigError(`${origin} is invalid:\n${describeErrors(validate.errors ?? [])}`);
+  if (!validate(document)) throw new ConfigError(`${origin} is invalid:\n${describeSchemaErrors(validate.errors ?? [])}`);
   const raw = document as Partial<WorkerConfig> & Pick<WorkerConfig, "rpcUrl" | "privateKey" | "relayUrl" | "deployment" | "stateDir">;
   if ((raw.cardModel === undefined) !== (raw.vramGb === undefined)) {
     throw new ConfigError(`${origin} is invalid:\n  /cardModel and /vramGb: give both or neither`);
@@ -91,16 +92,4 @@ export function loadWorkerConfig(file: string): WorkerConfig {
     throw new ConfigError(`the worker config ${file} is not valid JSON: ${(error as Error).message}`);
   }
   return parseWorkerConfig(document, path.dirname(path.resolve(file)), file);
-}
-
-function describeErrors(errors: ErrorObject[]): string {
-  return errors
-    .map((e) => {
-      const where = e.instancePath || "/";
-      if (e.keyword === "additionalProperties") return `  ${where}: unknown field "${e.params.additionalProperty}"`;
-      if (e.keyword === "required") return `  ${where}: missing required field "${e.params.missingProperty}"`;
-      if (e.keyword === "enum") return `  ${where}: must be one of ${JSON.stringify(e.params.allowedValues)}`;
-      return `  ${where}: ${e.message}`;
-    })
-    .join("\n");
 }
