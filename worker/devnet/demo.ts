@@ -39,6 +39,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   try {
     conn = await connectDevnet(devnet.manifest.stateDir);
     await runExampleTasks(devnet, conn, print, timeoutMs);
+    await runBridgeRequest(devnet, conn, print);
     await runSlashingScenario(devnet, conn, print, timeoutMs);
     print("\n== Demo finished: stopping workers, relay and chain");
   } finally {
@@ -68,6 +69,34 @@ async function runExampleTasks(devnet: Devnet, conn: ClientConnection, print: (t
     print(renderTaskResult(result, workerLabels(devnet)));
     expectSucceeded(result);
   }
+}
+
+/** An application without a wallet: an OpenAI-format request to the bridge, answered with the chain's receipt. */
+async function runBridgeRequest(devnet: Devnet, conn: ClientConnection, print: (t: string) => void) {
+  const { url, apiKey } = devnet.manifest.bridge;
+  const request = { model: "stories260K", messages: [{ role: "user", content: "Once upon a time" }], temperature: 0.8, seed: 42, max_tokens: 40 };
+  print(`\n== The OpenAI-compatible bridge: POST ${url}/v1/chat/completions`);
+  print(`   ${JSON.stringify(request)}`);
+  const response = await fetch(`${url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+    body: JSON.stringify(request),
+  });
+  const body = (await response.json()) as {
+    error?: { message: string };
+    choices: Array<{ message: { content: string }; finish_reason: string }>;
+    usage: { total_tokens: number };
+    triad: { task_id: string; nodes: string[]; result_hash: string };
+  };
+  if (!response.ok) throw new Error(`the bridge answered ${response.status}: ${body.error?.message}`);
+  const onChain = await conn.taskManager.getTask(BigInt(body.triad.task_id));
+  if (onChain.resultHash !== body.triad.result_hash) {
+    throw new Error(`the bridge's result hash ${body.triad.result_hash} is not task ${body.triad.task_id}'s on-chain ${onChain.resultHash}`);
+  }
+  print(`   assistant [finish_reason ${body.choices[0]!.finish_reason}, ${body.usage.total_tokens} tokens]: ${body.choices[0]!.message.content}`);
+  print(`   triad: task ${body.triad.task_id}, nodes ${body.triad.nodes.join(", ")}`);
+  print(`          result hash ${body.triad.result_hash} (equals the task's on-chain resultHash)`);
+  print(`   chat page: ${devnet.manifest.bridge.chatPage}`);
 }
 
 async function runSlashingScenario(devnet: Devnet, conn: ClientConnection, print: (t: string) => void, timeoutMs: number) {
