@@ -3,10 +3,10 @@ import { FetchRequest, JsonRpcProvider, formatEther } from "ethers";
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
 import { loadDeployment } from "../../deploy/triad.js";
+import { IRandomnessSource__factory } from "../../typechain-types/factories/interfaces/IRandomnessSource__factory.js";
 import { GptEngine, deviceInfo } from "../engine/index.js";
 import { RelayClient } from "../relay/client.js";
 import { chooseCardIdentity, type CardIdentity } from "./card-model.js";
-import { IRandomnessSource__factory } from "../../typechain-types/factories/interfaces/IRandomnessSource__factory.js";
 import { ChainClient, ContractRefusal } from "./chain.js";
 import type { WorkerConfig } from "./config.js";
 import { TaskJournal } from "./journal.js";
@@ -110,8 +110,8 @@ export class TriadWorker {
         const idle = await this.#pass();
         if (this.#stopping) {
           if (pendingPause) {
-            pendingPause = false;
             await this.#leaveSelection();
+            pendingPause = false;
             continue;
           }
           if (idle) break;
