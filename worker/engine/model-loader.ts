@@ -6,7 +6,7 @@ import { deviceInfo, type DeviceInfo } from "./device-info.js";
 import { EngineFault, TaskRejection } from "./errors.js";
 import { ensureDeviceAvailable, kvCacheLocation, sessionOptions, type Device, type KvCacheLocation, type ProviderSettings } from "./execution-provider.js";
 import { sha256File } from "./file-hash.js";
-import { downloadFromHub } from "./hub-download.js";
+import { HubFileMissing, downloadFromHub } from "./hub-download.js";
 import { chooseVariant, type OnnxVariant } from "./variants.js";
 import type { TaskDtype } from "./types.js";
 
@@ -63,6 +63,7 @@ export async function loadModel(
     await downloadFromHub(request.model, modelDir, ["config.json", "tokenizer.json", "tokenizer_config.json"], [
       "generation_config.json",
     ]).catch((error) => {
+      if (error instanceof HubFileMissing) throw new TaskRejection("model_not_found", `model ${request.model} is not on the hub`);
       throw new EngineFault(`could not download ${request.model}: ${(error as Error).message}`, { cause: error });
     });
   }
@@ -74,8 +75,11 @@ export async function loadModel(
     if (!allowRemoteModels) {
       throw new TaskRejection("unsupported_variant", `model ${request.model} has no ${variant} ONNX variant (${file})`);
     }
-    await downloadFromHub(request.model, modelDir, [file], [`${file}_data`]).catch(() => {
-      throw new TaskRejection("unsupported_variant", `model ${request.model} has no ${variant} ONNX variant (${file})`);
+    await downloadFromHub(request.model, modelDir, [file], [`${file}_data`]).catch((error) => {
+      if (error instanceof HubFileMissing) {
+        throw new TaskRejection("unsupported_variant", `model ${request.model} has no ${variant} ONNX variant (${file})`);
+      }
+      throw new EngineFault(`could not download ${request.model}/${file}: ${(error as Error).message}`, { cause: error });
     });
   }
 
