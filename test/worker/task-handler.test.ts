@@ -129,6 +129,24 @@ describe("worker task handler (real contracts, in-process chain)", function () {
     expect(new TaskJournal(stateDir).unfinished()).to.deep.equal([]);
   });
 
+  it("after a crash between journaling and committing, commits the journaled salt without running the task again", async function () {
+    const salt = ethersLib.hexlify(ethersLib.randomBytes(32));
+    await new TaskJournal(stateDir).create(
+      { taskId: String(taskId), argsHash: ethersLib.id("args"), committedHash: RESULT_HASH, resultHash: RESULT_HASH, salt, outcomeKind: "response" },
+      new TextEncoder().encode(RESULT_JSON),
+    );
+    const { handler, engine, chain } = handlerFor();
+    await handler.advance(taskId);
+    expect(engine.runs).to.equal(0);
+    const revealOthers = await othersCommitAndReveal();
+    // The commitment on-chain opens with the journaled salt: the reveal goes through.
+    await handler.advance(taskId);
+    expect((await w.taskManager.taskProgress(taskId)).revealedMask).to.equal(1n);
+    await revealOthers();
+    expect((await w.taskManager.getTask(taskId)).resultHash).to.equal(RESULT_HASH);
+    expect(chain.address).to.equal((await w.taskManager.getTask(taskId)).nodes[0]);
+  });
+
   it("never commits after the commit deadline: it expires the task instead, and nobody is slashed", async function () {
     const { handler, engine } = handlerFor();
     await networkHelpers.time.increase(COMMIT_WINDOW + 1);
