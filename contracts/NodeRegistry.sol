@@ -165,7 +165,7 @@ contract NodeRegistry is INodeRegistry, INodePool, AccessControl, ReentrancyGuar
     function drawNodes(uint32 minVramGb, uint256 seed, uint256 taskId)
         external
         onlyRole(TASK_MANAGER_ROLE)
-        returns (bool found, bytes32 groupId, address[3] memory nodes)
+        returns (bool found, uint8 groupIndex, bytes32 groupId, address[3] memory nodes)
     {
         uint256 groups = _groups.length;
         uint256 totalWeight;
@@ -173,7 +173,7 @@ contract NodeRegistry is INodeRegistry, INodePool, AccessControl, ReentrancyGuar
             Group storage g = _groups[i];
             if (g.vramGb >= minVramGb && g.availableCount >= 3) totalWeight += g.availableCount;
         }
-        if (totalWeight == 0) return (false, bytes32(0), nodes);
+        if (totalWeight == 0) return (false, 0, bytes32(0), nodes);
 
         uint256 pick = seed % totalWeight;
         uint256 chosen;
@@ -199,7 +199,7 @@ contract NodeRegistry is INodeRegistry, INodePool, AccessControl, ReentrancyGuar
             _setStatus(node, nodeAddress, NodeStatus.Busy);
             nodes[k] = nodeAddress;
         }
-        return (true, group.id, nodes);
+        return (true, uint8(chosen), group.id, nodes);
     }
 
     /// @inheritdoc INodePool
@@ -285,6 +285,11 @@ contract NodeRegistry is INodeRegistry, INodePool, AccessControl, ReentrancyGuar
     {
         Group storage g = _groups[index];
         return (g.id, g.cardModel, g.vramGb, g.availableCount);
+    }
+
+    /// @inheritdoc INodePool
+    function groupIdAt(uint256 groupIndex) external view returns (bytes32) {
+        return _groups[groupIndex].id;
     }
 
     /// @notice The available nodes of a group (off-chain tooling and tests; unbounded, do not call on-chain).

@@ -68,12 +68,12 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
         uint8 revealedMask;
         uint8 releasedMask;
         uint8 winner; // index of a node that revealed the decided result, once Succeeded
+        uint8 groupIndex; // the registry's index of the nodes' group, once started (its id: nodePool.groupIdAt)
         uint64 createdAt;
         uint64 deadline;
         uint96 fee;
         uint32 requestId;
         bytes32 argsHash;
-        bytes32 groupId;
         address[3] nodes;
         bytes32[3] submissions;
     }
@@ -290,7 +290,7 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
         info.deadline = task.deadline;
         info.argsHash = task.argsHash;
         if (task.status == TaskStatus.Succeeded) info.resultHash = task.submissions[task.winner];
-        info.groupId = task.groupId;
+        if (task.nodes[0] != address(0)) info.groupId = nodePool.groupIdAt(task.groupIndex);
         info.fee = task.fee;
         info.nodes = task.nodes;
     }
@@ -410,10 +410,7 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
             if (block.timestamp <= task.deadline) {
                 uint256 requestId = task.requestId;
                 if (source.isReady(requestId)) {
-                    uint256 seed = uint256(keccak256(abi.encode(source.randomness(requestId), id)));
-                    (bool found, bytes32 groupId, address[3] memory nodes) =
-                        nodePool.drawNodes(task.minVramGb, seed, id);
-                    if (found) _start(task, id, groupId, nodes, commitWindow);
+                    _tryStart(task, id, uint256(keccak256(abi.encode(source.randomness(requestId), id))), commitWindow);
                 } else if (source.isStale(requestId)) {
                     uint256 fresh = source.request();
                     task.requestId = SafeCast.toUint32(fresh);
@@ -424,14 +421,16 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
         }
     }
 
-    function _start(Task storage task, uint64 taskId, bytes32 groupId, address[3] memory nodes, uint64 commitWindow)
-        private
-    {
+    /// @dev Draws three nodes with `seed`; if a group can serve the task, starts its commit phase.
+    function _tryStart(Task storage task, uint64 taskId, uint256 seed, uint64 commitWindow) private {
+        (bool found, uint8 groupIndex, bytes32 groupId, address[3] memory nodes) =
+            nodePool.drawNodes(task.minVramGb, seed, taskId);
+        if (!found) return;
         _unlink(taskId);
         uint64 deadline = uint64(block.timestamp) + commitWindow;
         task.status = TaskStatus.Committing;
         task.deadline = deadline;
-        task.groupId = groupId;
+        task.groupIndex = groupIndex;
         task.nodes = nodes;
         emit TaskStarted(taskId, groupId, nodes, deadline);
     }

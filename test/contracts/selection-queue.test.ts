@@ -51,6 +51,19 @@ describe("Selection and queue", () => {
     for (const node of a100) expect(picked.has(node.address)).to.equal(false);
   });
 
+  it("reports the group of the drawn nodes once started (none while queued), across several groups", async () => {
+    const w = await world();
+    await w.join(w.nodeSigners.slice(0, 3), CARD_4090, 24);
+    await w.join(w.nodeSigners.slice(3, 6), CARD_H100, 80);
+    const queued = await w.create(80);
+    expect((await w.taskManager.getTask(queued)).groupId).to.equal(ethersLib.ZeroHash);
+    await w.mineAndDispatch();
+    const task = await w.taskManager.getTask(queued);
+    expect(task.groupId).to.equal(await w.registry.groupIdOf(CARD_H100, 80));
+    const started = await w.taskManager.queryFilter(w.taskManager.filters.TaskStarted(queued));
+    expect(started[0]!.args.groupId).to.equal(task.groupId);
+  });
+
   it("a task waits while too few nodes are free and starts when a node joins", async () => {
     const w = await world();
     await w.join(w.nodeSigners.slice(0, 2));
