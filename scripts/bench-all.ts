@@ -102,6 +102,12 @@ async function main() {
       results.push({ name: step.name, status: "skipped", seconds, exitCode, reason, outputs: [], stdout: "" });
     }
   }
+  if (only) {
+    // A partial run refreshes its steps' own outputs; the suite summary describes complete runs only.
+    console.log("partial run (--only): bench/suite.json and bench/suite.md left as they were");
+    if (results.some((r) => r.status === "failed")) process.exitCode = 1;
+    return;
+  }
   await writeFile(
     path.join(repoRoot, "bench/suite.json"),
     `${JSON.stringify({ steps: results.map(({ stdout: _, ...rest }) => rest) }, null, 2)}\n`,
