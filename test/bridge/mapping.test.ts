@@ -62,6 +62,7 @@ describe("bridge: OpenAI request -> GPT task", function () {
     expect(refusal({ ...base, messages: [{ role: "tool", content: "x" }] }).param).to.equal("messages[0].role");
     expect(refusal({ ...base, messages: [{ role: "user", content: [{ type: "image_url", image_url: {} }] }] }).param).to.equal("messages[0].content");
     expect(refusal({ ...base, stream_options: { include_usage: true } }).param).to.equal("stream_options");
+    expect(refusal({ ...base, stream: "yes" }).param).to.equal("stream");
     expect(refusal([]).status).to.equal(400);
   });
 });

@@ -85,6 +85,7 @@ export function requestToTask(body: unknown): MappedTask {
     const role = (message.role === "developer" ? "system" : message.role) as GptTask["messages"][number]["role"];
     return { role, content: textContent(message.content, i) };
   });
+  if (request.stream != null && typeof request.stream !== "boolean") throw invalidRequest("'stream' must be a boolean", "stream");
   if (request.stream_options != null && request.stream !== true) {
     throw invalidRequest("'stream_options' is only allowed when 'stream' is true", "stream_options");
   }
