@@ -127,6 +127,7 @@ describe("worker task handler (real contracts, in-process chain)", function () {
     expect(restarted.relay.uploads).to.deep.equal([{ taskId, text: RESULT_JSON }]);
     expect(new TaskJournal(stateDir).get(taskId)?.ending).to.equal("won");
     expect(new TaskJournal(stateDir).unfinished()).to.deep.equal([]);
+    expect(new TaskJournal(stateDir).hasResult(taskId), "uploaded results are not kept").to.equal(false);
   });
 
   it("after a crash between journaling and committing, commits the journaled salt without running the task again", async function () {
@@ -192,6 +193,7 @@ describe("worker task handler (real contracts, in-process chain)", function () {
     await handler.advance(taskId);
     expect(relay.uploads).to.deep.equal([]);
     expect(new TaskJournal(stateDir).get(taskId)?.ending).to.equal("lost");
+    expect(new TaskJournal(stateDir).hasResult(taskId), "a lost result is kept for diagnosis").to.equal(true);
   });
 
   it("after the reveal deadline it sends no late reveal and expires the task", async function () {

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import writeFileAtomic from "write-file-atomic";
 
@@ -68,6 +68,15 @@ export class TaskJournal {
 
   result(taskId: bigint): Uint8Array {
     return readFileSync(this.#resultFile(taskId));
+  }
+
+  hasResult(taskId: bigint): boolean {
+    return existsSync(this.#resultFile(taskId));
+  }
+
+  /** Drops a task's result bytes (the record stays), so the state dir does not grow with every task. */
+  forgetResult(taskId: bigint): void {
+    rmSync(this.#resultFile(taskId), { force: true });
   }
 
   /** Tasks this node still has something to do for (reveal, upload, or learn the ending). */

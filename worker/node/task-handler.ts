@@ -234,6 +234,8 @@ export class TaskHandler {
     const record = this.deps.journal.get(taskId);
     if (record?.ending) return;
     if (record) await this.deps.journal.update(taskId, { ending });
+    // A won result is on the relay now; others are kept (a lost one to diagnose the disagreement).
+    if (ending === "won") this.deps.journal.forgetResult(taskId);
     this.deps.metrics.taskEnded(ending);
     this.deps.log.info({ taskId: String(taskId), ending, why }, "task ended for this node");
   }
