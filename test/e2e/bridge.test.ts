@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { rmSync } from "node:fs";
 import path from "node:path";
+import { MaxUint256 } from "ethers";
 import OpenAI from "openai";
 import type { Browser } from "playwright-core";
 import { connectDevnet, type ClientConnection } from "../../worker/client/connection.js";
@@ -52,6 +53,8 @@ describe("e2e: the bridge on a devnet", function () {
     const agreed = verified.document as GptResponse;
     expect(completion.choices[0]!.message.content).to.equal(agreed.choices[0]!.message.content);
     expect(completion.usage).to.deep.equal(agreed.usage);
+    // One standing approval for the fee wallet, not an approve transaction per request.
+    expect(await conn.token.allowance(devnet.manifest.bridge.payer, devnet.deployment.taskManager)).to.equal(MaxUint256);
 
     // The same task run here: the bridge's mapping is what the nodes ran.
     const engine = new GptEngine({ modelsDir: defaultModelsDir() });

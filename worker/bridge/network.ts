@@ -1,3 +1,4 @@
+import { MaxUint256 } from "ethers";
 import type { ClientConnection } from "../client/connection.js";
 import { waitForResult, type TaskResult } from "../client/result.js";
 import { submitTask } from "../client/submit.js";
@@ -35,7 +36,13 @@ export class ChainNetwork implements TriadNetwork {
 
   submit(task: GptTask): Promise<SubmittedTask> {
     const run = this.#submissions.then(async () => {
-      const submitted = await submitTask(this.conn, task, { fee: this.options.fee, minVramGb: this.options.minVramGb, validate: false });
+      const submitted = await submitTask(this.conn, task, {
+        fee: this.options.fee,
+        minVramGb: this.options.minVramGb,
+        validate: false,
+        // The bridge's wallet exists to pay fees: one standing approval instead of one per request.
+        approve: MaxUint256,
+      });
       return { taskId: submitted.taskId, fee: submitted.fee, createTx: submitted.createTxHash };
     });
     this.#submissions = run.catch(() => undefined);

@@ -8,6 +8,11 @@ export interface SubmitTaskOptions {
   minVramGb?: number;
   /** false submits a task that fails validation (the nodes then agree on its error outcome). Default true. */
   validate?: boolean;
+  /**
+   * Allowance to grant the task manager when the current one is below the fee. Default: exactly the fee (one
+   * approve transaction per task). A service that pays many fees (the bridge) grants a standing allowance.
+   */
+  approve?: bigint;
 }
 
 export interface SubmittedTask {
@@ -53,7 +58,11 @@ export async function submitTask(conn: ClientConnection, task: unknown, options:
   const bytes = encodeTask(task);
   const argsHash = hashBytes(bytes);
   const allowance = await conn.token.allowance(conn.address, conn.deployment.taskManager);
-  if (allowance < fee) await (await conn.token.approve(conn.deployment.taskManager, fee)).wait();
+  if (allowance < fee) {
+    const amount = options.approve ?? fee;
+    if (amount < fee) throw new RangeError(`approve (${amount}) must cover the fee (${fee})`);
+    await (await conn.token.approve(conn.deployment.taskManager, amount)).wait();
+  }
 
   const estimate = await conn.taskManager.createTask.estimateGas(argsHash, minVramGb, fee);
   const tx = await conn.taskManager.createTask(argsHash, minVramGb, fee, { gasLimit: estimate + AUTO_DISPATCH_HEADROOM });
