@@ -167,38 +167,10 @@ contract NodeRegistry is INodeRegistry, INodePool, AccessControl, ReentrancyGuar
         onlyRole(TASK_MANAGER_ROLE)
         returns (bool found, uint8 groupIndex, bytes32 groupId, address[3] memory nodes)
     {
-        uint256 groups = _groups.length;
-        uint256 totalWeight;
-        for (uint256 i; i < groups; ++i) {
-            Group storage g = _groups[i];
-            if (g.vramGb >= minVramGb && g.availableCount >= 3) totalWeight += g.availableCount;
-        }
-        if (totalWeight == 0) return (false, 0, bytes32(0), nodes);
-
-        uint256 pick = seed % totalWeight;
-        uint256 chosen;
-        for (uint256 i; i < groups; ++i) {
-            Group storage g = _groups[i];
-            if (g.vramGb >= minVramGb && g.availableCount >= 3) {
-                if (pick < g.availableCount) {
-                    chosen = i;
-                    break;
-                }
-                pick -= g.availableCount;
-            }
-        }
-
+        (bool any, uint256 chosen) = _chooseGroup(minVramGb, seed);
+        if (!any) return (false, 0, bytes32(0), nodes);
         Group storage group = _groups[chosen];
-        uint64 taskId64 = SafeCast.toUint64(taskId);
-        for (uint256 k; k < 3; ++k) {
-            uint256 index = uint256(keccak256(abi.encode(seed, k))) % group.availableCount;
-            address nodeAddress = group.available[index];
-            Node storage node = _nodes[nodeAddress];
-            _removeAvailable(node);
-            node.taskId = taskId64;
-            _setStatus(node, nodeAddress, NodeStatus.Busy);
-            nodes[k] = nodeAddress;
-        }
+        nodes = _takeThree(group, seed, SafeCast.toUint64(taskId));
         return (true, uint8(chosen), group.id, nodes);
     }
 
@@ -386,6 +358,93 @@ contract NodeRegistry is INodeRegistry, INodePool, AccessControl, ReentrancyGuar
         node.availableIndex = g.availableCount;
         g.available[g.availableCount] = nodeAddress;
         g.availableCount += 1;
+    }
+
+    /// @dev A group with at least `minVramGb` and three available nodes, with probability proportional to its
+    /// available count; false if there is none.
+    function _chooseGroup(uint32 minVramGb, uint256 seed) private view returns (bool, uint256) {
+        uint256 groups = _groups.length;
+        uint256 totalWeight;
+        for (uint256 i; i < groups; ++i) {
+            Group storage g = _groups[i];
+            if (g.vramGb >= minVramGb && g.availableCount >= 3) totalWeight += g.availableCount;
+        }
+        if (totalWeight == 0) return (false, 0);
+        uint256 pick = seed % totalWeight;
+        for (uint256 i; i < groups; ++i) {
+            Group storage g = _groups[i];
+            if (g.vramGb >= minVramGb && g.availableCount >= 3) {
+                if (pick < g.availableCount) return (true, i);
+                pick -= g.availableCount;
+            }
+        }
+        return (false, 0); // unreachable: pick < totalWeight
+    }
+
+    /// @dev Removes three uniformly drawn nodes from the group's available set and marks them busy.
+    function _takeThree(Group storage group, uint256 seed, uint64 taskId) private returns (address[3] memory nodes) {
+        uint256 count = group.availableCount;
+        (uint256[3] memory picked, uint256[3] memory holes, uint256[3] memory fillers, uint256 moves) =
+            _drawPositions(seed, count);
+        for (uint256 k; k < 3; ++k) {
+            address nodeAddress = group.available[picked[k]];
+            Node storage node = _nodes[nodeAddress];
+            node.taskId = taskId;
+            _setStatus(node, nodeAddress, NodeStatus.Busy);
+            nodes[k] = nodeAddress;
+        }
+        // The drawn nodes left holes below the new count; survivors from the last three positions fill them.
+        for (uint256 i; i < moves; ++i) {
+            address moved = group.available[fillers[i]];
+            group.available[holes[i]] = moved;
+            _nodes[moved].availableIndex = uint32(holes[i]);
+        }
+        group.availableCount = uint32(count - 3);
+    }
+
+    /// @dev Three swap-and-pop draws from `available[0 .. count)`, simulated in memory so that the storage is
+    /// written once: `picked` are the drawn positions (the same ones as three real swap-and-pops with
+    /// `keccak256(seed, k) % (count - k)`); `fillers[i]` (a survivor in the last three positions) moves to
+    /// `holes[i]` (a drawn position below `count - 3`).
+    function _drawPositions(uint256 seed, uint256 count)
+        private
+        pure
+        returns (uint256[3] memory picked, uint256[3] memory holes, uint256[3] memory fillers, uint256 moves)
+    {
+        // The simulated array differs from storage only at `positions[i]`, which holds what storage has at
+        // `sources[i]`.
+        uint256[3] memory positions;
+        uint256[3] memory sources;
+        uint256 overrides;
+        for (uint256 k; k < 3; ++k) {
+            uint256 size = count - k;
+            uint256 index = uint256(keccak256(abi.encode(seed, k))) % size;
+            picked[k] = _storedAt(positions, sources, overrides, index);
+            uint256 last = _storedAt(positions, sources, overrides, size - 1);
+            uint256 i;
+            while (i < overrides && positions[i] != index) ++i;
+            if (i == overrides) ++overrides;
+            positions[i] = index;
+            sources[i] = last;
+        }
+        for (uint256 i; i < overrides; ++i) {
+            if (positions[i] < count - 3 && sources[i] != positions[i]) {
+                holes[moves] = positions[i];
+                fillers[moves] = sources[i];
+                ++moves;
+            }
+        }
+    }
+
+    function _storedAt(uint256[3] memory positions, uint256[3] memory sources, uint256 overrides, uint256 position)
+        private
+        pure
+        returns (uint256)
+    {
+        for (uint256 i; i < overrides; ++i) {
+            if (positions[i] == position) return sources[i];
+        }
+        return position;
     }
 
     function _removeAvailable(Node storage node) private {

@@ -153,6 +153,21 @@ describe("Selection and queue", () => {
     }
   });
 
+  it("drawing from a large group keeps every survivor's position consistent (each can still pause and resume)", async () => {
+    const w = await world();
+    const members = w.nodeSigners.slice(0, 9);
+    await w.join(members);
+    const groupId = await w.registry.groupIdOf(CARD_4090, 24);
+    const { nodes } = await w.started();
+    const drawn = new Set(nodes.map((n) => n.address));
+    const survivors = members.filter((m) => !drawn.has(m.address));
+    expect([...(await w.registry.availableNodes(groupId))].sort()).to.deep.equal(survivors.map((s) => s.address).sort());
+    for (const node of survivors) await w.registry.connect(node).pause();
+    expect(await w.registry.availableNodes(groupId)).to.deep.equal([]);
+    for (const node of survivors) await w.registry.connect(node).resume();
+    expect([...(await w.registry.availableNodes(groupId))].sort()).to.deep.equal(survivors.map((s) => s.address).sort());
+  });
+
   it("bounds the dispatch scan: dispatch(1) examines only the oldest queued task", async () => {
     const w = await world();
     const big = await w.create(80);

@@ -351,6 +351,68 @@ describe("TaskManager", () => {
     });
   });
 
+  describe("storage reuse", () => {
+    it("a node's reused submission slot keeps tasks apart: a settled task keeps its result after its nodes' next task", async () => {
+      const { w, taskId, nodes } = await startedWorld();
+      const seals = await w.commitAll(taskId, nodes, ALL_A);
+      await w.revealAll(taskId, nodes, ALL_A, seals);
+      const { taskId: next, nodes: nextNodes } = await w.started();
+      const nextSeals = await w.commitAll(next, nextNodes, [RESULT_B, RESULT_B, RESULT_B]);
+      // Opening the old commitment in the new task fails: the slot now holds the new commitment.
+      await expect(w.taskManager.connect(nodes[0]).reveal(next, RESULT_A, seals[0]!.salt))
+        .to.be.revertedWithCustomError(w.taskManager, "InvalidReveal");
+      await w.revealAll(next, nextNodes, [RESULT_B, RESULT_B, RESULT_B], nextSeals);
+      expect((await w.taskManager.getTask(taskId)).resultHash).to.equal(RESULT_A);
+      expect((await w.taskManager.getTask(next)).resultHash).to.equal(RESULT_B);
+      expect([...(await w.taskManager.getTask(taskId)).nodes]).to.deep.equal(nodes.map((n) => n.address));
+    });
+
+    it("a silent node released at the commit deadline can serve another task without disturbing the first", async () => {
+      const w = await world();
+      await w.join(w.nodeSigners.slice(0, 3));
+      const { taskId, nodes } = await w.started();
+      const seals = await w.commitAll(taskId, nodes, [RESULT_A, RESULT_A, undefined]);
+      await networkHelpers.time.increase(COMMIT_WINDOW + 1);
+      await w.taskManager.expire(taskId); // nodes[2] is slashed and released; reveals open
+      await w.registry.connect(nodes[2]).join("NVIDIA GeForce RTX 4090", 24);
+      await w.join(w.nodeSigners.slice(3, 5));
+      const { taskId: other, nodes: otherNodes } = await w.started();
+      expect(otherNodes.map((n) => n.address)).to.include(nodes[2].address);
+      await w.commitAll(other, otherNodes, [RESULT_C, RESULT_C, RESULT_C]);
+      await w.revealAll(taskId, nodes, [RESULT_A, RESULT_A, undefined], seals);
+      const task = await w.taskManager.getTask(taskId);
+      expect(task.status).to.equal(TaskStatus.Succeeded);
+      expect(task.resultHash).to.equal(RESULT_A);
+      expect((await w.taskManager.getTask(other)).status).to.equal(TaskStatus.Revealing);
+      await expectConserved(w);
+    });
+
+    it("queue links survive cancelling from the middle, the head and the tail; an ended queued task has no nodes", async () => {
+      const w = await world();
+      const ids = [await w.create(), await w.create(), await w.create(), await w.create()];
+      await w.taskManager.connect(w.creator).cancel(ids[1]);
+      expect(await w.taskManager.queuedTaskIds()).to.deep.equal([ids[0], ids[2], ids[3]]);
+      await w.taskManager.connect(w.creator).cancel(ids[0]);
+      await w.taskManager.connect(w.creator).cancel(ids[3]);
+      expect(await w.taskManager.queuedTaskIds()).to.deep.equal([ids[2]]);
+      const fifth = await w.create();
+      expect(await w.taskManager.queuedTaskIds()).to.deep.equal([ids[2], fifth]);
+      for (const id of [ids[0], ids[1], ids[3]]) {
+        const task = await w.taskManager.getTask(id);
+        expect(task.nodes).to.deep.equal([ethersLib.ZeroAddress, ethersLib.ZeroAddress, ethersLib.ZeroAddress]);
+        expect(task.groupId).to.equal(ethersLib.ZeroHash);
+      }
+      await w.join(w.nodeSigners.slice(0, 6));
+      await w.mineAndDispatch();
+      expect(await w.taskManager.queuedTaskIds()).to.deep.equal([]);
+      const started = await Promise.all([ids[2], fifth].map((id) => w.taskManager.getTask(id)));
+      const addresses = new Set(started.flatMap((t) => [...t.nodes]));
+      expect(addresses.size).to.equal(6);
+      for (const t of started) expect(t.status).to.equal(TaskStatus.Committing);
+      expect(await w.taskManager.queueLength()).to.equal(0n);
+    });
+  });
+
   describe("parameters", () => {
     it("the admin sets windows, fee split, queue bound, dispatch scan, minimum fee and treasury within their rules", async () => {
       const w = await world();
@@ -364,6 +426,9 @@ describe("TaskManager", () => {
       await expect(tm.setAutoDispatchScan(65)).to.be.revertedWithCustomError(tm, "InvalidQueueLength");
       await expect(tm.setMinFee(5n)).to.emit(tm, "MinFeeSet").withArgs(5n);
       await expect(tm.setTreasury(ethersLib.ZeroAddress)).to.be.revertedWithCustomError(tm, "ZeroAddress");
+      await expect(tm.setWindows(2n ** 32n, 2, 3)).to.be.revertedWithCustomError(tm, "InvalidWindow");
+      await expect(tm.setMinFee(2n ** 96n)).to.be.revertedWithCustomError(tm, "InvalidMinFee").withArgs(2n ** 96n);
+      expect(await tm.minFee()).to.equal(5n);
       expect(await tm.params()).to.deep.equal([1n, 2n, 3n, 10_000n, BigInt(MAX_QUEUE), 4n]);
       await expect(tm.connect(w.outsider).setWindows(1, 1, 1)).to.be.revertedWithCustomError(tm, "AccessControlUnauthorizedAccount");
     });
