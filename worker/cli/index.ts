@@ -1,20 +1,3 @@
-import { Command } from "commander";
-import { registerBridge } from "./bridge.js";
-import { registerDemo } from "./demo.js";
-import { registerDevnet } from "./devnet.js";
-import { registerRelay } from "./relay.js";
-import { registerRunTask } from "./run-task.js";
-import { registerTask } from "./task.js";
-import { registerWorker } from "./worker.js";
+import { buildProgram } from "./program.js";
 
-// Each subcommand lives in its own module and registers itself on the program.
-const program = new Command()
-  .name("triad")
-  .description("Triad: verifiable LLM text generation on a network of GPU nodes")
-  .showHelpAfterError();
-
-const registrations: Array<(program: Command) => void> = [registerRelay, registerRunTask, registerDevnet, registerTask, registerDemo, registerWorker, registerBridge];
-
-for (const register of registrations) register(program);
-
-await program.parseAsync(process.argv);
+await buildProgram().parseAsync(process.argv);
