@@ -62,6 +62,9 @@ export interface Devnet {
   stopWorker(name: string): Promise<void>;
   /** Stops the relay and starts it again on the same port and data dir. */
   restartRelay(): Promise<void>;
+  /** An outage: stops the relay until `startRelay` (same port and data dir). */
+  stopRelay(): Promise<void>;
+  startRelay(): Promise<void>;
   /** Workers first, then the relay, then the chain; removes the manifest. */
   stop(): Promise<void>;
 }
@@ -219,6 +222,11 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       },
       async restartRelay() {
         await relay.stop();
+        await relay.start();
+        await save();
+      },
+      stopRelay: () => relay.stop(),
+      async startRelay() {
         await relay.start();
         await save();
       },

@@ -1,6 +1,7 @@
 import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import writeFileAtomic from "write-file-atomic";
+import type { WorkerFaults } from "./worker-group.js";
 
 export const MANIFEST_FILE = "devnet.json";
 
@@ -22,7 +23,7 @@ export interface ManifestWorker {
   metricsUrl: string;
   configFile: string;
   logFile: string;
-  faults?: Record<string, boolean>;
+  faults?: WorkerFaults;
 }
 
 /** What a running devnet tells other commands (`triad task --devnet DIR`, the demo, the tests). */

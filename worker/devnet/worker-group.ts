@@ -12,6 +12,8 @@ export interface WorkerFaults {
   skipCommit?: boolean;
   skipReveal?: boolean;
   exitAfterCommit?: boolean;
+  /** A slow node: waits this long after computing a result before committing. */
+  delayMs?: number;
 }
 
 /** Two card models, three workers each: the smallest devnet on which every group can reach a majority. */
