@@ -36,6 +36,8 @@ export interface DevnetManifest {
   rpcUrl: string;
   /** 0: automine. */
   blockTimeSeconds: number;
+  /** Which EVM node runs the chain. */
+  chain: "hardhat" | "anvil";
   relayUrl: string;
   /** The OpenAI-compatible bridge: base URL (API under /v1), its devnet API key, the chat page, its fee wallet. */
   bridge: { url: string; apiKey: string; chatPage: string; payer: string };
