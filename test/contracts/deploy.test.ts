@@ -16,7 +16,9 @@ describe("deployTriad", () => {
     const registry = NodeRegistry__factory.connect(d.nodeRegistry, deployer);
     const taskManager = TaskManager__factory.connect(d.taskManager, deployer);
     const token = TriadToken__factory.connect(d.token, deployer);
-    expect(await registry.hasRole(await registry.TASK_MANAGER_ROLE(), d.taskManager)).to.equal(true);
+    expect(await registry.taskManager()).to.equal(d.taskManager);
+    expect(await registry.hasRole(await registry.DEFAULT_ADMIN_ROLE(), deployer.address)).to.equal(true);
+    expect(d.randomnessKind).to.equal("blockhash");
     expect(await token.hasRole(await token.MINTER_ROLE(), deployer.address)).to.equal(true);
     expect(await registry.stakeAmount()).to.equal(7n);
     expect(await registry.treasury()).to.equal(treasury.address);
