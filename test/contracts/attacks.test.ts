@@ -212,8 +212,8 @@ describe("Attacks (issue 11)", () => {
       await w.registry.grantRole(ethersLib.id("TASK_MANAGER_ROLE"), w.admin.address); // a role that gates nothing
       await expect(w.registry.drawNodes(16, 1, 99)).to.be.revertedWithCustomError(w.registry, "NotTaskManager");
       await expect(w.registry.releaseNodes(three, 7, 7, 0, 10_000)).to.be.revertedWithCustomError(w.registry, "NotTaskManager");
-      expect(w.registry.interface.getFunction("setTaskManager")).to.equal(null);
-      expect(w.taskManager.interface.getFunction("setRandomnessSource")).to.equal(null);
+      expect(ethersLib.Interface.from(w.registry.interface.fragments).getFunction("setTaskManager")).to.equal(null);
+      expect(ethersLib.Interface.from(w.taskManager.interface.fragments).getFunction("setRandomnessSource")).to.equal(null);
       for (const node of three) expect(await stakeOf(w, node)).to.equal(STAKE);
     });
 

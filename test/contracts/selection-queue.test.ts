@@ -26,12 +26,12 @@ describe("Selection and queue", () => {
     await w.join(a100, CARD_A100, 40);
     const rtxGroup = await w.registry.groupIdOf(CARD_4090, 24);
     const h100Group = await w.registry.groupIdOf(CARD_H100, 80);
-    const groupOf = new Map<string, string>();
+    const groupOf = new Map<string, bigint>();
     for (const s of rtx) groupOf.set(s.address, rtxGroup);
     for (const s of h100) groupOf.set(s.address, h100Group);
 
     const picked = new Map<string, number>();
-    const groupsSeen = new Set<string>();
+    const groupsSeen = new Set<bigint>();
     for (let i = 0; i < 40; i++) {
       const minVram = i % 4 === 0 ? 48 : 16;
       const { taskId, nodes } = await w.started(minVram);

@@ -5,7 +5,7 @@ import { deployTriad, saveDeployment, type TriadDeployment, type TriadParams } f
 import { TriadToken__factory } from "../../typechain-types/factories/TriadToken__factory.js";
 import { defaultModelsDir } from "../paths.js";
 import { HARDHAT_DEV_ACCOUNT_COUNT, devAccount, type DevAccount } from "./accounts.js";
-import { startBlockNudger, type BlockNudger } from "./block-nudger.js";
+import { startBlockNudger, startVrfFulfiller, type BlockNudger } from "./block-nudger.js";
 import { setBlockTime, startHardhatNode } from "./hardhat-node.js";
 import {
   manifestPath,
@@ -40,6 +40,8 @@ export interface DevnetOptions {
   /** ONNX Runtime threads per worker. */
   workerThreads?: number;
   workerPollIntervalMs?: number;
+  /** Selection randomness: "vrf" (default; Chainlink's VRF v2.5 coordinator mock, fulfilled by the devnet) or "blockhash". */
+  randomness?: "vrf" | "blockhash";
   /** Contract parameters (see deploy/triad.ts). */
   params?: Partial<TriadParams>;
   /** Token wei minted to the client account. */
@@ -102,7 +104,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     progress("deploying the contracts");
     const deployerKey = devAccount(DEPLOYER_INDEX);
     const deployer = new NonceManager(new Wallet(deployerKey.privateKey, provider));
-    const deployment = await deployTriad(deployer, options.params);
+    const deployment = await deployTriad(deployer, options.params, (options.randomness ?? "vrf") === "vrf" ? "vrf-mock" : "blockhash");
     const deploymentFile = saveDeployment(deployment, path.join(stateDir, "deployments"));
     const token = TriadToken__factory.connect(deployment.token, deployer);
     const clientKey = devAccount(CLIENT_INDEX);
@@ -113,6 +115,10 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     if (blockTimeSeconds > 0) await setBlockTime(provider, blockTimeSeconds);
     const nudger: BlockNudger | undefined = blockTimeSeconds === 0 ? startBlockNudger(provider, deployment.taskManager, 250) : undefined;
     if (nudger) stack.push(nudger.stop);
+    if (deployment.vrfCoordinator) {
+      const fulfiller = startVrfFulfiller(deployer, deployment.vrfCoordinator, deployment.randomness, 250);
+      stack.push(fulfiller.stop);
+    }
 
     progress("starting the relay");
     const relay = new RelayService({
