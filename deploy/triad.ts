@@ -166,7 +166,9 @@ export async function deployTriad(
     autoDispatchScan: full.autoDispatchScan,
   }, { nonce: nonce + 2 });
   await taskManager.waitForDeployment();
-  if ((await taskManager.getAddress()) !== predictedTaskManager) throw new Error("deployTriad: the task manager is not at the predicted address");
+  if ((await taskManager.getAddress()) !== predictedTaskManager) {
+    throw new Error("deployTriad: the task manager is not at the predicted address");
+  }
   if (mock) await (await mock.addConsumer(vrf!.subscriptionId, await randomness.getAddress())).wait();
 
   return {

@@ -18,7 +18,9 @@ async function nodeJoin(args: JoinArgs, hre: HardhatRuntimeEnvironment): Promise
   if (args.group >= 0) {
     groupId = BigInt(args.group);
   } else {
-    if (args.card.trim() === "") throw new Error("give --group ID, or --card (the GPU card model, e.g. \"NVIDIA H100 80GB HBM3\") and --vram");
+    if (args.card.trim() === "") {
+      throw new Error("give --group ID, or --card (the GPU card model, e.g. \"NVIDIA H100 80GB HBM3\") and --vram");
+    }
     if (!Number.isInteger(args.vram) || args.vram <= 0) throw new Error(`--vram must be a positive integer in GB (got ${args.vram})`);
     groupId = await findGroup(triad.registry, args.card, args.vram);
   }
@@ -26,7 +28,8 @@ async function nodeJoin(args: JoinArgs, hre: HardhatRuntimeEnvironment): Promise
   await ensureAllowance(triad.token, triad.address, await triad.registry.getAddress(), stake);
   await (await triad.registry.join(groupId)).wait();
   const group = await triad.registry.groupAt(groupId);
-  console.log(`Node ${triad.address} joined group ${groupId} (${group.cardModel}, ${group.vramGb} GB), stake ${ethers.formatEther(stake)} TRIAD`);
+  const staked = ethers.formatEther(stake);
+  console.log(`Node ${triad.address} joined group ${groupId} (${group.cardModel}, ${group.vramGb} GB), stake ${staked} TRIAD`);
 }
 
 export default readable(nodeJoin);
