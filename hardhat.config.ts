@@ -14,6 +14,11 @@ export default defineConfig({
   solidity: {
     version: solcVersion,
     path: solcPath,
+    // Third-party contracts the deployment deploys: governance and the devnet's VRF coordinator.
+    npmFilesToBuild: [
+      "@openzeppelin/contracts/governance/TimelockController.sol",
+      "@chainlink/contracts/src/v0.8/vrf/mocks/VRFCoordinatorV2_5Mock.sol",
+    ],
     settings: {
       evmVersion: "osaka",
       optimizer: { enabled: true, runs: 200 },

@@ -6,9 +6,10 @@ import {IRandomnessSource} from "./interfaces/IRandomnessSource.sol";
 /// @title Block-hash randomness bound to a future block
 /// @notice A request made in block N is answered by the hash of block N + 1, which nobody knows when the
 /// request transaction is signed. The block hash commits to the whole header, including that block's
-/// prevrandao (the beacon-chain RANDAO mix). Residual trust: the producer of block N + 1 can withhold the
-/// block (forfeiting its reward) to re-roll the value once; such a request goes stale after 256 blocks and
-/// is re-armed by the consumer. Replace this contract with a VRF adapter where that is not acceptable.
+/// prevrandao. Residual trust (see docs/contracts.md, threat model): the producer of block N + 1 chooses its
+/// contents and so can grind the hash over as many candidate blocks as it can build in its slot, and anyone
+/// can change the available set between block N + 1 and the dispatch that reads the value. Use VrfRandomness
+/// wherever Chainlink VRF exists; this source is for chains without it and for devnets.
 contract BlockhashRandomness is IRandomnessSource {
     error UnknownRequest(uint256 requestId);
     error RandomnessNotReady(uint256 requestId);
@@ -16,9 +17,14 @@ contract BlockhashRandomness is IRandomnessSource {
     event RandomnessRequested(uint256 indexed requestId, address indexed requester, uint64 targetBlock);
 
     /// @inheritdoc IRandomnessSource
+    function pushes() external pure returns (bool) {
+        return false;
+    }
+
+    /// @inheritdoc IRandomnessSource
     /// @dev The request id IS the target block number, so nothing is stored: every request made in block N
     /// shares id N + 1 and value, and consumers mix in their own ids (TaskManager hashes in the task id).
-    function request() external returns (uint256 requestId) {
+    function request(uint256) external returns (uint256 requestId) {
         requestId = block.number + 1;
         emit RandomnessRequested(requestId, msg.sender, uint64(requestId));
     }

@@ -8,76 +8,50 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ITaskManager} from "./interfaces/ITaskManager.sol";
 import {INodePool} from "./interfaces/INodePool.sol";
-import {IRandomnessSource} from "./interfaces/IRandomnessSource.sol";
+import {IRandomnessConsumer, IRandomnessSource} from "./interfaces/IRandomnessSource.sol";
+import {NodeTriple} from "./libraries/NodeTriple.sol";
 
 /// @title Triad task manager
-/// @notice Escrows task fees, queues tasks until their randomness is ready and three nodes of one group are
-/// free, then runs commit-reveal among the three and pays the matching majority. Every phase has a deadline
+/// @notice Escrows task fees, queues tasks until their random draw, runs commit-reveal among the three drawn
+/// nodes and pays the matching majority. With a push source (VRF) the draw happens inside the transaction that
+/// delivers the random word; a word that finds no three free nodes is discarded and a fresh one requested once
+/// nodes are free. Fee split and slash ratio are fixed into the task at creation. Every phase has a deadline
 /// after which anyone can call `expire`.
-contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
+contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     uint16 public constant BPS = 10_000;
+    /// @notice Share of the fee a creator forfeits to the treasury when it cancels or its task times out in
+    /// the queue: holding a queue slot is never free.
+    uint16 public constant FORFEIT_BPS = 1_000;
     /// @notice Hard cap for `maxQueueLength`.
     uint16 public constant MAX_QUEUE_CAP = 256;
-    /// @notice Most queued tasks one `dispatch` call examines.
+    /// @notice Most queued tasks one `dispatch` call examines (its gas bound).
     uint256 public constant MAX_DISPATCH_SCAN = 64;
     uint8 private constant ALL_NODES = 7;
-
-    error InvalidArgsHash();
-    error InvalidVram();
-    error FeeTooLow(uint256 fee, uint256 minFee);
-    error QueueFull(uint256 maxQueueLength);
-    error UnknownTask(uint256 taskId);
-    error InvalidTaskStatus(uint256 taskId, TaskStatus status);
-    error NotCreator(uint256 taskId, address caller);
-    error NotSelected(uint256 taskId, address caller);
-    error DeadlinePassed(uint256 taskId, uint64 deadline);
-    error NotExpired(uint256 taskId, uint64 deadline);
-    error AlreadyCommitted(uint256 taskId, address node);
-    error DuplicateCommitment(uint256 taskId);
-    error InvalidCommitment();
-    error NotCommitted(uint256 taskId, address node);
-    error AlreadyRevealed(uint256 taskId, address node);
-    error InvalidReveal(uint256 taskId, address node);
-    error InvalidWindow();
-    error InvalidMinFee(uint256 minFee);
-    error InvalidBps(uint256 bps);
-    error InvalidQueueLength(uint256 length);
-    error QueueNotEmpty();
-    error ZeroAddress();
-
-    event RandomnessRearmed(uint256 indexed taskId, uint256 requestId);
-    event NoMajorityNodes(uint256 indexed taskId, address[3] nodes, bytes32[3] revealed, uint8 revealedMask);
-    event WindowsSet(uint64 queueWindow, uint64 commitWindow, uint64 revealWindow);
-    event NodeShareBpsSet(uint16 nodeShareBps);
-    event MaxQueueLengthSet(uint16 maxQueueLength);
-    event AutoDispatchScanSet(uint8 autoDispatchScan);
-    event MinFeeSet(uint256 minFee);
-    event TreasurySet(address treasury);
-    event RandomnessSourceSet(address randomness);
+    uint256 private constant LINK_MASK = type(uint32).max;
 
     /// @dev Six slots, written as few times as possible (a zero slot's first write costs 22.1k gas):
-    /// slot 0 holds everything a commit or reveal checks; slot 2 is written once at creation; the node
-    /// addresses (480 bits) are packed into `nodesLow`/`nodesHigh`, which hold the queue links
-    /// (prev: bits 0-31, next: bits 32-63 of `nodesLow`) while the task is queued. The nodes' commitments and
-    /// reveals live in `_submissionOf` (one reused slot per node), so only the decided result gets a slot here.
+    /// slot 0 holds everything a commit or reveal checks; slots 1-2 are written once at creation (with the fee
+    /// split and slash ratio in force then); `nodes` holds the queue links (prev: bits 0-31, next: bits 32-63 of
+    /// `nodes.low`) while the task is queued. Commitments and reveals live in `_submissionOf`.
     struct Task {
         TaskStatus status;
         AbortReason abortReason;
         uint8 committedMask;
         uint8 revealedMask;
         uint8 releasedMask;
-        uint8 groupIndex; // the registry's index of the nodes' group, once started (its id: nodePool.groupIdAt)
+        uint8 groupId;
         uint40 deadline;
         address creator;
         bytes32 argsHash;
         uint40 createdAt;
         uint32 minVramGb;
         uint96 fee;
-        uint64 requestId;
-        uint256 nodesLow; // nodes[0] | low 96 bits of nodes[1]; the queue links while queued
-        uint256 nodesHigh; // high 64 bits of nodes[1] | nodes[2]; 0 until started
+        uint40 requestId; // pull source: the request to read; push source: 1 while a word is pending, else 0
+        uint16 nodeShareBps;
+        uint16 slashBps;
+        NodeTriple nodes;
         bytes32 resultHash;
     }
 
@@ -87,6 +61,7 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
         uint32 commitWindow;
         uint32 revealWindow;
         uint16 nodeShareBps;
+        uint16 slashBps;
         uint16 maxQueueLength;
         uint8 autoDispatchScan;
         uint32 queueHead;
@@ -94,29 +69,27 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
         uint16 queueLength;
     }
 
-    /// @dev One slot, never zero once `minFee` > 0 or a task exists. `totalEscrow` cannot overflow: at most
-    /// 2^32 tasks, each fee below 2^96.
+    /// @dev One slot, never zero once `minFee` > 0 or a task exists.
     struct Ledger {
         uint32 taskCount;
         uint128 totalEscrow;
         uint96 minFee;
     }
 
-    uint256 private constant LINK_MASK = type(uint32).max;
-
     IERC20 public immutable token;
     INodePool public immutable nodePool;
-    IRandomnessSource public randomnessSource;
-    /// @notice Receives the fee share not paid to nodes (and rounding dust).
+    /// @notice Fixed at construction: replacing it would let whoever replaces it choose the nodes.
+    IRandomnessSource public immutable randomnessSource;
+    bool private immutable _pushRandomness;
+    /// @notice Receives the fee share not paid to nodes, forfeits and rounding dust.
     address public treasury;
 
     Params private _params;
     Ledger private _ledger;
-    mapping(uint256 => Task) private _tasks;
-    /// @dev A node's commitment for its current task, replaced by its result hash when it reveals. A node is in
-    /// at most one task at a time and the task's masks say which entries belong to it, so the slot is reused
-    /// from task to task (a non-zero to non-zero write: 5k gas instead of 22.1k).
-    mapping(address => bytes32) private _submissionOf;
+    mapping(uint256 taskId => Task) private _tasks;
+    /// @dev A node's commitment for its current task, replaced by its result hash when it reveals; reused from
+    /// task to task (a non-zero to non-zero write: 5k gas instead of 22.1k).
+    mapping(address node => bytes32 submission) private _submissionOf;
 
     /// @notice Deployment configuration.
     struct Config {
@@ -130,24 +103,29 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
         uint64 commitWindow;
         uint64 revealWindow;
         uint16 nodeShareBps;
+        uint16 slashBps;
         uint16 maxQueueLength;
         uint8 autoDispatchScan;
     }
 
-    /// @param config Token, node pool, randomness source, admin, treasury and parameters.
+    /// @param config Token, node pool (wired to this contract), randomness source, admin, treasury, parameters.
     constructor(Config memory config) {
         if (
             address(config.token) == address(0) || address(config.nodePool) == address(0)
-                || config.admin == address(0)
+                || address(config.randomness) == address(0) || config.admin == address(0)
         ) revert ZeroAddress();
+        address wired = config.nodePool.taskManager();
+        if (wired != address(this)) revert WrongNodePool(address(config.nodePool), wired);
         token = config.token;
         nodePool = config.nodePool;
+        randomnessSource = config.randomness;
+        _pushRandomness = config.randomness.pushes();
         _grantRole(DEFAULT_ADMIN_ROLE, config.admin);
-        _setRandomnessSource(config.randomness);
         _setTreasury(config.treasury);
         _setMinFee(config.minFee);
         _setWindows(config.queueWindow, config.commitWindow, config.revealWindow);
         _setNodeShareBps(config.nodeShareBps);
+        _setSlashBps(config.slashBps);
         _setMaxQueueLength(config.maxQueueLength);
         _setAutoDispatchScan(config.autoDispatchScan);
     }
@@ -164,17 +142,19 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
     {
         if (argsHash == bytes32(0)) revert InvalidArgsHash();
         if (minVramGb == 0) revert InvalidVram();
+        uint32 maxVram = nodePool.maxActiveVramGb();
+        if (minVramGb > maxVram) revert NoGroupForVram(minVramGb, maxVram);
         Ledger memory ledger = _ledger;
         if (fee < ledger.minFee) revert FeeTooLow(fee, ledger.minFee);
         uint96 fee96 = SafeCast.toUint96(fee);
         Params memory p = _params;
+        // Older tasks first; expired ones leave the queue on the way, so they never make it look full.
+        _dispatch(p.autoDispatchScan, p.autoDispatchScan, p.commitWindow);
+        p = _params;
         if (p.queueLength >= p.maxQueueLength) revert QueueFull(p.maxQueueLength);
-        // Older tasks first. The new task is not examined: its randomness (a later block's hash, or a VRF
-        // answer in a later transaction) cannot be ready in the transaction that requests it.
-        _dispatch(p.autoDispatchScan, p.commitWindow);
 
         taskId = uint256(ledger.taskCount) + 1;
-        _ledger = Ledger(SafeCast.toUint32(taskId), ledger.totalEscrow + fee96, ledger.minFee);
+        _ledger = Ledger(SafeCast.toUint32(taskId), _ledger.totalEscrow + fee96, ledger.minFee);
         uint40 now40 = _now();
         Task storage task = _tasks[taskId];
         task.status = TaskStatus.Queued;
@@ -184,8 +164,10 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
         task.createdAt = now40;
         task.minVramGb = minVramGb;
         task.fee = fee96;
-        task.requestId = SafeCast.toUint64(randomnessSource.request());
+        task.nodeShareBps = p.nodeShareBps;
+        task.slashBps = p.slashBps;
         _enqueue(task, uint32(taskId));
+        _request(task, taskId);
 
         emit TaskCreated(taskId, msg.sender, argsHash, minVramGb, fee);
         emit TaskQueued(taskId, _params.queueLength);
@@ -193,12 +175,17 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc ITaskManager
+    /// @dev Refused while the random word is pending (push) or readable (pull): a creator who could see its
+    /// draw coming could otherwise cancel and re-create until its own nodes are drawn.
     function cancel(uint256 taskId) external nonReentrant {
         Task storage task = _existingTask(taskId);
         if (task.creator != msg.sender) revert NotCreator(taskId, msg.sender);
         if (task.status != TaskStatus.Queued) revert InvalidTaskStatus(taskId, task.status);
+        if (_pushRandomness ? task.requestId != 0 : randomnessSource.isReady(task.requestId)) {
+            revert RandomnessPending(taskId);
+        }
         _dequeue(task);
-        _abort(task, taskId, AbortReason.Cancelled);
+        _abortQueued(task, taskId, AbortReason.Cancelled);
     }
 
     // ----------------------------------------------------------------------------------------------
@@ -206,11 +193,8 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
     // ----------------------------------------------------------------------------------------------
 
     /// @inheritdoc ITaskManager
-    /// @dev Examines at most `maxTasks` (capped at MAX_DISPATCH_SCAN) queued tasks in creation order and starts
-    /// every one whose randomness is ready and for which three nodes can be drawn.
     function dispatch(uint256 maxTasks) external nonReentrant {
-        if (maxTasks > MAX_DISPATCH_SCAN) maxTasks = MAX_DISPATCH_SCAN;
-        _dispatch(maxTasks, _params.commitWindow);
+        _dispatch(maxTasks, MAX_DISPATCH_SCAN, _params.commitWindow);
     }
 
     /// @inheritdoc ITaskManager
@@ -224,11 +208,24 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
 
         if (status == TaskStatus.Queued) {
             _dequeue(task);
-            _abort(task, taskId, AbortReason.QueueTimeout);
+            _abortQueued(task, taskId, AbortReason.QueueTimeout);
         } else if (status == TaskStatus.Committing) {
             _closeCommits(task, taskId);
         } else {
             _settle(task, taskId);
+        }
+    }
+
+    /// @inheritdoc IRandomnessConsumer
+    /// @dev Never reverts for a delivery from the source: a word for a task that is no longer waiting is ignored,
+    /// and a word that finds no three free nodes is discarded (the next dispatch requests a fresh one).
+    function onRandomness(uint256 taskId, uint256 randomWord) external nonReentrant {
+        if (msg.sender != address(randomnessSource)) revert NotRandomnessSource(msg.sender);
+        Task storage task = _tasks[taskId];
+        if (task.status != TaskStatus.Queued || task.requestId == 0 || block.timestamp > task.deadline) return;
+        task.requestId = 0;
+        if (!_tryStart(task, taskId, uint256(keccak256(abi.encode(randomWord, taskId))), _params.commitWindow)) {
+            emit RandomnessDiscarded(taskId);
         }
     }
 
@@ -237,6 +234,8 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
     // ----------------------------------------------------------------------------------------------
 
     /// @inheritdoc ITaskManager
+    /// @dev No check against the other nodes' commitments: the node address inside the commitment already
+    /// stops a copied commitment from being opened, and a check would let a copier block the honest commit.
     function commit(uint256 taskId, bytes32 commitment) external nonReentrant {
         Task storage task = _existingTask(taskId);
         if (task.status != TaskStatus.Committing) revert InvalidTaskStatus(taskId, task.status);
@@ -245,14 +244,6 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
         uint8 committed = task.committedMask;
         if (committed & (1 << k) != 0) revert AlreadyCommitted(taskId, msg.sender);
         if (commitment == bytes32(0)) revert InvalidCommitment();
-        if (committed != 0) {
-            address[3] memory nodes = _nodesOf(task);
-            for (uint256 j; j < 3; ++j) {
-                if (committed & (1 << j) != 0 && _submissionOf[nodes[j]] == commitment) {
-                    revert DuplicateCommitment(taskId);
-                }
-            }
-        }
 
         _submissionOf[msg.sender] = commitment;
         committed |= uint8(1 << k);
@@ -308,9 +299,9 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
         info.argsHash = task.argsHash;
         info.resultHash = task.resultHash;
         info.fee = task.fee;
-        if (task.nodesHigh != 0) {
-            info.nodes = _nodesOf(task);
-            info.groupId = nodePool.groupIdAt(task.groupIndex);
+        if (task.nodes.isSet()) {
+            info.nodes = task.nodes.load();
+            info.groupId = task.groupId;
         }
     }
 
@@ -325,10 +316,23 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
         return (task.committedMask, task.revealedMask, task.releasedMask);
     }
 
-    /// @notice The randomness request id a queued task waits for.
+    /// @notice The fee split and slash ratio fixed into the task at creation.
+    /// @param taskId The task.
+    function taskTerms(uint256 taskId) external view returns (uint16 nodeShareBps, uint16 slashBps) {
+        Task storage task = _tasks[taskId];
+        return (task.nodeShareBps, task.slashBps);
+    }
+
+    /// @notice A queued task's randomness request: pull source, the id to read; push source, 1 while a word is
+    /// pending and 0 when a fresh request is due.
     /// @param taskId The task.
     function requestIdOf(uint256 taskId) external view returns (uint256) {
         return _tasks[taskId].requestId;
+    }
+
+    /// @notice Whether the randomness source calls back (VRF) rather than being read (block hash).
+    function pushRandomness() external view returns (bool) {
+        return _pushRandomness;
     }
 
     /// @notice Queued task ids in creation order (at most MAX_QUEUE_CAP).
@@ -338,7 +342,7 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
         uint256 id = p.queueHead;
         for (uint256 i; id != 0; ++i) {
             ids[i] = id;
-            id = (_tasks[id].nodesLow >> 32) & LINK_MASK;
+            id = _nextInQueue(_tasks[id]);
         }
     }
 
@@ -362,7 +366,7 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
         return _ledger.minFee;
     }
 
-    /// @notice Current parameters.
+    /// @notice Current parameters (the fee split and slash ratio apply to tasks created from now on).
     function params()
         external
         view
@@ -372,15 +376,19 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
             uint64 revealWindow,
             uint16 nodeShareBps,
             uint16 maxQueueLength,
-            uint8 autoDispatchScan
+            uint8 autoDispatchScan,
+            uint16 slashBps
         )
     {
         Params memory p = _params;
-        return (p.queueWindow, p.commitWindow, p.revealWindow, p.nodeShareBps, p.maxQueueLength, p.autoDispatchScan);
+        return (
+            p.queueWindow, p.commitWindow, p.revealWindow, p.nodeShareBps, p.maxQueueLength, p.autoDispatchScan,
+            p.slashBps
+        );
     }
 
     // ----------------------------------------------------------------------------------------------
-    // Parameters (DEFAULT_ADMIN_ROLE); apply to phases that start afterwards
+    // Parameters (DEFAULT_ADMIN_ROLE); apply to tasks created (windows: phases started) afterwards
     // ----------------------------------------------------------------------------------------------
 
     /// @notice Sets the queue, commit and reveal windows.
@@ -394,10 +402,16 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
         _setWindows(queueWindow, commitWindow, revealWindow);
     }
 
-    /// @notice Sets the share of a fee paid to the matching nodes; the rest goes to the treasury.
+    /// @notice Sets the share of a fee paid to the matching nodes of tasks created from now on.
     /// @param bps Basis points, 0..10000.
     function setNodeShareBps(uint16 bps) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setNodeShareBps(bps);
+    }
+
+    /// @notice Sets the share of a slashed node's stake taken, for tasks created from now on.
+    /// @param bps Basis points, 1..10000.
+    function setSlashBps(uint16 bps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setSlashBps(bps);
     }
 
     /// @notice Sets the queue bound.
@@ -424,53 +438,63 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
         _setTreasury(treasury_);
     }
 
-    /// @notice Replaces the randomness source (e.g. by a VRF adapter); only while no task is queued, since
-    /// queued tasks hold request ids of the current source.
-    /// @param source The new source.
-    function setRandomnessSource(IRandomnessSource source) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (_params.queueLength != 0) revert QueueNotEmpty();
-        _setRandomnessSource(source);
-    }
-
     // ----------------------------------------------------------------------------------------------
     // Internals: phases
     // ----------------------------------------------------------------------------------------------
 
-    function _dispatch(uint256 maxExamined, uint32 commitWindow) private {
+    /// @dev Walks the queue from the oldest task, examining at most `maxExamined` entries: expires the ones past
+    /// their deadline (not counted against `maxActions`), starts those whose pulled randomness is ready and
+    /// finds three nodes, re-arms stale pull requests, and (push source) requests a fresh word for at most one
+    /// task whose last word was discarded, once nodes for it are free. Stops after `maxActions` of those.
+    function _dispatch(uint256 maxActions, uint256 maxExamined, uint32 commitWindow) private {
         uint256 id = _params.queueHead;
-        if (id == 0 || maxExamined == 0) return;
-        IRandomnessSource source = randomnessSource;
-        for (uint256 examined; id != 0 && examined < maxExamined; ++examined) {
+        if (maxExamined > MAX_DISPATCH_SCAN) maxExamined = MAX_DISPATCH_SCAN;
+        uint256 actions;
+        bool requested;
+        for (uint256 examined; id != 0 && examined < maxExamined && actions < maxActions; ++examined) {
             Task storage task = _tasks[id];
-            uint256 next = (task.nodesLow >> 32) & LINK_MASK;
-            if (block.timestamp <= task.deadline) {
+            uint256 next = _nextInQueue(task);
+            if (block.timestamp > task.deadline) {
+                _dequeue(task);
+                _abortQueued(task, id, AbortReason.QueueTimeout);
+            } else if (_pushRandomness) {
+                if (task.requestId == 0 && !requested && nodePool.canDraw(task.minVramGb)) {
+                    requested = true;
+                    ++actions;
+                    _request(task, id);
+                }
+            } else {
                 uint256 requestId = task.requestId;
-                if (source.isReady(requestId)) {
-                    _tryStart(task, id, uint256(keccak256(abi.encode(source.randomness(requestId), id))), commitWindow);
-                } else if (source.isStale(requestId)) {
-                    uint256 fresh = source.request();
-                    task.requestId = SafeCast.toUint64(fresh);
-                    emit RandomnessRearmed(id, fresh);
+                if (randomnessSource.isReady(requestId)) {
+                    uint256 seed = uint256(keccak256(abi.encode(randomnessSource.randomness(requestId), id)));
+                    if (_tryStart(task, id, seed, commitWindow)) ++actions;
+                } else if (randomnessSource.isStale(requestId)) {
+                    ++actions;
+                    _request(task, id);
                 }
             }
             id = next;
         }
     }
 
+    function _request(Task storage task, uint256 taskId) private {
+        uint256 requestId = randomnessSource.request(taskId);
+        task.requestId = _pushRandomness ? 1 : SafeCast.toUint40(requestId);
+        emit RandomnessRequested(taskId, requestId);
+    }
+
     /// @dev Draws three nodes with `seed`; if a group can serve the task, starts its commit phase.
-    function _tryStart(Task storage task, uint256 taskId, uint256 seed, uint32 commitWindow) private {
-        (bool found, uint8 groupIndex, bytes32 groupId, address[3] memory nodes) =
-            nodePool.drawNodes(task.minVramGb, seed, taskId);
-        if (!found) return;
+    function _tryStart(Task storage task, uint256 taskId, uint256 seed, uint32 commitWindow) private returns (bool) {
+        (bool found, uint8 groupId, address[3] memory nodes) = nodePool.drawNodes(task.minVramGb, seed, taskId);
+        if (!found) return false;
         _unlink(task);
         uint40 deadline = _now() + commitWindow;
         task.status = TaskStatus.Committing;
         task.deadline = deadline;
-        task.groupIndex = groupIndex;
-        // Overwrites the queue links.
-        task.nodesLow = uint256(uint160(nodes[0])) | (uint256(uint160(nodes[1])) << 160);
-        task.nodesHigh = (uint256(uint160(nodes[1])) >> 96) | (uint256(uint160(nodes[2])) << 64);
+        task.groupId = groupId;
+        task.nodes.store(nodes); // overwrites the queue links
         emit TaskStarted(taskId, groupId, nodes, deadline);
+        return true;
     }
 
     function _openReveals(Task storage task, uint256 taskId) private {
@@ -481,29 +505,23 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @dev Commit deadline passed. With fewer than two commitments nobody is blamed (missing task arguments
-    /// or a broken relay look the same as lazy nodes) and the fee is refunded; otherwise the one node that
-    /// did not commit while two others could is slashed and the reveal phase opens.
+    /// or a broken relay look the same as lazy nodes) and the fee is refunded; otherwise the reveal phase opens
+    /// and the silent node stays in the task: it is slashed only if the two committers then agree.
     function _closeCommits(Task storage task, uint256 taskId) private {
-        uint8 committed = task.committedMask;
-        address[3] memory nodes = _nodesOf(task);
-        if (_popcount(committed) < 2) {
-            task.releasedMask = ALL_NODES;
-            uint96 refund = _markAborted(task, taskId, AbortReason.TooFewCommitments);
-            nodePool.releaseNodes(nodes, ALL_NODES, 0, taskId);
-            token.safeTransfer(task.creator, refund);
+        if (_popcount(task.committedMask) >= 2) {
+            _openReveals(task, taskId);
             return;
         }
-        uint8 silent = ALL_NODES & ~committed;
-        task.releasedMask = silent;
-        _openReveals(task, taskId);
-        nodePool.releaseNodes(nodes, silent, silent, taskId);
+        task.releasedMask = ALL_NODES;
+        uint96 refund = _markAborted(task, taskId, AbortReason.TooFewCommitments);
+        nodePool.releaseNodes(task.nodes.load(), ALL_NODES, 0, taskId, task.slashBps);
+        token.safeTransfer(task.creator, refund);
     }
 
     /// @dev All committed nodes revealed, or the reveal deadline passed.
     function _settle(Task storage task, uint256 taskId) private {
-        uint8 active = ALL_NODES & ~task.releasedMask;
         uint8 revealed = task.revealedMask;
-        address[3] memory nodes = _nodesOf(task);
+        address[3] memory nodes = task.nodes.load();
         bytes32[3] memory results;
         for (uint256 k; k < 3; ++k) {
             if (revealed & (1 << k) != 0) results[k] = _submissionOf[nodes[k]];
@@ -515,44 +533,43 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
             for (uint256 k; k < 3; ++k) {
                 if (revealed & (1 << k) != 0 && results[k] == majority) winners |= uint8(1 << k);
             }
-            _succeed(task, taskId, nodes, majority, active, winners);
+            // Two agreeing reveals decide: every other node (different result, withheld reveal, or silent at
+            // the commit phase while these two committed) is slashed.
+            _succeed(task, taskId, nodes, majority, winners);
         } else {
-            // No two equal reveals: the result cannot be attributed, so revealers are not slashed (see
-            // docs/contracts.md); nodes that committed and then withheld their reveal are.
-            uint8 withheld = active & task.committedMask & ~revealed;
+            // No two equal reveals: the result cannot be attributed, so neither revealers nor a node that was
+            // silent at the commit phase are slashed; nodes that committed and then withheld their reveal are.
+            uint8 withheld = task.committedMask & ~revealed;
             AbortReason reason = _popcount(revealed) < 2 ? AbortReason.TooFewReveals : AbortReason.NoMajority;
             if (reason == AbortReason.NoMajority) emit NoMajorityNodes(taskId, nodes, results, revealed);
             uint96 refund = _markAborted(task, taskId, reason);
-            nodePool.releaseNodes(nodes, active, withheld, taskId);
+            nodePool.releaseNodes(nodes, ALL_NODES, withheld, taskId, task.slashBps);
             Params memory p = _params;
-            _dispatch(p.autoDispatchScan, p.commitWindow);
+            _dispatch(p.autoDispatchScan, p.autoDispatchScan, p.commitWindow);
             token.safeTransfer(task.creator, refund);
         }
     }
 
-    /// @dev Pays the nodes that revealed the majority result (`winners`), slashes the other active ones.
-    function _succeed(
-        Task storage task,
-        uint256 taskId,
-        address[3] memory nodes,
-        bytes32 majority,
-        uint8 active,
-        uint8 winners
-    ) private {
+    /// @dev Pays the nodes that revealed the majority result (`winners`), slashes the others.
+    function _succeed(Task storage task, uint256 taskId, address[3] memory nodes, bytes32 majority, uint8 winners)
+        private
+    {
         uint256 fee = task.fee;
+        uint16 nodeShareBps = task.nodeShareBps;
+        uint16 slashBps = task.slashBps;
         task.status = TaskStatus.Succeeded;
         task.resultHash = majority;
         _ledger.totalEscrow -= uint128(fee);
         emit TaskSucceeded(taskId, majority);
 
-        Params memory p = _params;
         uint256 winnerCount = _popcount(winners);
-        uint256 share = fee * p.nodeShareBps / BPS / winnerCount;
+        uint256 share = fee * nodeShareBps / BPS / winnerCount;
         for (uint256 k; k < 3; ++k) {
             if (winners & (1 << k) != 0) emit NodePaid(taskId, nodes[k], share);
         }
-        nodePool.releaseNodes(nodes, active, active & ~winners, taskId);
-        _dispatch(p.autoDispatchScan, p.commitWindow);
+        nodePool.releaseNodes(nodes, ALL_NODES, ALL_NODES & ~winners, taskId, slashBps);
+        Params memory p = _params;
+        _dispatch(p.autoDispatchScan, p.autoDispatchScan, p.commitWindow);
 
         for (uint256 k; k < 3; ++k) {
             if (winners & (1 << k) != 0) token.safeTransfer(nodes[k], share);
@@ -561,13 +578,18 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
         if (rest != 0) token.safeTransfer(treasury, rest);
     }
 
-    /// @dev Marks the task aborted and refunds the creator (last: the transfer is the interaction).
-    function _abort(Task storage task, uint256 taskId, AbortReason reason) private {
+    /// @dev Aborts a task that leaves the queue: the creator gets the fee back less FORFEIT_BPS (treasury).
+    function _abortQueued(Task storage task, uint256 taskId, AbortReason reason) private {
         uint96 fee = _markAborted(task, taskId, reason);
-        token.safeTransfer(task.creator, fee);
+        uint256 forfeit = uint256(fee) * FORFEIT_BPS / BPS;
+        if (forfeit != 0) {
+            emit FeeForfeited(taskId, forfeit);
+            token.safeTransfer(treasury, forfeit);
+        }
+        token.safeTransfer(task.creator, fee - forfeit);
     }
 
-    /// @dev The effects of an abort; the caller refunds the returned fee to the creator after its other calls.
+    /// @dev The effects of an abort; the caller pays out the returned fee after its other calls.
     function _markAborted(Task storage task, uint256 taskId, AbortReason reason) private returns (uint96 fee) {
         task.status = TaskStatus.Aborted;
         task.abortReason = reason;
@@ -603,33 +625,26 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
         if (task.status == TaskStatus.None) revert UnknownTask(taskId);
     }
 
-    /// @dev The node addresses of a started task (see Task for the packing).
-    function _nodesOf(Task storage task) private view returns (address[3] memory nodes) {
-        uint256 low = task.nodesLow;
-        uint256 high = task.nodesHigh;
-        nodes[0] = address(uint160(low));
-        nodes[1] = address(uint160((low >> 160) | (high << 96)));
-        nodes[2] = address(uint160(high >> 64));
+    function _nodeIndex(Task storage task, uint256 taskId, address node) private view returns (uint256 k) {
+        k = task.nodes.indexOf(node);
+        if (k == 3) revert NotSelected(taskId, node);
     }
 
-    /// @dev Reads the second node slot only when the caller is not nodes[0].
-    function _nodeIndex(Task storage task, uint256 taskId, address node) private view returns (uint256) {
-        uint256 low = task.nodesLow;
-        if (address(uint160(low)) == node) return 0;
-        uint256 high = task.nodesHigh;
-        if (address(uint160((low >> 160) | (high << 96))) == node) return 1;
-        if (address(uint160(high >> 64)) == node) return 2;
-        revert NotSelected(taskId, node);
+    // Queue: a doubly linked list in creation order; a queued task's links live in its (still empty) node
+    // slots, so queueing writes no slot that is later cleared.
+
+    function _nextInQueue(Task storage task) private view returns (uint256) {
+        return (task.nodes.low >> 32) & LINK_MASK;
     }
 
-    /// @dev Appends to the queue; the links live in `nodesLow` (a fresh task's is zero: no previous task).
+    /// @dev Appends to the queue (a fresh task's links are zero: no previous task).
     function _enqueue(Task storage task, uint32 id) private {
         uint32 tail = _params.queueTail;
         if (tail == 0) {
             _params.queueHead = id;
         } else {
-            _tasks[tail].nodesLow |= uint256(id) << 32;
-            task.nodesLow = tail;
+            _tasks[tail].nodes.low |= uint256(id) << 32;
+            task.nodes.low = tail;
         }
         _params.queueTail = id;
         _params.queueLength += 1;
@@ -637,20 +652,20 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
 
     /// @dev Removes a task from the queue; its own links are left for the caller to overwrite or clear.
     function _unlink(Task storage task) private {
-        uint256 link = task.nodesLow;
+        uint256 link = task.nodes.low;
         uint32 prev = uint32(link);
         uint32 next = uint32(link >> 32);
         if (prev == 0) {
             _params.queueHead = next;
         } else {
-            Task storage before = _tasks[prev];
-            before.nodesLow = (before.nodesLow & ~(LINK_MASK << 32)) | (uint256(next) << 32);
+            NodeTriple storage before = _tasks[prev].nodes;
+            before.low = (before.low & ~(LINK_MASK << 32)) | (uint256(next) << 32);
         }
         if (next == 0) {
             _params.queueTail = prev;
         } else {
-            Task storage after_ = _tasks[next];
-            after_.nodesLow = (after_.nodesLow & ~LINK_MASK) | prev;
+            NodeTriple storage after_ = _tasks[next].nodes;
+            after_.low = (after_.low & ~LINK_MASK) | prev;
         }
         _params.queueLength -= 1;
     }
@@ -658,7 +673,7 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
     /// @dev Removes a queued task that ends without starting; it keeps no nodes.
     function _dequeue(Task storage task) private {
         _unlink(task);
-        if (task.nodesLow != 0) task.nodesLow = 0;
+        if (task.nodes.low != 0) task.nodes.low = 0;
     }
 
     function _setWindows(uint64 queueWindow, uint64 commitWindow, uint64 revealWindow) private {
@@ -678,6 +693,12 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
         emit NodeShareBpsSet(bps);
     }
 
+    function _setSlashBps(uint16 bps) private {
+        if (bps == 0 || bps > BPS) revert InvalidBps(bps);
+        _params.slashBps = bps;
+        emit SlashBpsSet(bps);
+    }
+
     function _setMaxQueueLength(uint16 length) private {
         if (length == 0 || length > MAX_QUEUE_CAP) revert InvalidQueueLength(length);
         _params.maxQueueLength = length;
@@ -685,7 +706,7 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
     }
 
     function _setAutoDispatchScan(uint8 scan) private {
-        if (scan > MAX_DISPATCH_SCAN) revert InvalidQueueLength(scan);
+        if (scan > MAX_DISPATCH_SCAN) revert InvalidScan(scan);
         _params.autoDispatchScan = scan;
         emit AutoDispatchScanSet(scan);
     }
@@ -700,11 +721,5 @@ contract TaskManager is ITaskManager, AccessControl, ReentrancyGuardTransient {
         if (treasury_ == address(0)) revert ZeroAddress();
         treasury = treasury_;
         emit TreasurySet(treasury_);
-    }
-
-    function _setRandomnessSource(IRandomnessSource source) private {
-        if (address(source) == address(0)) revert ZeroAddress();
-        randomnessSource = source;
-        emit RandomnessSourceSet(address(source));
     }
 }

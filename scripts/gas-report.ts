@@ -4,10 +4,11 @@
  */
 import { network } from "hardhat";
 import { ethers as ethersLib } from "ethers";
-import { deployTriad } from "../deploy/triad.js";
-import { NodeRegistry__factory } from "../typechain-types/factories/NodeRegistry__factory.js";
-import { TaskManager__factory } from "../typechain-types/factories/TaskManager__factory.js";
-import { TriadToken__factory } from "../typechain-types/factories/TriadToken__factory.js";
+import { deployTriad, type RandomnessChoice } from "../deploy/triad.js";
+import { VRFCoordinatorV2_5Mock__factory } from "../typechain-types/index.js";
+import { NodeRegistry__factory } from "../typechain-types/index.js";
+import { TaskManager__factory } from "../typechain-types/index.js";
+import { TriadToken__factory } from "../typechain-types/index.js";
 
 const { ethers, networkHelpers } = await network.create();
 const CARD = "NVIDIA GeForce RTX 4090";
@@ -17,12 +18,14 @@ async function gasOf(tx: Promise<ethersLib.ContractTransactionResponse>): Promis
   return (await (await tx).wait())!.gasUsed;
 }
 
-async function measure(freeNodes: number) {
+async function measure(freeNodes: number, randomness: RandomnessChoice = "blockhash") {
   const [admin, creator] = await ethers.getSigners();
-  const d = await deployTriad(admin, {});
+  const d = await deployTriad(admin, {}, randomness);
+  const vrf = d.vrfCoordinator ? VRFCoordinatorV2_5Mock__factory.connect(d.vrfCoordinator, admin) : undefined;
   const token = TriadToken__factory.connect(d.token, admin);
   const registry = NodeRegistry__factory.connect(d.nodeRegistry, admin);
   const tm = TaskManager__factory.connect(d.taskManager, admin);
+  const addGroupGas = await gasOf(registry.addGroup(CARD, 24));
   await token.mint(creator.address, ethersLib.parseEther("1000"));
   await token.connect(creator).approve(d.taskManager, ethersLib.MaxUint256);
   const nodes: ethersLib.Signer[] = [];
@@ -32,7 +35,7 @@ async function measure(freeNodes: number) {
     await networkHelpers.setBalance(wallet.address, ethersLib.parseEther("10"));
     await token.mint(wallet.address, d.params.stakeAmount);
     await token.connect(wallet).approve(d.nodeRegistry, ethersLib.MaxUint256);
-    joinGas.push(await gasOf(registry.connect(wallet).join(CARD, 24)));
+    joinGas.push(await gasOf(registry.connect(wallet).join(0)));
     nodes.push(wallet);
   }
   const quitGas = await gasOf(registry.connect(nodes[freeNodes]).quit());
@@ -45,12 +48,19 @@ async function measure(freeNodes: number) {
   let taskId = 2n;
   for (; served.size < freeNodes; taskId++) for (const node of (await lifecycle(taskId)).nodes) served.add(node);
   const second = await lifecycle(taskId);
-  return { joinFirst: joinGas[0], joinLast: joinGas[joinGas.length - 1], quitGas, first, second };
+  return { addGroupGas, joinFirst: joinGas[0], joinLast: joinGas[joinGas.length - 1], quitGas, first, second };
 
   async function lifecycle(taskId: bigint) {
     const create = await gasOf(tm.connect(creator).createTask(ethersLib.id(`args ${taskId}`), 16, ethersLib.parseEther("10")));
-    await networkHelpers.mine(1);
-    const dispatch = await gasOf(tm.dispatch(1));
+    let dispatch: bigint;
+    if (vrf) {
+      // The draw happens in the coordinator's fulfilment (a Chainlink node sends it; billed to the subscription).
+      const [request] = (await vrf.queryFilter(vrf.filters.RandomWordsRequested())).slice(-1);
+      dispatch = await gasOf(vrf.fulfillRandomWords(request!.args.requestId, d.randomness));
+    } else {
+      await networkHelpers.mine(1);
+      dispatch = await gasOf(tm.dispatch(1));
+    }
     const task = await tm.getTask(taskId);
     const byAddress = new Map(await Promise.all(nodes.map(async (n) => [await n.getAddress(), n] as const)));
     const selected = task.nodes.map((a) => byAddress.get(a)!);
@@ -70,8 +80,11 @@ async function measure(freeNodes: number) {
 
 const small = await measure(3);
 const large = await measure(30);
+const vrf = await measure(3, "vrf-mock");
 console.log("Triad gas report (solc 0.8.37, optimizer 200 runs, evm osaka; gasUsed incl. 21k base per tx)");
-console.log(`join (first node, new group)   ${small.joinFirst}`);
+console.log("Block-hash randomness unless marked VRF");
+console.log(`addGroup (governance)          ${small.addGroupGas}`);
+console.log(`join (first node of a group)   ${small.joinFirst}`);
 console.log(`join (existing group)          ${small.joinLast}`);
 console.log(`quit (idle node)               ${small.quitGas}`);
 for (const [label, key] of [["first task (fresh node balances)", "first"], ["next task (steady state: every node served before)", "second"]] as const) {
@@ -82,3 +95,8 @@ for (const [label, key] of [["first task (fresh node balances)", "first"], ["nex
   console.log(`reveal x3 (last one settles)   ${small[key].reveals.join(" / ")}`);
   console.log(`whole task, 3 / 30 free nodes  ${small[key].total} / ${large[key].total}`);
 }
+console.log("-- VRF v2.5 randomness (coordinator mock), 3 free nodes, steady state");
+console.log(`createTask (requests the word) ${vrf.second.create}`);
+console.log(`fulfilment (mock coordinator + draw + start, replaces dispatch) ${vrf.second.dispatch}`);
+console.log(`whole task                     ${vrf.second.total}`);
+console.log(`VRF extra per task vs block hash ${vrf.second.total - small.second.total} (plus the VRF fee in LINK or native)`);

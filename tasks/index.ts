@@ -9,6 +9,7 @@ export const triadTasks = [
   emptyTask("triad", "Operate a Triad network (deployment in deployments/<chainId>.json)").build(),
   emptyTask(["triad", "node"], "Node registry operations").build(),
   emptyTask(["triad", "task"], "Task operations").build(),
+  emptyTask(["triad", "group"], "Card groups (governance)").build(),
 
   task(["triad", "deploy"], "Deploy token, registry, task manager and randomness; record deployments/<chainId>.json")
     .addOption(account)
@@ -17,7 +18,31 @@ export const triadTasks = [
     .addOption({ name: "commitWindow", description: "Commit window in seconds", type: ArgumentType.INT, defaultValue: 120 })
     .addOption({ name: "revealWindow", description: "Reveal window in seconds", type: ArgumentType.INT, defaultValue: 120 })
     .addOption({ name: "dir", description: "Folder for the deployment record", defaultValue: "deployments" })
+    .addOption({ name: "randomness", description: "vrf-mock (Chainlink VRF v2.5 coordinator mock) or blockhash", defaultValue: "vrf-mock" })
+    .addOption({ name: "governor", description: "Governance address, e.g. a TimelockController (default: the deployer)", defaultValue: "" })
     .setAction(() => import("./deploy.js"))
+    .build(),
+  task(["triad", "timelock"], "Deploy an OpenZeppelin TimelockController to hold Triad governance")
+    .addOption(account)
+    .addOption({ name: "delay", description: "Minimum delay of a proposal in seconds", type: ArgumentType.INT, defaultValue: 172800 })
+    .addOption({ name: "proposers", description: "Comma-separated proposer addresses (default: the signing account)", defaultValue: "" })
+    .addOption({ name: "executors", description: "Comma-separated executor addresses (default: the proposers)", defaultValue: "" })
+    .setAction(() => import("./timelock.js"))
+    .build(),
+  task(["triad", "group", "add"], "Add a card group (governance)")
+    .addOption(account)
+    .addOption({ name: "card", description: "Card model exactly as the worker's device detection reports it", defaultValue: "" })
+    .addOption({ name: "vram", description: "VRAM in GB", type: ArgumentType.INT, defaultValue: 0 })
+    .setAction(() => import("./group-add.js"))
+    .build(),
+  task(["triad", "group", "retire"], "Retire a card group (governance)")
+    .addOption(account)
+    .addOption({ name: "id", description: "Group id", type: ArgumentType.INT, defaultValue: -1 })
+    .setAction(() => import("./group-retire.js"))
+    .build(),
+  task(["triad", "group", "list"], "List the card groups")
+    .addOption(account)
+    .setAction(() => import("./group-list.js"))
     .build(),
   task(["triad", "faucet"], "Mint TRIAD (MINTER_ROLE) to an address")
     .addOption(account)
@@ -31,8 +56,9 @@ export const triadTasks = [
     .setAction(() => import("./dispatch.js"))
     .build(),
 
-  task(["triad", "node", "join"], "Stake and join the group of a GPU card model")
+  task(["triad", "node", "join"], "Stake and join a card group (by id, or by card model and VRAM)")
     .addOption(account)
+    .addOption({ name: "group", description: "Group id (see `triad group list`)", type: ArgumentType.INT, defaultValue: -1 })
     .addOption({ name: "card", description: "GPU card model name", defaultValue: "" })
     .addOption({ name: "vram", description: "VRAM in GB", type: ArgumentType.INT, defaultValue: 0 })
     .setAction(() => import("./node-join.js"))

@@ -2,21 +2,27 @@
 pragma solidity ^0.8.28;
 
 /// @title What the task manager needs from the node registry
-/// @notice Restricted to the registry's TASK_MANAGER_ROLE.
+/// @notice Callable only by the one task manager wired into the registry at construction.
 interface INodePool {
-    /// @notice Draws three distinct available nodes of one group with at least `minVramGb`, marks them busy
-    /// with `taskId`. The group is drawn with probability proportional to its available count, then the
-    /// nodes uniformly inside it. Returns found = false (and changes nothing) when no group has three.
-    /// `groupIndex` is the group's position in the registry (stable: groups are never removed).
+    /// @notice Draws three distinct available nodes of one active group with at least `minVramGb`, marks them
+    /// busy with `taskId`. The group is drawn with probability proportional to its available count, then the
+    /// nodes uniformly inside it. Returns found = false (and changes nothing) when no such group has three.
     function drawNodes(uint32 minVramGb, uint256 seed, uint256 taskId)
         external
-        returns (bool found, uint8 groupIndex, bytes32 groupId, address[3] memory nodes);
-
-    /// @notice The id of the group at `groupIndex` (as returned by drawNodes).
-    function groupIdAt(uint256 groupIndex) external view returns (bytes32);
+        returns (bool found, uint8 groupId, address[3] memory nodes);
 
     /// @notice Ends `taskId` for the nodes whose bit is set in `activeMask` (bit i = nodes[i]): those also set
-    /// in `slashMask` are slashed and removed, the others become available again or apply their pending
-    /// pause/quit.
-    function releaseNodes(address[3] calldata nodes, uint8 activeMask, uint8 slashMask, uint256 taskId) external;
+    /// in `slashMask` lose `slashBps` of their stake to the treasury and leave, the others become available
+    /// again or apply their pending pause/quit. Reverts unless every active node is in `taskId`.
+    function releaseNodes(address[3] calldata nodes, uint8 activeMask, uint8 slashMask, uint256 taskId, uint16 slashBps)
+        external;
+
+    /// @notice Whether some active group with at least `minVramGb` has three available nodes now.
+    function canDraw(uint32 minVramGb) external view returns (bool);
+
+    /// @notice The task manager wired in at construction (the only caller of the hooks above).
+    function taskManager() external view returns (address);
+
+    /// @notice The largest VRAM of an active group (0 when there is none): demands above it are unservable.
+    function maxActiveVramGb() external view returns (uint32);
 }

@@ -8,17 +8,17 @@ pragma solidity ^0.8.28;
 interface ITaskManager {
     enum TaskStatus {
         None,
-        Queued, // fee escrowed, waiting for selection (randomness not yet available or too few free nodes)
+        Queued, // fee escrowed, waiting for its random draw (randomness pending, or too few free nodes)
         Committing, // three nodes selected; waiting for their commitments
         Revealing, // all committed (or commit deadline passed with >= 2 commitments); waiting for reveals
         Succeeded, // >= 2 matching reveals; fee paid to the matching nodes
-        Aborted // cancelled, expired, or no majority; fee refunded to the creator
+        Aborted // cancelled, expired, or no majority; fee refunded to the creator (less any forfeit)
     }
 
     enum AbortReason {
         None,
-        Cancelled, // the creator cancelled while queued
-        QueueTimeout, // nobody could be selected before the queue deadline
+        Cancelled, // the creator cancelled while queued (forfeits FORFEIT_BPS of the fee)
+        QueueTimeout, // nobody could be selected before the queue deadline (forfeits FORFEIT_BPS of the fee)
         TooFewCommitments, // fewer than two commitments by the commit deadline
         TooFewReveals, // fewer than two reveals by the reveal deadline
         NoMajority // two or three reveals, no two equal
@@ -33,26 +33,68 @@ interface ITaskManager {
         uint64 deadline; // end of the current phase (queue, commit or reveal)
         bytes32 argsHash; // keccak256 of the task document's bytes
         bytes32 resultHash; // the decided result, once Succeeded
-        bytes32 groupId;
+        uint256 groupId; // the nodes' group, once started
         uint256 fee;
         address[3] nodes;
     }
 
+    error InvalidArgsHash();
+    error InvalidVram();
+    error NoGroupForVram(uint32 minVramGb, uint32 maxActiveVramGb);
+    error FeeTooLow(uint256 fee, uint256 minFee);
+    error QueueFull(uint256 maxQueueLength);
+    error UnknownTask(uint256 taskId);
+    error InvalidTaskStatus(uint256 taskId, TaskStatus status);
+    error NotCreator(uint256 taskId, address caller);
+    error RandomnessPending(uint256 taskId);
+    error NotSelected(uint256 taskId, address caller);
+    error DeadlinePassed(uint256 taskId, uint64 deadline);
+    error NotExpired(uint256 taskId, uint64 deadline);
+    error AlreadyCommitted(uint256 taskId, address node);
+    error InvalidCommitment();
+    error NotCommitted(uint256 taskId, address node);
+    error AlreadyRevealed(uint256 taskId, address node);
+    error InvalidReveal(uint256 taskId, address node);
+    error NotRandomnessSource(address caller);
+    error WrongNodePool(address nodePool, address wiredTaskManager);
+    error InvalidWindow();
+    error InvalidMinFee(uint256 minFee);
+    error InvalidBps(uint256 bps);
+    error InvalidQueueLength(uint256 length);
+    error InvalidScan(uint256 scan);
+    error ZeroAddress();
+
     event TaskCreated(uint256 indexed taskId, address indexed creator, bytes32 argsHash, uint32 minVramGb, uint256 fee);
     event TaskQueued(uint256 indexed taskId, uint256 queueLength);
-    event TaskStarted(uint256 indexed taskId, bytes32 indexed groupId, address[3] nodes, uint64 commitDeadline);
+    event TaskStarted(uint256 indexed taskId, uint256 indexed groupId, address[3] nodes, uint64 commitDeadline);
     event TaskCommitted(uint256 indexed taskId, address indexed node);
     event TaskRevealOpened(uint256 indexed taskId, uint64 revealDeadline);
     event TaskRevealed(uint256 indexed taskId, address indexed node, bytes32 resultHash);
     event TaskSucceeded(uint256 indexed taskId, bytes32 resultHash);
     event TaskAborted(uint256 indexed taskId, AbortReason reason);
     event NodePaid(uint256 indexed taskId, address indexed node, uint256 amount);
+    event FeeForfeited(uint256 indexed taskId, uint256 amount);
+    event RandomnessRequested(uint256 indexed taskId, uint256 requestId);
+    /// @notice A pushed random word arrived when no group could serve the task: it is thrown away (never kept
+    /// for a later draw) and a fresh request is made once three nodes are free.
+    event RandomnessDiscarded(uint256 indexed taskId);
+    event NoMajorityNodes(uint256 indexed taskId, address[3] nodes, bytes32[3] revealed, uint8 revealedMask);
+    event WindowsSet(uint64 queueWindow, uint64 commitWindow, uint64 revealWindow);
+    event NodeShareBpsSet(uint16 nodeShareBps);
+    event SlashBpsSet(uint16 slashBps);
+    event MaxQueueLengthSet(uint16 maxQueueLength);
+    event AutoDispatchScanSet(uint8 autoDispatchScan);
+    event MinFeeSet(uint256 minFee);
+    event TreasurySet(address treasury);
 
-    /// @notice Escrows `fee` (transferFrom) and queues a task; it starts once randomness is available and
-    /// three nodes of one group with at least `minVramGb` are free.
+    /// @notice Escrows `fee` (transferFrom), queues a task and requests its randomness; it starts once the
+    /// random word is drawn and three nodes of one group with at least `minVramGb` are free. Reverts with
+    /// NoGroupForVram when no active group has that much VRAM.
     function createTask(bytes32 argsHash, uint32 minVramGb, uint256 fee) external returns (uint256 taskId);
 
-    /// @notice Selects nodes for queued tasks whose randomness is available (anyone may call).
+    /// @notice Starts queued tasks whose randomness is available (pull source) or requests fresh randomness
+    /// for tasks whose pushed word was discarded; expires queued tasks past their deadline on the way.
+    /// `maxTasks` bounds the draws and requests made; expired entries do not count (anyone may call).
     function dispatch(uint256 maxTasks) external;
 
     /// @notice The commitment a node submits: keccak256(abi.encode(taskId, node, resultHash, salt)).
@@ -64,7 +106,8 @@ interface ITaskManager {
     /// @notice Opens the commitment; the last needed reveal settles the task.
     function reveal(uint256 taskId, bytes32 resultHash, bytes32 salt) external;
 
-    /// @notice The creator cancels a queued task for a full refund.
+    /// @notice The creator cancels a queued task whose random word is neither pending nor known; the refund
+    /// is the fee less FORFEIT_BPS, which goes to the treasury.
     function cancel(uint256 taskId) external;
 
     /// @notice Advances a task whose current phase deadline has passed (anyone may call).

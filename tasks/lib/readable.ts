@@ -1,8 +1,8 @@
 import { Interface, isError } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
-import { NodeRegistry__factory } from "../../typechain-types/factories/NodeRegistry__factory.js";
-import { TaskManager__factory } from "../../typechain-types/factories/TaskManager__factory.js";
-import { TriadToken__factory } from "../../typechain-types/factories/TriadToken__factory.js";
+import { NodeRegistry__factory } from "../../typechain-types/index.js";
+import { TaskManager__factory } from "../../typechain-types/index.js";
+import { TriadToken__factory } from "../../typechain-types/index.js";
 
 const contracts = [TaskManager__factory, NodeRegistry__factory, TriadToken__factory].map((f) => new Interface(f.abi));
 

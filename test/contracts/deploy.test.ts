@@ -4,9 +4,9 @@ import os from "node:os";
 import path from "node:path";
 import { ethers as ethersLib } from "ethers";
 import { deployTriad, loadDeployment, saveDeployment } from "../../deploy/triad.js";
-import { NodeRegistry__factory } from "../../typechain-types/factories/NodeRegistry__factory.js";
-import { TaskManager__factory } from "../../typechain-types/factories/TaskManager__factory.js";
-import { TriadToken__factory } from "../../typechain-types/factories/TriadToken__factory.js";
+import { NodeRegistry__factory } from "../../typechain-types/index.js";
+import { TaskManager__factory } from "../../typechain-types/index.js";
+import { TriadToken__factory } from "../../typechain-types/index.js";
 import { ethers } from "./fixture.js";
 
 describe("deployTriad", () => {
@@ -16,7 +16,9 @@ describe("deployTriad", () => {
     const registry = NodeRegistry__factory.connect(d.nodeRegistry, deployer);
     const taskManager = TaskManager__factory.connect(d.taskManager, deployer);
     const token = TriadToken__factory.connect(d.token, deployer);
-    expect(await registry.hasRole(await registry.TASK_MANAGER_ROLE(), d.taskManager)).to.equal(true);
+    expect(await registry.taskManager()).to.equal(d.taskManager);
+    expect(await registry.hasRole(await registry.DEFAULT_ADMIN_ROLE(), deployer.address)).to.equal(true);
+    expect(d.randomnessKind).to.equal("blockhash");
     expect(await token.hasRole(await token.MINTER_ROLE(), deployer.address)).to.equal(true);
     expect(await registry.stakeAmount()).to.equal(7n);
     expect(await registry.treasury()).to.equal(treasury.address);

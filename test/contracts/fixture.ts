@@ -1,11 +1,12 @@
 /** Shared set-up of the contract tests: a fresh in-process chain with Triad deployed through deployTriad. */
 import { network } from "hardhat";
 import { ethers as ethersLib } from "ethers";
-import { deployTriad, type TriadDeployment } from "../../deploy/triad.js";
-import { BlockhashRandomness__factory } from "../../typechain-types/factories/BlockhashRandomness__factory.js";
-import { NodeRegistry__factory } from "../../typechain-types/factories/NodeRegistry__factory.js";
-import { TaskManager__factory } from "../../typechain-types/factories/TaskManager__factory.js";
-import { TriadToken__factory } from "../../typechain-types/factories/TriadToken__factory.js";
+import { deployTriad, type RandomnessChoice, type TriadDeployment } from "../../deploy/triad.js";
+import { VRFCoordinatorV2_5Mock__factory } from "../../typechain-types/index.js";
+import { BlockhashRandomness__factory } from "../../typechain-types/index.js";
+import { NodeRegistry__factory } from "../../typechain-types/index.js";
+import { TaskManager__factory } from "../../typechain-types/index.js";
+import { TriadToken__factory } from "../../typechain-types/index.js";
 
 export const connection = await network.create();
 export const { ethers, networkHelpers } = connection;
@@ -31,8 +32,17 @@ let taskCounter = 0;
 
 type Signer = ethersLib.Signer & { address: string };
 
-/** Deploys Triad, funds the creator and the node accounts and approves the contracts. */
-export async function deployed() {
+/** Deploys Triad (block-hash randomness), funds the creator and the node accounts and approves the contracts. */
+export function deployed() {
+  return deployedWith("blockhash");
+}
+
+/** The same world with Chainlink VRF v2.5 randomness (the coordinator mock; tests fulfil requests themselves). */
+export function deployedVrf() {
+  return deployedWith("vrf-mock");
+}
+
+async function deployedWith(randomnessChoice: RandomnessChoice) {
   const [admin, creator, treasury, outsider, ...nodeSigners] = await ethers.getSigners();
   const deployment: TriadDeployment = await deployTriad(admin, {
     treasury: treasury.address,
@@ -44,11 +54,16 @@ export async function deployed() {
     nodeShareBps: Number(NODE_SHARE_BPS),
     maxQueueLength: MAX_QUEUE,
     autoDispatchScan: 4,
-  });
+  }, randomnessChoice);
   const token = TriadToken__factory.connect(deployment.token, admin);
   const registry = NodeRegistry__factory.connect(deployment.nodeRegistry, admin);
   const taskManager = TaskManager__factory.connect(deployment.taskManager, admin);
   const randomness = BlockhashRandomness__factory.connect(deployment.randomness, admin);
+
+  const vrf = deployment.vrfCoordinator ? VRFCoordinatorV2_5Mock__factory.connect(deployment.vrfCoordinator, admin) : undefined;
+  // Governance (the deployer here) creates the two standard card groups: 0 = RTX 4090 / 24 GB, 1 = H100 / 80 GB.
+  await registry.addGroup(CARD_4090, 24);
+  await registry.addGroup(CARD_H100, 80);
 
   await token.mint(creator.address, ethersLib.parseEther("100000"));
   await token.connect(creator).approve(deployment.taskManager, ethersLib.MaxUint256);
@@ -71,8 +86,37 @@ export async function deployed() {
     return wallets;
   }
 
+  /** The id of the group (card, VRAM), added through governance first if it does not exist yet. */
+  async function groupOf(card: string, vramGb: number): Promise<bigint> {
+    const count = await registry.groupCount();
+    for (let id = 0n; id < count; id++) {
+      const group = await registry.groupAt(id);
+      if (group.cardModel === card && Number(group.vramGb) === vramGb) return id;
+    }
+    await (await registry.addGroup(card, vramGb)).wait();
+    return count;
+  }
+
   async function join(nodes: Signer[], card = CARD_4090, vramGb = 24) {
-    for (const node of nodes) await registry.connect(node).join(card, vramGb);
+    const groupId = await groupOf(card, vramGb);
+    for (const node of nodes) await registry.connect(node).join(groupId);
+  }
+
+  /** VRF worlds: fulfils every pending request with the mock's words (or `words`, one per request). */
+  async function fulfil(words?: bigint[]) {
+    if (!vrf) throw new Error("fulfil: this world uses block-hash randomness");
+    const events = await vrf.queryFilter(vrf.filters.RandomWordsRequested());
+    const fulfilled = new Set((await vrf.queryFilter(vrf.filters.RandomWordsFulfilled())).map((e) => e.args.requestId));
+    const pending = events.map((e) => e.args.requestId).filter((id) => !fulfilled.has(id));
+    const receipts = [];
+    for (const [i, requestId] of pending.entries()) {
+      const word = words?.[i];
+      const tx = word === undefined
+        ? await vrf.fulfillRandomWords(requestId, deployment.randomness)
+        : await vrf.fulfillRandomWordsWithOverride(requestId, deployment.randomness, [word]);
+      receipts.push(await tx.wait());
+    }
+    return receipts;
   }
 
   /** Creates a task as `creator` and returns its id. */
@@ -82,8 +126,13 @@ export async function deployed() {
     return log!.args.taskId as bigint;
   }
 
-  /** Mines the randomness block and dispatches the queue. */
+  /** Mines the randomness block and dispatches the queue (VRF worlds: fulfils the pending requests). */
   async function mineAndDispatch(maxTasks = 16) {
+    if (vrf) {
+      await taskManager.dispatch(maxTasks);
+      await fulfil();
+      return;
+    }
     await networkHelpers.mine(1);
     await taskManager.dispatch(maxTasks);
   }
@@ -151,18 +200,23 @@ export async function deployed() {
   }
 
   return {
-    connectionEthers: ethers, deployment, token, registry, taskManager, randomness,
+    connectionEthers: ethers, deployment, token, registry, taskManager, randomness, vrf, fulfil, groupOf,
     admin, creator, treasury, outsider, nodeSigners,
     join, create, mineAndDispatch, started, signerOf, extraNodes: extraNodesTracked,
     sealFor, commitAll, revealAll, tokenHoldings,
   };
 }
 
-export type World = Awaited<ReturnType<typeof deployed>>;
+export type World = Awaited<ReturnType<typeof deployedWith>>;
 
 /** Loads the deployed world from a snapshot (fast reset between tests). */
 export function world(): Promise<World> {
   return networkHelpers.loadFixture(deployed);
+}
+
+/** The VRF world from a snapshot. */
+export function vrfWorld(): Promise<World> {
+  return networkHelpers.loadFixture(deployedVrf);
 }
 
 export const RESULT_A = ethersLib.id("result A");

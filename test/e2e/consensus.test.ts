@@ -114,7 +114,7 @@ describe("e2e: consensus on a devnet started with `triad devnet`", function () {
     for (const name of names) submitted.push(await submitTask(conn, example(name)));
     const results = await Promise.all(submitted.map((s) => waitForResult(conn, s.taskId, { timeoutMs: TASK_TIMEOUT_MS })));
 
-    const groups = new Set<string>();
+    const groups = new Set<bigint>();
     for (const [i, result] of results.entries()) {
       expectSucceeded(result);
       expectSameAsLocal(result, locals[i]!);

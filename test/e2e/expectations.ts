@@ -26,7 +26,7 @@ export function expectSameAsLocal(result: SucceededTask, local: TaskOutcome): vo
 }
 
 /** The three nodes of a task share one group, the task's. */
-export async function expectOneGroup(conn: ClientConnection, taskId: bigint): Promise<string> {
+export async function expectOneGroup(conn: ClientConnection, taskId: bigint): Promise<bigint> {
   const task = await conn.taskManager.getTask(taskId);
   const started = await startedEvent(conn, taskId);
   expect([...started.args.nodes]).to.deep.equal([...task.nodes]);
@@ -43,7 +43,7 @@ async function startedEvent(conn: ClientConnection, taskId: bigint): Promise<Eve
 }
 
 /** The group a node joined (from its NodeJoined event: a slashed node no longer has a registry entry). */
-async function nodeGroupAtStart(conn: ClientConnection, node: string): Promise<string> {
+async function nodeGroupAtStart(conn: ClientConnection, node: string): Promise<bigint> {
   const joins = await conn.registry.queryFilter(conn.registry.filters.NodeJoined(node), conn.deployment.blockNumber);
   expect(joins.length, `NodeJoined(${node})`).to.be.greaterThan(0);
   return joins.at(-1)!.args.groupId;

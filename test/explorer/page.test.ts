@@ -82,7 +82,7 @@ describe("explorer page in headless Chromium", function () {
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, "explorer.png"), fullPage: true });
     // It keeps refreshing: the head block moves with each snapshot.
     const first = await page.locator("#head").textContent();
-    await page.waitForFunction((text) => document.querySelector("#head")?.textContent !== text, first, { timeout: 10_000 });
+    await page.locator("#head").filter({ hasNotText: first! }).waitFor({ timeout: 10_000 });
   });
 
   it("serves the snapshot as JSON to any client", async function () {

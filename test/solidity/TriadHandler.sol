@@ -17,7 +17,7 @@ contract TriadHandler {
     TaskManager public immutable taskManager;
     address public immutable creator;
     address[] public actors;
-    mapping(uint256 => mapping(address => bytes32)) private _intended;
+    mapping(uint256 taskId => mapping(address node => bytes32 result)) public intended;
 
     constructor(TriadToken token_, NodeRegistry registry_, TaskManager taskManager_, address creator_, address[] memory actors_) {
         token = token_;
@@ -34,7 +34,7 @@ contract TriadHandler {
     function join(uint256 actorSeed, bool bigCard) external {
         address node = actors[actorSeed % actors.length];
         vm.prank(node);
-        try registry.join(bigCard ? "H100" : "RTX4090", bigCard ? 80 : 24) {} catch {}
+        try registry.join(bigCard ? 1 : 0) {} catch {}
     }
 
     function pause(uint256 actorSeed) external {
@@ -82,7 +82,7 @@ contract TriadHandler {
             address node = nodes[k];
             bool wrong = wrongPattern % 5 == k || (wrongPattern % 5 == 4 && k != 0);
             bytes32 result = wrong ? keccak256(abi.encode("wrong", node)) : keccak256("right");
-            _intended[taskId][node] = result;
+            intended[taskId][node] = result;
             bytes32 commitment = taskManager.commitmentOf(taskId, node, result, _salt(taskId, node));
             vm.prank(node);
             try taskManager.commit(taskId, commitment) {} catch {}
@@ -98,7 +98,7 @@ contract TriadHandler {
         for (uint256 k; k < 3; ++k) {
             if (silent & (1 << k) != 0) continue;
             vm.prank(nodes[k]);
-            try taskManager.reveal(taskId, _intended[taskId][nodes[k]], _salt(taskId, nodes[k])) {} catch {}
+            try taskManager.reveal(taskId, intended[taskId][nodes[k]], _salt(taskId, nodes[k])) {} catch {}
         }
     }
 

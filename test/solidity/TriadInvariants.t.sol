@@ -13,6 +13,7 @@ contract TriadInvariantsTest is TriadSetup {
     TriadHandler internal handler;
     address internal constant CREATOR = address(0xC0FFEE);
     address[] internal actors;
+    bytes32 internal constant RIGHT = keccak256("right");
 
     function setUp() public {
         _deployTriad(9_500, 16);
@@ -87,6 +88,35 @@ contract TriadInvariantsTest is TriadSetup {
             require(status != INodeRegistry.NodeStatus.PendingPause && status != INodeRegistry.NodeStatus.PendingQuit, "node stuck pending");
         }
         vm.revertToState(snapshot);
+    }
+
+    /// An honest node (committed the right result and revealed it in time) is never slashed in a task where
+    /// at most one node was faulty (silent, late, wrong or withholding). Checked on wealth: an actor that was
+    /// honest in every task it was drawn for, each with at most one faulty node, never holds less (balance plus
+    /// stake) than it was given.
+    function invariant_honestNodeNeverSlashedWithOneFault() public view {
+        uint256 count = taskManager.taskCount();
+        for (uint256 i; i < actors.length; ++i) {
+            address actor = actors[i];
+            bool exposed;
+            for (uint256 taskId = 1; taskId <= count && !exposed; ++taskId) {
+                ITaskManager.TaskInfo memory task = taskManager.getTask(taskId);
+                if (task.nodes[2] == address(0)) continue; // never started
+                (uint8 committed, uint8 revealed,) = taskManager.taskProgress(taskId);
+                uint256 faulty;
+                bool drawn;
+                bool honest;
+                for (uint256 k; k < 3; ++k) {
+                    bool good = committed & revealed & (1 << k) != 0 && handler.intended(taskId, task.nodes[k]) == RIGHT;
+                    if (!good) ++faulty;
+                    if (task.nodes[k] == actor) (drawn, honest) = (true, good);
+                }
+                if (drawn && (!honest || faulty > 1)) exposed = true;
+            }
+            if (exposed) continue;
+            uint256 wealth = token.balanceOf(actor) + registry.getNode(actor).stake;
+            require(wealth >= STAKE * 3, "an honest node was slashed in a task with at most one faulty node");
+        }
     }
 
     function _terminal(uint256 taskId) private view returns (bool) {

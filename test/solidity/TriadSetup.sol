@@ -6,9 +6,11 @@ import {NodeRegistry} from "../../contracts/NodeRegistry.sol";
 import {TaskManager} from "../../contracts/TaskManager.sol";
 import {BlockhashRandomness} from "../../contracts/BlockhashRandomness.sol";
 import {INodePool} from "../../contracts/interfaces/INodePool.sol";
+import {vm} from "./Vm.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
-/// @dev Deploys a wired Triad system with this contract as admin (and minter).
+/// @dev Deploys a wired Triad system with this contract as governor (and minter), with two card groups:
+/// GROUP_SMALL ("RTX4090", 24 GB) and GROUP_BIG ("H100", 80 GB).
 abstract contract TriadSetup {
     uint256 internal constant STAKE = 400 ether;
     uint256 internal constant MIN_FEE = 1 ether;
@@ -16,6 +18,9 @@ abstract contract TriadSetup {
     uint64 internal constant COMMIT_WINDOW = 120;
     uint64 internal constant REVEAL_WINDOW = 120;
     address internal constant TREASURY = address(0x7EA5);
+
+    uint256 internal constant GROUP_SMALL = 0;
+    uint256 internal constant GROUP_BIG = 1;
 
     TriadToken internal token;
     NodeRegistry internal registry;
@@ -25,7 +30,9 @@ abstract contract TriadSetup {
     function _deployTriad(uint16 nodeShareBps, uint16 maxQueueLength) internal {
         token = new TriadToken(address(this));
         randomness = new BlockhashRandomness();
-        registry = new NodeRegistry(IERC20(address(token)), address(this), TREASURY, STAKE, 10_000);
+        // The registry is wired to the task manager deployed right after it (this contract's next nonce).
+        address predicted = _createAddress(address(this), vm.getNonce(address(this)) + 1);
+        registry = new NodeRegistry(IERC20(address(token)), address(this), TREASURY, STAKE, predicted);
         taskManager = new TaskManager(
             TaskManager.Config({
                 token: IERC20(address(token)),
@@ -38,10 +45,19 @@ abstract contract TriadSetup {
                 commitWindow: COMMIT_WINDOW,
                 revealWindow: REVEAL_WINDOW,
                 nodeShareBps: nodeShareBps,
+                slashBps: 10_000,
                 maxQueueLength: maxQueueLength,
                 autoDispatchScan: 4
             })
         );
-        registry.grantRole(registry.TASK_MANAGER_ROLE(), address(taskManager));
+        require(address(taskManager) == predicted, "task manager address not as predicted");
+        registry.addGroup("RTX4090", 24);
+        registry.addGroup("H100", 80);
+    }
+
+    /// @dev The CREATE address for a deployer nonce below 128 (RLP of [deployer, nonce]).
+    function _createAddress(address deployer, uint256 nonce) internal pure returns (address) {
+        require(nonce > 0 && nonce < 128, "nonce out of range");
+        return address(uint160(uint256(keccak256(abi.encodePacked(bytes1(0xd6), bytes1(0x94), deployer, uint8(nonce))))));
     }
 }

@@ -14,6 +14,7 @@ interface DevnetCliOptions {
   workersPerModel: number;
   threads: number;
   chain: "hardhat" | "anvil";
+  randomness: "vrf" | "blockhash";
 }
 
 export function registerDevnet(program: Command): void {
@@ -28,6 +29,11 @@ export function registerDevnet(program: Command): void {
     .option("--workers-per-model <n>", "workers per card model (at least 3 for a majority)", parseInteger("--workers-per-model", 3), 3)
     .option("--threads <n>", "ONNX Runtime threads per worker", parseInteger("--threads", 1), 1)
     .addOption(new Option("--chain <node>", "the EVM node: hardhat or anvil (Foundry's, an independent implementation)").choices(["hardhat", "anvil"]).default("hardhat"))
+    .addOption(
+      new Option("--randomness <source>", "selection randomness: Chainlink VRF (coordinator mock, fulfilled by the devnet) or the next block's hash")
+        .choices(["vrf", "blockhash"])
+        .default("vrf"),
+    )
     .action(async (options: DevnetCliOptions) => {
       let devnet: Devnet | undefined;
       let stopping = false;
@@ -60,6 +66,7 @@ export function registerDevnet(program: Command): void {
         relayPort: options.relayPort,
         workerThreads: options.threads,
         chain: options.chain,
+        randomness: options.randomness,
         groups: DEFAULT_WORKER_GROUPS.map((g) => ({ ...g, count: options.workersPerModel })),
         onProgress: (message) => console.log(`- ${message}`),
         onWorkerExit: (name, exit) => console.error(`! worker ${name} exited (code ${exit.code}, signal ${exit.signal}); see its log`),

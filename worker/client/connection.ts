@@ -1,8 +1,8 @@
 import { JsonRpcProvider, NonceManager, Wallet } from "ethers";
 import { loadDeployment, type TriadDeployment } from "../../deploy/triad.js";
-import { NodeRegistry__factory } from "../../typechain-types/factories/NodeRegistry__factory.js";
-import { TaskManager__factory } from "../../typechain-types/factories/TaskManager__factory.js";
-import { TriadToken__factory } from "../../typechain-types/factories/TriadToken__factory.js";
+import { NodeRegistry__factory } from "../../typechain-types/index.js";
+import { TaskManager__factory } from "../../typechain-types/index.js";
+import { TriadToken__factory } from "../../typechain-types/index.js";
 import type { NodeRegistry, TaskManager, TriadToken } from "../../typechain-types/index.js";
 import { readManifest } from "../devnet/manifest.js";
 import { RelayClient } from "../relay/client.js";

@@ -1,5 +1,6 @@
-import type { JsonRpcProvider } from "ethers";
-import { TaskManager__factory } from "../../typechain-types/factories/TaskManager__factory.js";
+import type { JsonRpcProvider, Signer } from "ethers";
+import { VRFCoordinatorV2_5Mock__factory } from "../../typechain-types/index.js";
+import { TaskManager__factory } from "../../typechain-types/index.js";
 
 export interface BlockNudger {
   stop(): Promise<void>;
@@ -22,6 +23,52 @@ export function startBlockNudger(provider: JsonRpcProvider, taskManager: string,
   const nudge = async () => {
     try {
       if ((await manager.queueLength()) > 0n) await provider.send("evm_mine", []);
+    } catch {
+      // the node is restarting or stopping; try again on the next tick
+    }
+  };
+  schedule();
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await tick;
+    },
+  };
+}
+
+/**
+ * The devnet's stand-in for Chainlink's VRF nodes: every `intervalMs` it fulfils the coordinator mock's pending
+ * requests (`fulfillRandomWords`), which delivers the word to the Triad randomness adapter and, in the same
+ * transaction, draws the task's nodes. A real deployment has Chainlink's oracle network do this.
+ */
+export function startVrfFulfiller(signer: Signer, coordinator: string, consumer: string, intervalMs = 1_000): BlockNudger {
+  const mock = VRFCoordinatorV2_5Mock__factory.connect(coordinator, signer);
+  const pending = new Set<bigint>();
+  let fromBlock = 0;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let tick: Promise<void> = Promise.resolve();
+
+  const schedule = () => {
+    if (!stopped) timer = setTimeout(() => (tick = fulfil().finally(schedule)), intervalMs);
+  };
+  const fulfil = async () => {
+    try {
+      const head = await signer.provider!.getBlockNumber();
+      if (head >= fromBlock) {
+        for (const event of await mock.queryFilter(mock.filters.RandomWordsRequested(), fromBlock, head)) pending.add(event.args.requestId);
+        fromBlock = head + 1;
+      }
+      for (const requestId of [...pending]) {
+        if (stopped) return;
+        try {
+          await (await mock.fulfillRandomWords(requestId, consumer)).wait();
+        } catch {
+          // already fulfilled (the mock forgets it) or refused: nothing left to deliver for this request
+        }
+        pending.delete(requestId);
+      }
     } catch {
       // the node is restarting or stopping; try again on the next tick
     }

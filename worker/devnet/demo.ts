@@ -100,7 +100,7 @@ async function runBridgeRequest(devnet: Devnet, conn: ClientConnection, print: (
 }
 
 async function runSlashingScenario(devnet: Devnet, conn: ClientConnection, print: (t: string) => void, timeoutMs: number) {
-  print(`\n== A faulty worker: a new group of 3 "${FAULTY_GROUP.cardModel}" workers, one reporting a wrong result`);
+  print(`\n== A faulty worker: governance adds the card group "${FAULTY_GROUP.cardModel}"; 3 workers join it, one reporting a wrong result`);
   const added = await devnet.addWorkers(FAULTY_GROUP);
   const faulty = added[0]!;
   print(`   ${faulty.name} (${faulty.address}) runs with faults.wrongResult`);

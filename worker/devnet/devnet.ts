@@ -2,11 +2,11 @@ import { existsSync, mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { JsonRpcProvider, NonceManager, Wallet, parseEther } from "ethers";
 import { deployTriad, saveDeployment, type TriadDeployment, type TriadParams } from "../../deploy/triad.js";
-import { TriadToken__factory } from "../../typechain-types/factories/TriadToken__factory.js";
+import { TriadToken__factory } from "../../typechain-types/index.js";
 import { defaultModelsDir } from "../paths.js";
 import { HARDHAT_DEV_ACCOUNT_COUNT, devAccount, type DevAccount } from "./accounts.js";
-import { startBlockNudger, type BlockNudger } from "./block-nudger.js";
 import { startAnvilNode } from "./anvil-node.js";
+import { startBlockNudger, startVrfFulfiller, type BlockNudger } from "./block-nudger.js";
 import { setBlockTime, startHardhatNode } from "./hardhat-node.js";
 
 export type ChainKind = "hardhat" | "anvil";
@@ -45,6 +45,8 @@ export interface DevnetOptions {
   /** ONNX Runtime threads per worker. */
   workerThreads?: number;
   workerPollIntervalMs?: number;
+  /** Selection randomness: "vrf" (default; Chainlink's VRF v2.5 coordinator mock, fulfilled by the devnet) or "blockhash". */
+  randomness?: "vrf" | "blockhash";
   /** Contract parameters (see deploy/triad.ts). */
   params?: Partial<TriadParams>;
   /** Token wei minted to the client account. */
@@ -111,7 +113,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     progress("deploying the contracts");
     const deployerKey = devAccount(DEPLOYER_INDEX);
     const deployer = new NonceManager(new Wallet(deployerKey.privateKey, provider));
-    const deployment = await deployTriad(deployer, options.params);
+    const deployment = await deployTriad(deployer, options.params, (options.randomness ?? "vrf") === "vrf" ? "vrf-mock" : "blockhash");
     const deploymentFile = saveDeployment(deployment, path.join(stateDir, "deployments"));
     const token = TriadToken__factory.connect(deployment.token, deployer);
     const clientKey = devAccount(CLIENT_INDEX);
@@ -122,6 +124,10 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     if (blockTimeSeconds > 0) await setBlockTime(provider, blockTimeSeconds);
     const nudger: BlockNudger | undefined = blockTimeSeconds === 0 ? startBlockNudger(provider, deployment.taskManager, 250) : undefined;
     if (nudger) stack.push(nudger.stop);
+    if (deployment.vrfCoordinator) {
+      const fulfiller = startVrfFulfiller(deployer, deployment.vrfCoordinator, deployment.randomness, 250);
+      stack.push(fulfiller.stop);
+    }
 
     progress("starting the relay");
     const relay = new RelayService({

@@ -2,9 +2,9 @@ import { Wallet, isError, type ContractTransactionResponse, type Provider } from
 import pRetry, { AbortError } from "p-retry";
 import type pino from "pino";
 import type { TriadDeployment } from "../../deploy/triad.js";
-import { NodeRegistry__factory } from "../../typechain-types/factories/NodeRegistry__factory.js";
-import { TaskManager__factory } from "../../typechain-types/factories/TaskManager__factory.js";
-import { TriadToken__factory } from "../../typechain-types/factories/TriadToken__factory.js";
+import { NodeRegistry__factory } from "../../typechain-types/index.js";
+import { TaskManager__factory } from "../../typechain-types/index.js";
+import { TriadToken__factory } from "../../typechain-types/index.js";
 import type { NodeRegistry, TaskManager, TriadToken } from "../../typechain-types/index.js";
 import type { WorkerMetrics } from "./metrics.js";
 

@@ -125,7 +125,11 @@ export class TaskHandler {
         send: () => tm.commit(taskId, commitment),
       });
     } catch (error) {
-      return this.#refused(log, error);
+      this.#refused(log, error);
+      // Whatever another transaction did (a copied commitment, a race), the next attempt must not be refused
+      // for the same reason: commit a fresh salt (nothing was committed on-chain with the old one).
+      if (!(await this.#standing(taskId))?.committed) await this.deps.journal.update(taskId, { salt: hexlify(randomBytes(32)) });
+      return;
     }
     await this.deps.journal.update(taskId, { committed: true });
     if (this.deps.faults.exitAfterCommit) {

@@ -3,7 +3,7 @@ import { FetchRequest, JsonRpcProvider, formatEther } from "ethers";
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
 import { loadDeployment } from "../../deploy/triad.js";
-import { IRandomnessSource__factory } from "../../typechain-types/factories/interfaces/IRandomnessSource__factory.js";
+import { IRandomnessSource__factory } from "../../typechain-types/index.js";
 import { GptEngine, deviceInfo } from "../engine/index.js";
 import { RelayClient } from "../relay/client.js";
 import { chooseCardIdentity, type CardIdentity } from "./card-model.js";
@@ -193,6 +193,11 @@ export class TriadWorker {
     const tm = this.#chain.taskManager;
     const queued = (await tm.queuedTaskIds()).slice(0, DISPATCH_SCAN);
     if (queued.length === 0) return false;
+    // A push source (VRF) draws in its own fulfilment: dispatch only requests a fresh word after a discarded one.
+    if (await tm.pushRandomness()) {
+      for (const taskId of queued) if ((await tm.requestIdOf(taskId)) === 0n) return true;
+      return false;
+    }
     const source = IRandomnessSource__factory.connect(await tm.randomnessSource(), this.#chain.provider);
     for (const taskId of queued) {
       // "pending": as the next block will see it, the one the dispatch transaction lands in.
@@ -225,11 +230,12 @@ export class TriadWorker {
           send: () => token.approve(registry.target, stake),
         });
       }
+      const groupId = await this.#groupOf(card);
       await this.#chain.execute("join", {
-        simulate: () => registry.join.staticCall(card.cardModel, card.vramGb),
-        send: () => registry.join(card.cardModel, card.vramGb),
+        simulate: () => registry.join.staticCall(groupId),
+        send: () => registry.join(groupId),
       });
-      this.log.info({ ...card, stake: formatEther(stake) }, "joined the network");
+      this.log.info({ ...card, groupId: String(groupId), stake: formatEther(stake) }, "joined the network");
       return;
     }
     if (node.cardModel !== card.cardModel || Number(node.vramGb) !== card.vramGb) {
@@ -243,6 +249,20 @@ export class TriadWorker {
     } else {
       this.log.info({ status: Number(node.status), taskId: String(node.taskId) }, "already registered");
     }
+  }
+
+  /** The governed group of this card; governance must have added it (`npx hardhat triad group add`). */
+  async #groupOf(card: CardIdentity): Promise<bigint> {
+    const registry = this.#chain.registry;
+    const count = await registry.groupCount();
+    for (let id = 0n; id < count; id++) {
+      const group = await registry.groupAt(id);
+      if (group.cardModel === card.cardModel && Number(group.vramGb) === card.vramGb && !group.retired) return id;
+    }
+    throw new Error(
+      `no active card group "${card.cardModel}" / ${card.vramGb} GB on this network: groups are created by governance ` +
+        `(npx hardhat triad group add --card "${card.cardModel}" --vram ${card.vramGb})`,
+    );
   }
 
   /** Pause (an idle node leaves selection now, a busy one after its task). */

@@ -1,0 +1,1 @@
+export { add as default } from "./group.js";

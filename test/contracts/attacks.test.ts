@@ -1,0 +1,235 @@
+/**
+ * Adversarial tests: each plays one attack of issue 11 against the contracts and asserts the safe outcome.
+ */
+import { expect } from "chai";
+import { ethers as ethersLib } from "ethers";
+import {
+  AbortReason, CARD_4090, COMMIT_WINDOW, FEE, MAX_QUEUE, NodeStatus, QUEUE_WINDOW, RESULT_A, RESULT_B, STAKE, TaskStatus,
+  networkHelpers, vrfWorld, world, type World,
+} from "./fixture.js";
+
+async function stakeOf(w: World, address: string) {
+  return (await w.registry.getNode(address)).stake;
+}
+
+describe("Attacks (issue 11)", () => {
+  describe("1. self-declared groups", () => {
+    it("a Sybil cannot create a group, join a made-up one or fill the group table; only governance adds groups", async () => {
+      const w = await world();
+      const [sybil] = w.nodeSigners;
+      await expect(w.registry.connect(sybil).addGroup("my own card", 4096))
+        .to.be.revertedWithCustomError(w.registry, "AccessControlUnauthorizedAccount");
+      await expect(w.registry.connect(sybil).join(63)).to.be.revertedWithCustomError(w.registry, "UnknownGroup").withArgs(63n);
+      expect(await w.registry.groupCount()).to.equal(2n);
+      // A demand above every governed group is refused at creation: no private huge-VRAM group can serve it.
+      await expect(w.taskManager.connect(w.creator).createTask(ethersLib.id("x"), 4096, FEE))
+        .to.be.revertedWithCustomError(w.taskManager, "NoGroupForVram").withArgs(4096, 80);
+    });
+
+    it("three Sybils joining a real group share it with honest nodes and are drawn at random among them", async () => {
+      const w = await world();
+      const sybils = w.nodeSigners.slice(0, 3);
+      const honest = w.nodeSigners.slice(3, 12);
+      await w.join(sybils);
+      await w.join(honest);
+      let allThree = 0;
+      for (let round = 0; round < 12; round++) {
+        const { taskId, nodes } = await w.started();
+        if (nodes.every((n) => sybils.includes(n))) allThree++;
+        const seals = await w.commitAll(taskId, nodes, [RESULT_A, RESULT_A, RESULT_A]);
+        await w.revealAll(taskId, nodes, [RESULT_A, RESULT_A, RESULT_A], seals);
+      }
+      // 3 of 12 nodes: all three seats with probability 1/220 per task.
+      expect(allThree).to.be.lessThan(2);
+    });
+
+    it("a retired group gets no new nodes or tasks, and its nodes leave with their stakes", async () => {
+      const w = await world();
+      const [a, b, c, d] = w.nodeSigners;
+      await w.join([a, b, c], CARD_4090, 24);
+      await expect(w.registry.retireGroup(0)).to.emit(w.registry, "GroupRetirement").withArgs(0n);
+      await expect(w.registry.connect(d).join(0)).to.be.revertedWithCustomError(w.registry, "GroupRetired").withArgs(0n);
+      const taskId = await w.create(16); // the H100 group (80 GB) can still serve it
+      await w.mineAndDispatch();
+      expect((await w.taskManager.getTask(taskId)).status).to.equal(TaskStatus.Queued);
+      await expect(w.registry.connect(a).quit()).to.emit(w.registry, "NodeQuit").withArgs(a.address, STAKE);
+      await w.registry.retireGroup(1);
+      await expect(w.taskManager.connect(w.creator).createTask(ethersLib.id("y"), 16, FEE))
+        .to.be.revertedWithCustomError(w.taskManager, "NoGroupForVram").withArgs(16, 0);
+    });
+  });
+
+  describe("2 and 4. steering after the seed is known, block-hash grinding (VRF)", () => {
+    it("the random word is drawn in the transaction that delivers it: no block sees the word before the draw", async () => {
+      const w = await vrfWorld();
+      await w.join(w.nodeSigners.slice(0, 6));
+      const taskId = await w.create();
+      expect((await w.taskManager.getTask(taskId)).status).to.equal(TaskStatus.Queued);
+      expect(await w.taskManager.requestIdOf(taskId)).to.equal(1n); // pending, no word on chain
+      const [receipt] = await w.fulfil([12345n]);
+      const started = receipt!.logs.map((l) => { try { return w.taskManager.interface.parseLog(l); } catch { return null; } })
+        .find((p) => p?.name === "TaskStarted");
+      expect(started?.args.taskId).to.equal(taskId);
+      expect((await w.taskManager.getTask(taskId)).status).to.equal(TaskStatus.Committing);
+    });
+
+    it("the draw depends only on the VRF word, not on the block it lands in: a block producer has nothing to grind", async () => {
+      const w = await vrfWorld();
+      await w.join(w.nodeSigners.slice(0, 9));
+      const taskId = await w.create();
+      const snapshot = await networkHelpers.takeSnapshot();
+      await w.fulfil([777n]);
+      const first = (await w.taskManager.getTask(taskId)).nodes;
+      await snapshot.restore();
+      await networkHelpers.mine(5);
+      await networkHelpers.time.increase(7);
+      await w.fulfil([777n]);
+      expect((await w.taskManager.getTask(taskId)).nodes).to.deep.equal(first);
+    });
+
+    it("a word that finds no free nodes is discarded, never used later: the draw waits for a fresh word", async () => {
+      const w = await vrfWorld();
+      await w.join(w.nodeSigners.slice(0, 2));
+      const taskId = await w.create();
+      const [receipt] = await w.fulfil([42n]);
+      const names = receipt!.logs.map((l) => { try { return w.taskManager.interface.parseLog(l)?.name; } catch { return undefined; } });
+      expect(names).to.include("RandomnessDiscarded");
+      expect(await w.taskManager.requestIdOf(taskId)).to.equal(0n);
+      // The attacker knows the old word and now adds its nodes: nothing happens until a new request is fulfilled.
+      await w.join(w.nodeSigners.slice(2, 6));
+      expect((await w.taskManager.getTask(taskId)).status).to.equal(TaskStatus.Queued);
+      await expect(w.taskManager.dispatch(4)).to.emit(w.taskManager, "RandomnessRequested");
+      expect((await w.taskManager.getTask(taskId)).status).to.equal(TaskStatus.Queued);
+      await w.fulfil();
+      expect((await w.taskManager.getTask(taskId)).status).to.equal(TaskStatus.Committing);
+    });
+
+    it("a delivery that cannot be used never reverts the coordinator's fulfilment", async () => {
+      const w = await vrfWorld();
+      await w.join(w.nodeSigners.slice(0, 3));
+      const taskId = await w.create();
+      await networkHelpers.time.increase(QUEUE_WINDOW + 1); // expired while the word was pending
+      const [receipt] = await w.fulfil();
+      expect(receipt!.status).to.equal(1);
+      expect((await w.taskManager.getTask(taskId)).status).to.equal(TaskStatus.Queued);
+      await expect(w.taskManager.connect(w.outsider).onRandomness(taskId, 1n))
+        .to.be.revertedWithCustomError(w.taskManager, "NotRandomnessSource").withArgs(w.outsider.address);
+    });
+  });
+
+  describe("3. free re-rolls by the creator", () => {
+    it("block hash: once the word is readable the creator cannot cancel (and cancelling earlier costs 10 %)", async () => {
+      const w = await world();
+      await w.join(w.nodeSigners.slice(0, 2)); // too few nodes: the task waits with its word readable
+      const taskId = await w.create();
+      await networkHelpers.mine(1);
+      await expect(w.taskManager.connect(w.creator).cancel(taskId))
+        .to.be.revertedWithCustomError(w.taskManager, "RandomnessPending").withArgs(taskId);
+    });
+
+    it("VRF: no cancel while the word is pending; after a discarded word cancelling forfeits 10 % to the treasury", async () => {
+      const w = await vrfWorld();
+      const taskId = await w.create();
+      await expect(w.taskManager.connect(w.creator).cancel(taskId))
+        .to.be.revertedWithCustomError(w.taskManager, "RandomnessPending").withArgs(taskId);
+      await w.fulfil(); // no nodes: discarded
+      await expect(w.taskManager.connect(w.creator).cancel(taskId))
+        .to.changeTokenBalances(w.connectionEthers, w.token, [w.creator, w.treasury], [FEE - FEE / 10n, FEE / 10n]);
+    });
+  });
+
+  describe("5. two commits and one silent node", () => {
+    it("one liar and one late honest node: NoMajority, and neither honest node loses stake", async () => {
+      const w = await world();
+      await w.join(w.nodeSigners.slice(0, 3));
+      const { taskId, nodes } = await w.started();
+      const [honest, liar, late] = nodes;
+      const seals = await w.commitAll(taskId, nodes, [RESULT_A, RESULT_B, undefined]);
+      await networkHelpers.time.increase(COMMIT_WINDOW + 1);
+      await expect(w.taskManager.expire(taskId)).to.not.emit(w.registry, "NodeSlashed");
+      await w.taskManager.connect(honest).reveal(taskId, RESULT_A, seals[0]!.salt);
+      const last = w.taskManager.connect(liar).reveal(taskId, RESULT_B, seals[1]!.salt);
+      await expect(last).to.emit(w.taskManager, "TaskAborted").withArgs(taskId, AbortReason.NoMajority);
+      await expect(last).to.not.emit(w.registry, "NodeSlashed");
+      expect(await stakeOf(w, honest.address)).to.equal(STAKE);
+      expect(await stakeOf(w, late.address)).to.equal(STAKE);
+      expect((await w.registry.getNode(late.address)).status).to.equal(NodeStatus.Available);
+    });
+  });
+
+  describe("6. duplicate-commitment front-running", () => {
+    it("a co-selected node that copies the honest commitment first cannot block it, and the copier is slashed", async () => {
+      const w = await world();
+      await w.join(w.nodeSigners.slice(0, 3));
+      const { taskId, nodes } = await w.started();
+      const [honest, copier, other] = nodes;
+      const seal = await w.sealFor(taskId, honest, RESULT_A);
+      await w.taskManager.connect(copier).commit(taskId, seal.commitment); // front-runs the honest commit
+      await expect(w.taskManager.connect(honest).commit(taskId, seal.commitment)).to.emit(w.taskManager, "TaskCommitted");
+      const otherSeal = await w.sealFor(taskId, other, RESULT_A);
+      await w.taskManager.connect(other).commit(taskId, otherSeal.commitment);
+      await expect(w.taskManager.connect(copier).reveal(taskId, RESULT_A, seal.salt))
+        .to.be.revertedWithCustomError(w.taskManager, "InvalidReveal");
+      await w.taskManager.connect(honest).reveal(taskId, RESULT_A, seal.salt);
+      await w.taskManager.connect(other).reveal(taskId, RESULT_A, otherSeal.salt);
+      await networkHelpers.time.increase(COMMIT_WINDOW + 1);
+      const settle = w.taskManager.expire(taskId);
+      await expect(settle).to.emit(w.registry, "NodeSlashed").withArgs(copier.address, taskId, STAKE);
+      await expect(settle).to.emit(w.taskManager, "TaskSucceeded").withArgs(taskId, RESULT_A);
+    });
+  });
+
+  describe("7. jamming the queue", () => {
+    it("expired tasks at the head neither block nor use the dispatch budget; each cost its creator 10 %", async () => {
+      const w = await world();
+      const jam = [];
+      for (let i = 0; i < MAX_QUEUE - 1; i++) jam.push(await w.create(80)); // servable in principle, no H100 nodes
+      await networkHelpers.time.increase(QUEUE_WINDOW + 1);
+      await w.join(w.nodeSigners.slice(0, 3));
+      const treasuryBefore = await w.token.balanceOf(w.treasury.address);
+      const honest = await w.create(16); // createTask's own scan expires part of the jam; dispatch the rest
+      await networkHelpers.mine(1);
+      await w.taskManager.dispatch(1);
+      expect((await w.taskManager.getTask(honest)).status).to.equal(TaskStatus.Committing);
+      for (const id of jam) expect((await w.taskManager.getTask(id)).abortReason).to.equal(AbortReason.QueueTimeout);
+      expect((await w.token.balanceOf(w.treasury.address)) - treasuryBefore).to.equal(BigInt(jam.length) * FEE / 10n);
+    });
+
+    it("an unservable demand is refused at creation, so it can never take a queue slot", async () => {
+      const w = await world();
+      await expect(w.taskManager.connect(w.creator).createTask(ethersLib.id("z"), 81, FEE))
+        .to.be.revertedWithCustomError(w.taskManager, "NoGroupForVram").withArgs(81, 80);
+      expect(await w.taskManager.queueLength()).to.equal(0n);
+    });
+  });
+
+  describe("8. admin powers", () => {
+    it("no role can draw or slash nodes: the task manager is fixed and only it can release nodes of its own task", async () => {
+      const w = await world();
+      await w.join(w.nodeSigners.slice(0, 3));
+      const three = w.nodeSigners.slice(0, 3).map((n) => n.address) as [string, string, string];
+      expect(w.registry.interface.getFunction("grantRole")).to.not.equal(null);
+      await w.registry.grantRole(ethersLib.id("TASK_MANAGER_ROLE"), w.admin.address); // a role that gates nothing
+      await expect(w.registry.drawNodes(16, 1, 99)).to.be.revertedWithCustomError(w.registry, "NotTaskManager");
+      await expect(w.registry.releaseNodes(three, 7, 7, 0, 10_000)).to.be.revertedWithCustomError(w.registry, "NotTaskManager");
+      expect(ethersLib.Interface.from(w.registry.interface.fragments).getFunction("setTaskManager")).to.equal(null);
+      expect(ethersLib.Interface.from(w.taskManager.interface.fragments).getFunction("setRandomnessSource")).to.equal(null);
+      for (const node of three) expect(await stakeOf(w, node)).to.equal(STAKE);
+    });
+
+    it("fee split and slash ratio are fixed into the task: changing them mid-task changes nothing it pays", async () => {
+      const w = await world();
+      await w.join(w.nodeSigners.slice(0, 3));
+      const { taskId, nodes } = await w.started();
+      const seals = await w.commitAll(taskId, nodes, [RESULT_A, RESULT_A, RESULT_B]);
+      await w.taskManager.setNodeShareBps(0);
+      await w.taskManager.setSlashBps(1);
+      await w.taskManager.connect(nodes[0]).reveal(taskId, RESULT_A, seals[0]!.salt);
+      await w.taskManager.connect(nodes[1]).reveal(taskId, RESULT_A, seals[1]!.salt);
+      const last = w.taskManager.connect(nodes[2]).reveal(taskId, RESULT_B, seals[2]!.salt);
+      const share = (FEE * 9_500n) / 10_000n / 2n;
+      await expect(last).to.emit(w.taskManager, "NodePaid").withArgs(taskId, nodes[0].address, share);
+      await expect(last).to.emit(w.registry, "NodeSlashed").withArgs(nodes[2].address, taskId, STAKE);
+    });
+  });
+});
