@@ -52,7 +52,8 @@ async function measure(contenders: Record<string, Contender>): Promise<Record<st
     for (const [name, once] of Object.entries(contenders)) {
       const started = performance.now();
       tokens[name] = await once();
-      (rates[name] ??= []).push(tokens[name] / ((performance.now() - started) / 1000));
+      rates[name] ??= [];
+      rates[name].push(tokens[name] / ((performance.now() - started) / 1000));
     }
   }
   return Object.fromEntries(
@@ -111,7 +112,10 @@ function drawTopK(logits: Float32Array, k: number): number {
   const max = logits[ids[0]];
   const weights = ids.map((id) => Math.exp(logits[id] - max));
   let u = Math.random() * weights.reduce((a, b) => a + b, 0);
-  for (let i = 0; i < ids.length; i++) if ((u -= weights[i]) <= 0) return ids[i];
+  for (let i = 0; i < ids.length; i++) {
+    u -= weights[i];
+    if (u <= 0) return ids[i];
+  }
   return ids[ids.length - 1];
 }
 

@@ -30,7 +30,7 @@ async function taskShow(args: ShowArgs, hre: HardhatRuntimeEnvironment): Promise
     deadline: Number(task.deadline),
     deadlinePassed: latest !== null && latest.timestamp > Number(task.deadline),
     groupId: task.groupId,
-    nodes: nodes.map((node, i) => ({ node, committed: (Number(committed) >> i) & 1 ? true : false, revealed: (Number(revealed) >> i) & 1 ? true : false })),
+    nodes: nodes.map((node, i) => ({ node, committed: ((Number(committed) >> i) & 1) === 1, revealed: ((Number(revealed) >> i) & 1) === 1 })),
     resultHash: task.resultHash,
   }, null, 2));
 }

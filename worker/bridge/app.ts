@@ -2,12 +2,12 @@ import { readFileSync } from "node:fs";
 import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type pino from "pino";
-import { TaskTimeoutError } from "../client/result.js";
+import { TaskTimeoutError, type TaskResult } from "../client/result.js";
 import { validateTask } from "../engine/index.js";
 import type { ApiAccounts, ApiKeySpec } from "./accounts.js";
 import { OpenAiError, invalidRequest } from "./errors.js";
 import { chunksFromCompletion, completionFromResponse, isTaskError, requestToTask, type ChatCompletion } from "./mapping.js";
-import type { TriadNetwork } from "./network.js";
+import type { SubmittedTask, TriadNetwork } from "./network.js";
 
 export interface BridgeAppOptions {
   network: TriadNetwork;
@@ -80,7 +80,7 @@ export async function buildBridgeApp(options: BridgeAppOptions): Promise<Fastify
     if (!validation.ok) throw validationError(validation.message);
 
     options.accounts.charge(key, options.fee);
-    let submitted;
+    let submitted: SubmittedTask;
     try {
       submitted = await options.network.submit(task);
     } catch (error) {
@@ -103,7 +103,7 @@ async function verifiedCompletion(
   seed: number,
 ): Promise<ChatCompletion> {
   const { taskId } = submitted;
-  let result;
+  let result: TaskResult;
   try {
     result = await options.network.result(taskId, options.timeoutMs);
   } catch (error) {

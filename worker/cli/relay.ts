@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import { getAddress, isAddress } from "ethers";
-import { startRelay } from "../relay/server.js";
+import { type RunningRelay, startRelay } from "../relay/server.js";
 
 interface RelayCliOptions {
   dataDir: string;
@@ -24,7 +24,7 @@ export function registerRelay(program: Command): void {
     .option("--port <n>", "TCP port (0 picks a free one)", parsePort, 8547)
     .option("--host <host>", "interface to listen on", "127.0.0.1")
     .action(async (options: RelayCliOptions, command: Command) => {
-      let relay;
+      let relay: RunningRelay;
       try {
         relay = await startRelay({
           port: options.port,

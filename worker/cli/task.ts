@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { parseUnits } from "ethers";
 import { connectClient, connectDevnet, type ClientConnection } from "../client/connection.js";
 import { renderTaskResult } from "../client/render.js";

@@ -82,7 +82,7 @@ export class ChainClient {
             await call.simulate();
             const tx = await call.send();
             const receipt = await tx.wait(1, 60_000);
-            if (!receipt || receipt.status !== 1) throw new ContractRefusal(action, `transaction ${tx.hash} reverted`);
+            if (receipt?.status !== 1) throw new ContractRefusal(action, `transaction ${tx.hash} reverted`);
             return tx.hash;
           } catch (error) {
             const refusal = asRefusal(action, error);

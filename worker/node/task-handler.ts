@@ -3,7 +3,7 @@ import type pino from "pino";
 import { RelayError } from "../relay/errors.js";
 import type { RelayClient } from "../relay/client.js";
 import type { GptEngine } from "../engine/index.js";
-import { ChainClient, ContractRefusal } from "./chain.js";
+import { type ChainClient, ContractRefusal } from "./chain.js";
 import type { WorkerFaults } from "./config.js";
 import type { TaskJournal, TaskEnding, TaskRecord } from "./journal.js";
 import type { WorkerMetrics } from "./metrics.js";

@@ -45,7 +45,7 @@ export function contractTaskView(provider: Provider, taskManager: string): TaskV
   const contract = ITaskManager__factory.connect(taskManager, provider);
   return {
     async getTask(taskId) {
-      let info;
+      let info: Awaited<ReturnType<typeof contract.getTask>>;
       try {
         info = await contract.getTask(taskId);
       } catch (error) {
