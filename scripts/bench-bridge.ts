@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { MaxUint256 } from "ethers";
 import OpenAI from "openai";
-import { connectDevnet } from "../worker/client/connection.js";
+import { connectDevnet } from "../worker/devnet/client.js";
 import { waitForResult } from "../worker/client/result.js";
 import { submitTask } from "../worker/client/submit.js";
 import { startDevnet } from "../worker/devnet/devnet.js";

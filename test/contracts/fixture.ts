@@ -1,7 +1,9 @@
 /** Shared set-up of the contract tests: a fresh in-process chain with Triad deployed through deployTriad. */
 import { network } from "hardhat";
 import { ethers as ethersLib } from "ethers";
-import { deployTriad, type TriadDeployment } from "../../deploy/triad.js";
+import { deployTriad } from "../../deploy/triad.js";
+import type { TriadDeployment } from "../../worker/chain/deployment.js";
+import { AbortReason, NodeStatus, TaskStatus } from "../../worker/chain/enums.js";
 import { BlockhashRandomness__factory } from "../../typechain-types/factories/BlockhashRandomness__factory.js";
 import { NodeRegistry__factory } from "../../typechain-types/factories/NodeRegistry__factory.js";
 import { TaskManager__factory } from "../../typechain-types/factories/TaskManager__factory.js";
@@ -21,11 +23,7 @@ export const REVEAL_WINDOW = 120;
 export const NODE_SHARE_BPS = 9_500n;
 export const MAX_QUEUE = 8;
 
-export const NodeStatus = { None: 0n, Available: 1n, Busy: 2n, PendingPause: 3n, PendingQuit: 4n, Paused: 5n } as const;
-export const TaskStatus = { None: 0n, Queued: 1n, Committing: 2n, Revealing: 3n, Succeeded: 4n, Aborted: 5n } as const;
-export const AbortReason = {
-  None: 0n, Cancelled: 1n, QueueTimeout: 2n, TooFewCommitments: 3n, TooFewReveals: 4n, NoMajority: 5n,
-} as const;
+export { AbortReason, NodeStatus, TaskStatus };
 
 let taskCounter = 0;
 

@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
-import { connectDevnet, type ClientConnection } from "../../worker/client/connection.js";
+import type { ClientConnection } from "../../worker/client/connection.js";
+import { connectDevnet } from "../../worker/devnet/client.js";
 import { waitForResult } from "../../worker/client/result.js";
 import { submitTask, type SubmittedTask } from "../../worker/client/submit.js";
 import { manifestPath, readManifest, type DevnetManifest } from "../../worker/devnet/manifest.js";

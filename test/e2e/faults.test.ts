@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
-import { connectDevnet, type ClientConnection } from "../../worker/client/connection.js";
+import type { ClientConnection } from "../../worker/client/connection.js";
+import { connectDevnet } from "../../worker/devnet/client.js";
 import { waitForResult } from "../../worker/client/result.js";
 import { submitTask } from "../../worker/client/submit.js";
 import { startDevnet, type Devnet } from "../../worker/devnet/devnet.js";

@@ -7,7 +7,7 @@ import { validateTask } from "../engine/index.js";
 import type { ApiAccounts, ApiKeySpec } from "./accounts.js";
 import { OpenAiError, invalidRequest } from "./errors.js";
 import { chunksFromCompletion, completionFromResponse, isTaskError, requestToTask, type ChatCompletion } from "./mapping.js";
-import type { SubmittedTask, TriadNetwork } from "./network.js";
+import type { BridgeSubmission, TriadNetwork } from "./network.js";
 
 export interface BridgeAppOptions {
   network: TriadNetwork;
@@ -80,7 +80,7 @@ export async function buildBridgeApp(options: BridgeAppOptions): Promise<Fastify
     if (!validation.ok) throw validationError(validation.message);
 
     options.accounts.charge(key, options.fee);
-    let submitted: SubmittedTask;
+    let submitted: BridgeSubmission;
     try {
       submitted = await options.network.submit(task);
     } catch (error) {
@@ -99,7 +99,7 @@ export async function buildBridgeApp(options: BridgeAppOptions): Promise<Fastify
 async function verifiedCompletion(
   options: BridgeAppOptions,
   key: ApiKeySpec,
-  submitted: { taskId: bigint; fee: bigint; createTx: string },
+  submitted: BridgeSubmission,
   seed: number,
 ): Promise<ChatCompletion> {
   const { taskId } = submitted;
@@ -132,7 +132,7 @@ async function verifiedCompletion(
     nodes: result.nodes,
     result_hash: result.resultHash,
     seed,
-    create_tx: submitted.createTx,
+    create_tx: submitted.createTxHash,
   }, Math.floor(Date.now() / 1000));
 }
 

@@ -10,6 +10,7 @@ export interface BridgeConfig {
   rpcUrl: string;
   relayUrl: string;
   privateKey: string;
+  /** The deployment record (deployments/<chainId>.json) whose contracts the bridge uses; absolute. */
   deployment: string;
   host: string;
   port: number;

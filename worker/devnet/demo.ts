@@ -1,6 +1,7 @@
 import path from "node:path";
 import { formatEther } from "ethers";
-import { connectDevnet, type ClientConnection } from "../client/connection.js";
+import type { ClientConnection } from "../client/connection.js";
+import { connectDevnet } from "./client.js";
 import { renderTaskResult } from "../client/render.js";
 import { waitForResult, type TaskResult } from "../client/result.js";
 import { submitTask } from "../client/submit.js";

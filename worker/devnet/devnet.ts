@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { JsonRpcProvider, NonceManager, Wallet, parseEther } from "ethers";
-import { deployTriad, saveDeployment, type TriadDeployment, type TriadParams } from "../../deploy/triad.js";
+import { deployTriad } from "../../deploy/triad.js";
+import { saveDeployment, type TriadDeployment, type TriadParams } from "../chain/deployment.js";
 import { TriadToken__factory } from "../../typechain-types/factories/TriadToken__factory.js";
 import { defaultModelsDir } from "../paths.js";
 import { HARDHAT_DEV_ACCOUNT_COUNT, devAccount, type DevAccount } from "./accounts.js";

@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { JsonRpcProvider, NonceManager } from "ethers";
 import writeFileAtomic from "write-file-atomic";
-import type { TriadDeployment } from "../../deploy/triad.js";
+import type { TriadDeployment } from "../chain/deployment.js";
 import { NodeRegistry__factory } from "../../typechain-types/factories/NodeRegistry__factory.js";
 import { TriadToken__factory } from "../../typechain-types/factories/TriadToken__factory.js";
 import { repoRoot } from "../paths.js";
