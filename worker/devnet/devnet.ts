@@ -23,7 +23,8 @@ import { BridgeService } from "./bridge-service.js";
 import { RelayService } from "./relay-service.js";
 import { ShutdownStack } from "./shutdown-stack.js";
 import { WorkerFleet } from "./worker-fleet.js";
-import { DEFAULT_WORKER_GROUPS, checkWorkerGroup, type WorkerFaults, type WorkerGroupSpec } from "./worker-group.js";
+import type { WorkerFaults } from "../node/config.js";
+import { DEFAULT_WORKER_GROUPS, checkWorkerGroup, type WorkerGroupSpec } from "./worker-group.js";
 
 export interface DevnetOptions {
   /** Holds the manifest, deployment, relay data, worker state and logs; wiped at start (the chain is new). */

@@ -10,7 +10,8 @@ import { devAccount } from "./accounts.js";
 import type { ManifestWorker } from "./manifest.js";
 import { freePort } from "./ports.js";
 import { SupervisedProcess, waitUntilReady, type ExitInfo } from "./processes.js";
-import { workerName, type WorkerFaults, type WorkerGroupSpec } from "./worker-group.js";
+import type { WorkerFaults } from "../node/config.js";
+import { workerName, type WorkerGroupSpec } from "./worker-group.js";
 
 const TRIAD_CLI = path.join(repoRoot, "bin", "triad.js");
 
