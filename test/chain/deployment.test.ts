@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ZeroAddress } from "ethers";
+import { defaultParams } from "../../deploy/triad.js";
 import { loadDeployment, readDeploymentFile, saveDeployment, type TriadDeployment } from "../../worker/chain/deployment.js";
 import { parseTaskId } from "../../worker/chain/task-id.js";
 
@@ -14,18 +15,7 @@ const record: TriadDeployment = {
   randomness: "0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9",
   deployer: "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
   blockNumber: 1,
-  params: {
-    stakeAmount: 400n * 10n ** 18n,
-    slashBps: 10_000,
-    minFee: 10n ** 18n,
-    queueWindow: 600,
-    commitWindow: 120,
-    revealWindow: 120,
-    nodeShareBps: 9_500,
-    maxQueueLength: 64,
-    autoDispatchScan: 4,
-    treasury: ZeroAddress,
-  },
+  params: defaultParams(ZeroAddress),
 };
 
 describe("chain: deployment records", function () {
