@@ -78,7 +78,8 @@ try {
     `Produced by \`npx tsx scripts/bench-bridge.ts\`. Machine: ${result.machine}.`,
     ``,
     `The same greedy task (${MAX_TOKENS} new tokens), ${ROUNDS} rounds alternating: direct = \`submitTask\` + \`waitForResult\``,
-    `(what \`triad task\` does, polling every 100 ms, with a standing allowance like the bridge's); bridge = the official openai client's \`chat.completions.create\``,
+    "(what `triad task` does, polling every 100 ms, with a standing allowance like the bridge's); " +
+      "bridge = the official openai client's `chat.completions.create`",
     `against the bridge, which does the same and answers once the result is verified.`,
     ``,
     `| path | median s |`,

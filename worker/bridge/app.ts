@@ -115,7 +115,8 @@ async function verifiedCompletion(
       "timeout_error",
       cancelled
         ? `No consensus within ${options.timeoutMs / 1000} s: task ${taskId} was still queued and has been cancelled; its fee is refunded.`
-        : `No consensus within ${options.timeoutMs / 1000} s: task ${taskId} is running; it ends with a result or a refund, see \`triad task result ${taskId}\`.`,
+        : `No consensus within ${options.timeoutMs / 1000} s: task ${taskId} is running; it ends with a result or a refund, ` +
+          `see \`triad task result ${taskId}\`.`,
       null,
       "upstream_timeout",
     );
