@@ -5,6 +5,7 @@
 import { network } from "hardhat";
 import { ethers as ethersLib } from "ethers";
 import { deployTriad } from "../deploy/triad.js";
+import { TaskStatus } from "../worker/chain/enums.js";
 import { NodeRegistry__factory } from "../typechain-types/factories/NodeRegistry__factory.js";
 import { TaskManager__factory } from "../typechain-types/factories/TaskManager__factory.js";
 import { TriadToken__factory } from "../typechain-types/factories/TriadToken__factory.js";
@@ -62,7 +63,7 @@ async function measure(freeNodes: number) {
     }
     const reveals: bigint[] = [];
     for (let k = 0; k < 3; k++) reveals.push(await gasOf(tm.connect(selected[k]).reveal(taskId, RESULT, salts[k])));
-    if ((await tm.getTask(taskId)).status !== 4n) throw new Error(`task ${taskId} did not succeed`);
+    if ((await tm.getTask(taskId)).status !== TaskStatus.Succeeded) throw new Error(`task ${taskId} did not succeed`);
     const total = create + dispatch + commits.reduce((a, b) => a + b, 0n) + reveals.reduce((a, b) => a + b, 0n);
     return { create, dispatch, commits, reveals, total, nodes: [...task.nodes] };
   }

@@ -3,6 +3,7 @@ import path from "node:path";
 import type { JsonRpcProvider, NonceManager } from "ethers";
 import writeFileAtomic from "write-file-atomic";
 import type { TriadDeployment } from "../chain/deployment.js";
+import { NodeStatus } from "../chain/enums.js";
 import { NodeRegistry__factory } from "../../typechain-types/factories/NodeRegistry__factory.js";
 import { TriadToken__factory } from "../../typechain-types/factories/TriadToken__factory.js";
 import { repoRoot } from "../paths.js";
@@ -163,7 +164,7 @@ export class WorkerFleet {
     const registry = NodeRegistry__factory.connect(o.deployment.nodeRegistry, o.provider);
     await waitUntilReady(
       `worker ${entry.name}`,
-      async () => (await registry.getNode(entry.address)).status !== 0n && (await fetch(entry.metricsUrl)).ok,
+      async () => (await registry.getNode(entry.address)).status !== NodeStatus.None && (await fetch(entry.metricsUrl)).ok,
       { timeoutMs: 240_000, intervalMs: 500, process: worker.process },
     );
   }
