@@ -6,9 +6,7 @@ import { network } from "hardhat";
 import { ethers as ethersLib } from "ethers";
 import { deployTriad } from "../deploy/triad.js";
 import { TaskStatus } from "../worker/chain/enums.js";
-import { NodeRegistry__factory } from "../typechain-types/factories/NodeRegistry__factory.js";
-import { TaskManager__factory } from "../typechain-types/factories/TaskManager__factory.js";
-import { TriadToken__factory } from "../typechain-types/factories/TriadToken__factory.js";
+import { connectContracts } from "../worker/chain/contracts.js";
 
 const { ethers, networkHelpers } = await network.create();
 const CARD = "NVIDIA GeForce RTX 4090";
@@ -21,9 +19,7 @@ async function gasOf(tx: Promise<ethersLib.ContractTransactionResponse>): Promis
 async function measure(freeNodes: number) {
   const [admin, creator] = await ethers.getSigners();
   const d = await deployTriad(admin, {});
-  const token = TriadToken__factory.connect(d.token, admin);
-  const registry = NodeRegistry__factory.connect(d.nodeRegistry, admin);
-  const tm = TaskManager__factory.connect(d.taskManager, admin);
+  const { token, registry, taskManager: tm } = connectContracts(d, admin);
   await token.mint(creator.address, ethersLib.parseEther("1000"));
   await token.connect(creator).approve(d.taskManager, ethersLib.MaxUint256);
   const nodes: ethersLib.Signer[] = [];

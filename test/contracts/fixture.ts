@@ -3,6 +3,7 @@ import { network } from "hardhat";
 import { ethers as ethersLib } from "ethers";
 import { deployTriad } from "../../deploy/triad.js";
 import type { TriadDeployment } from "../../worker/chain/deployment.js";
+import { createdTaskId } from "../../worker/chain/contracts.js";
 import { AbortReason, NodeStatus, TaskStatus } from "../../worker/chain/enums.js";
 import { BlockhashRandomness__factory } from "../../typechain-types/factories/BlockhashRandomness__factory.js";
 import { NodeRegistry__factory } from "../../typechain-types/factories/NodeRegistry__factory.js";
@@ -76,8 +77,7 @@ export async function deployed() {
   /** Creates a task as `creator` and returns its id. */
   async function create(minVramGb = 16, fee = FEE, argsHash = ethersLib.id(`task-${++taskCounter}`)): Promise<bigint> {
     const receipt = await (await taskManager.connect(creator).createTask(argsHash, minVramGb, fee)).wait();
-    const log = receipt!.logs.map((l) => taskManager.interface.parseLog(l)).find((p) => p?.name === "TaskCreated");
-    return log!.args.taskId as bigint;
+    return createdTaskId(taskManager, receipt!);
   }
 
   /** Mines the randomness block and dispatches the queue. */
