@@ -4,7 +4,8 @@
  *   node.xz          this Node 22 binary, xz-compressed
  *   ort.tar.xz       node_modules/onnxruntime-node (linux/x64 binaries, dist, package.json) + onnxruntime-common
  *   app/*.mjs        esbuild bundles (+ task.schema.json, read at run time): run-task.mjs (the `run-task` command
- *                    alone), gpu-determinism.mjs, make-random-llama.mjs (sharp, which only transformers.js' image code uses, replaced by a stub)
+ *                    alone), gpu-determinism.mjs, make-random-llama.mjs (sharp, which only transformers.js' image
+ *                    code uses, replaced by a stub)
  *   models/stories260K  a copy of the test model
  * Run: npx tsx scripts/bench-gpu-pack.ts
  */
