@@ -1,5 +1,5 @@
 import path from "node:path";
-import { InvalidArgumentError, type Command } from "commander";
+import { InvalidArgumentError, Option, type Command } from "commander";
 import { startDevnet, type Devnet } from "../devnet/devnet.js";
 import { formatDevnetSummary } from "../devnet/summary.js";
 import { DEFAULT_WORKER_GROUPS } from "../devnet/worker-group.js";
@@ -13,6 +13,7 @@ interface DevnetCliOptions {
   relayPort: number;
   workersPerModel: number;
   threads: number;
+  chain: "hardhat" | "anvil";
 }
 
 export function registerDevnet(program: Command): void {
@@ -26,6 +27,7 @@ export function registerDevnet(program: Command): void {
     .option("--relay-port <n>", "relay port (0: any free port)", parseInteger("--relay-port", 0), 8547)
     .option("--workers-per-model <n>", "workers per card model (at least 3 for a majority)", parseInteger("--workers-per-model", 3), 3)
     .option("--threads <n>", "ONNX Runtime threads per worker", parseInteger("--threads", 1), 1)
+    .addOption(new Option("--chain <node>", "the EVM node: hardhat or anvil (Foundry's, an independent implementation)").choices(["hardhat", "anvil"]).default("hardhat"))
     .action(async (options: DevnetCliOptions) => {
       let devnet: Devnet | undefined;
       let stopping = false;
@@ -57,6 +59,7 @@ export function registerDevnet(program: Command): void {
         rpcPort: options.rpcPort,
         relayPort: options.relayPort,
         workerThreads: options.threads,
+        chain: options.chain,
         groups: DEFAULT_WORKER_GROUPS.map((g) => ({ ...g, count: options.workersPerModel })),
         onProgress: (message) => console.log(`- ${message}`),
         onWorkerExit: (name, exit) => console.error(`! worker ${name} exited (code ${exit.code}, signal ${exit.signal}); see its log`),

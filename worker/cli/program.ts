@@ -4,6 +4,7 @@ import { registerDemo } from "./demo.js";
 import { registerDevnet } from "./devnet.js";
 import { registerRelay } from "./relay.js";
 import { registerRunTask } from "./run-task.js";
+import { registerSimulate } from "./simulate.js";
 import { registerTask } from "./task.js";
 import { registerWorker } from "./worker.js";
 
@@ -13,7 +14,7 @@ export function buildProgram(): Command {
     .name("triad")
     .description("Triad: verifiable LLM text generation on a network of GPU nodes")
     .showHelpAfterError();
-  const registrations = [registerRelay, registerRunTask, registerDevnet, registerTask, registerDemo, registerWorker, registerBridge];
+  const registrations = [registerRelay, registerRunTask, registerDevnet, registerTask, registerDemo, registerWorker, registerBridge, registerSimulate];
   for (const register of registrations) register(program);
   return program;
 }

@@ -7,7 +7,10 @@ import { TriadToken__factory } from "../../typechain-types/factories/TriadToken_
 import { defaultModelsDir } from "../paths.js";
 import { HARDHAT_DEV_ACCOUNT_COUNT, devAccount, type DevAccount } from "./accounts.js";
 import { startBlockNudger, type BlockNudger } from "./block-nudger.js";
+import { startAnvilNode } from "./anvil-node.js";
 import { setBlockTime, startHardhatNode } from "./hardhat-node.js";
+
+export type ChainKind = "hardhat" | "anvil";
 import {
   manifestPath,
   readManifest,
@@ -38,6 +41,8 @@ export interface DevnetOptions {
   bridgePort?: number;
   /** 0 (default): automine. N: a block every N seconds. */
   blockTimeSeconds?: number;
+  /** The EVM node: `hardhat node` (default) or anvil, an independent implementation. */
+  chain?: ChainKind;
   groups?: WorkerGroupSpec[];
   /** ONNX Runtime threads per worker. */
   workerThreads?: number;
@@ -64,6 +69,9 @@ export interface Devnet {
   stopWorker(name: string): Promise<void>;
   /** Stops the relay and starts it again on the same port and data dir. */
   restartRelay(): Promise<void>;
+  /** An outage: stops the relay until `startRelay` (same port and data dir). */
+  stopRelay(): Promise<void>;
+  startRelay(): Promise<void>;
   /** Workers first, then the relay, then the chain; removes the manifest. */
   stop(): Promise<void>;
 }
@@ -91,11 +99,12 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
 
   const stack = new ShutdownStack();
   try {
-    progress("starting the Hardhat node");
-    const node = await startHardhatNode({
+    const chain = options.chain ?? "hardhat";
+    progress(`starting the chain (${chain})`);
+    const node = await (chain === "anvil" ? startAnvilNode : startHardhatNode)({
       host,
       port: options.rpcPort || (await freePort(host)),
-      logFile: path.join(logsDir, "hardhat-node.log"),
+      logFile: path.join(logsDir, `${chain}-node.log`),
     });
     stack.push(node.stop);
     const provider = new JsonRpcProvider(node.rpcUrl, node.chainId, { staticNetwork: true, pollingInterval: 250 });
@@ -148,6 +157,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       startedAt: new Date().toISOString(),
       stateDir,
       chainId: node.chainId,
+      chain,
       rpcUrl: node.rpcUrl,
       blockTimeSeconds,
       relayUrl: relay.url,
@@ -221,6 +231,11 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       },
       async restartRelay() {
         await relay.stop();
+        await relay.start();
+        await save();
+      },
+      stopRelay: () => relay.stop(),
+      async startRelay() {
         await relay.start();
         await save();
       },

@@ -11,7 +11,8 @@ export interface HardhatNodeOptions {
   startTimeoutMs?: number;
 }
 
-export interface RunningHardhatNode {
+/** A local EVM node the devnet started (`hardhat node` or anvil). */
+export interface RunningChainNode {
   rpcUrl: string;
   chainId: number;
   process: SupervisedProcess;
@@ -22,7 +23,7 @@ export interface RunningHardhatNode {
  * Starts `hardhat node` by running Hardhat's CLI script with this Node binary (not through npx, whose wrapper
  * would leave the real server holding the port when killed). It starts in automine mode.
  */
-export async function startHardhatNode(options: HardhatNodeOptions): Promise<RunningHardhatNode> {
+export async function startHardhatNode(options: HardhatNodeOptions): Promise<RunningChainNode> {
   const hardhatCli = hardhatCliPath();
   const child = await SupervisedProcess.start({
     name: "hardhat-node",
@@ -50,7 +51,7 @@ export async function startHardhatNode(options: HardhatNodeOptions): Promise<Run
 }
 
 /** eth_chainId by plain fetch: an ethers provider would log retries while the node is still starting. */
-async function fetchChainId(rpcUrl: string): Promise<number> {
+export async function fetchChainId(rpcUrl: string): Promise<number> {
   const response = await fetch(rpcUrl, {
     method: "POST",
     headers: { "content-type": "application/json" },

@@ -1,6 +1,7 @@
 import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import writeFileAtomic from "write-file-atomic";
+import type { WorkerFaults } from "../node/config.js";
 
 export const MANIFEST_FILE = "devnet.json";
 
@@ -22,7 +23,7 @@ export interface ManifestWorker {
   metricsUrl: string;
   configFile: string;
   logFile: string;
-  faults?: Record<string, boolean>;
+  faults?: WorkerFaults;
 }
 
 /** What a running devnet tells other commands (`triad task --devnet DIR`, the demo, the tests). */
@@ -35,6 +36,8 @@ export interface DevnetManifest {
   rpcUrl: string;
   /** 0: automine. */
   blockTimeSeconds: number;
+  /** Which EVM node runs the chain. */
+  chain: "hardhat" | "anvil";
   relayUrl: string;
   /** The OpenAI-compatible bridge: base URL (API under /v1), its devnet API key, the chat page, its fee wallet. */
   bridge: { url: string; apiKey: string; chatPage: string; payer: string };

@@ -17,6 +17,8 @@ export interface WorkerFaults {
   skipCommit?: boolean;
   skipReveal?: boolean;
   exitAfterCommit?: boolean;
+  /** A slow node: waits this long after computing a result before committing. */
+  delayMs?: number;
 }
 
 export type ShutdownAction = "pause" | "quit" | "stay";

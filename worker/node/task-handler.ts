@@ -102,6 +102,10 @@ export class TaskHandler {
     if (!(await this.#inTime(taskId, task))) return;
     const record = this.deps.journal.get(taskId) ?? (await this.#compute(taskId, task));
     if (!record) return;
+    if (this.deps.faults.delayMs) {
+      log.warn({ delayMs: this.deps.faults.delayMs }, "fault delayMs: waiting before the commit");
+      await new Promise((resolve) => setTimeout(resolve, this.deps.faults.delayMs));
+    }
     if (this.deps.faults.skipCommit) {
       log.warn("fault skipCommit: not committing");
       return;
