@@ -35,7 +35,7 @@ export class FakeNetwork implements TriadNetwork {
 
   async submit(task: GptTask): Promise<BridgeSubmission> {
     this.submitted.push(task);
-    return { taskId: BigInt(this.submitted.length), fee: FEE, createTxHash: `0x${"cd".repeat(32)}` };
+    return { taskId: BigInt(this.submitted.length), fee: FEE, createTx: `0x${"cd".repeat(32)}` };
   }
 
   async result(taskId: bigint, timeoutMs: number): Promise<TaskResult> {

@@ -133,7 +133,7 @@ async function verifiedCompletion(
     nodes: result.nodes,
     result_hash: result.resultHash,
     seed,
-    create_tx: submitted.createTxHash,
+    create_tx: submitted.createTx,
   }, Math.floor(Date.now() / 1000));
 }
 

@@ -2,11 +2,16 @@ import { MaxUint256 } from "ethers";
 import { TaskStatus } from "../chain/enums.js";
 import type { ClientConnection } from "../client/connection.js";
 import { waitForResult, type TaskResult } from "../client/result.js";
-import { submitTask, type SubmittedTask } from "../client/submit.js";
+import { submitTask } from "../client/submit.js";
 import type { GptTask } from "../engine/index.js";
 
-/** The part of a client submission (worker/client) the bridge keeps and reports. */
-export type BridgeSubmission = Pick<SubmittedTask, "taskId" | "fee" | "createTxHash">;
+/** What the bridge keeps of a client submission (worker/client's SubmittedTask) and reports. */
+export interface BridgeSubmission {
+  taskId: bigint;
+  fee: bigint;
+  /** Hash of the createTask transaction. */
+  createTx: string;
+}
 
 /** What the bridge needs from the network; tests inject a fake. */
 export interface TriadNetwork {
@@ -39,7 +44,7 @@ export class ChainNetwork implements TriadNetwork {
         // The bridge's wallet exists to pay fees: one standing approval instead of one per request.
         approve: MaxUint256,
       });
-      return { taskId: submitted.taskId, fee: submitted.fee, createTxHash: submitted.createTxHash };
+      return { taskId: submitted.taskId, fee: submitted.fee, createTx: submitted.createTxHash };
     });
     this.#submissions = run.catch(() => undefined);
     return run;
