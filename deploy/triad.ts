@@ -2,41 +2,17 @@
  * Typed deployment of the Triad contracts. Importable from plain Node (tsx) and from Hardhat tasks:
  * it only needs an ethers Signer and the typechain factories produced by `npx hardhat build`.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import path from "node:path";
 import { ethers } from "ethers";
-import { VRFCoordinatorV2_5Mock__factory } from "../typechain-types/index.js";
-import { TimelockController__factory } from "../typechain-types/index.js";
-import { BlockhashRandomness__factory } from "../typechain-types/index.js";
-import { VrfRandomness__factory } from "../typechain-types/index.js";
-import { NodeRegistry__factory } from "../typechain-types/index.js";
-import { TaskManager__factory } from "../typechain-types/index.js";
-import { TriadToken__factory } from "../typechain-types/index.js";
-
-export interface TriadParams {
-  /** Stake a node locks on join, token wei. */
-  stakeAmount: bigint;
-  /** Share of a slashed stake sent to the treasury, basis points (1..10000); fixed into each task at creation. */
-  slashBps: number;
-  /** Smallest accepted task fee, token wei. */
-  minFee: bigint;
-  /** Seconds a task may wait in the queue for nodes. */
-  queueWindow: number;
-  /** Seconds the selected nodes have to commit. */
-  commitWindow: number;
-  /** Seconds the committed nodes have to reveal. */
-  revealWindow: number;
-  /** Share of the fee paid to the matching nodes, basis points (rest to the treasury). */
-  nodeShareBps: number;
-  /** Most tasks waiting in the queue (1..256). */
-  maxQueueLength: number;
-  /** Queued tasks examined for dispatch inside createTask and settlements (0..64). */
-  autoDispatchScan: number;
-  /** Receives slashed stake and the treasury fee share; defaults to the deployer. */
-  treasury: string;
-  /** Holds governance (card groups, parameters, kick): a TimelockController on a real deployment; defaults to the deployer. */
-  governor: string;
-}
+import {
+  BlockhashRandomness__factory,
+  NodeRegistry__factory,
+  TaskManager__factory,
+  TimelockController__factory,
+  TriadToken__factory,
+  VRFCoordinatorV2_5Mock__factory,
+  VrfRandomness__factory,
+} from "../typechain-types/index.js";
+import type { TriadDeployment, TriadParams } from "../worker/chain/deployment.js";
 
 /** Chainlink VRF v2.5 settings of a real coordinator (the subscription must add the VrfRandomness contract as a consumer). */
 export interface VrfSettings {
@@ -58,20 +34,6 @@ export type RandomnessChoice = "vrf-mock" | "blockhash" | { vrf: VrfSettings };
 /** Gas the VRF coordinator gives the fulfilment: it draws three nodes and starts the task (about 200k). */
 export const VRF_CALLBACK_GAS = 600_000;
 
-export interface TriadDeployment {
-  chainId: number;
-  token: string;
-  nodeRegistry: string;
-  taskManager: string;
-  randomness: string;
-  /** "vrf" (pushed in the coordinator's fulfilment) or "blockhash" (read at dispatch). */
-  randomnessKind: "vrf" | "blockhash";
-  /** The VRF coordinator (the mock on a devnet), when randomnessKind is "vrf". */
-  vrfCoordinator?: string;
-  deployer: string;
-  blockNumber: number;
-  params: TriadParams;
-}
 
 /** Devnet defaults: real tasks take seconds, so two-minute commit and reveal windows. */
 export function defaultParams(treasury: string): TriadParams {
@@ -222,34 +184,4 @@ function validateParams(p: TriadParams): void {
   for (const [field, ok, rule] of rules) {
     if (!ok) throw new Error(`deployTriad: params.${field} ${rule} (got ${String(p[field])})`);
   }
-}
-
-const BIGINT_PARAMS = ["stakeAmount", "minFee"] as const;
-
-/** Writes `<dir>/<chainId>.json` (bigints as decimal strings) and returns the file path. */
-export function saveDeployment(d: TriadDeployment, dir = "deployments"): string {
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${d.chainId}.json`);
-  const json = {
-    ...d,
-    params: { ...d.params, stakeAmount: d.params.stakeAmount.toString(), minFee: d.params.minFee.toString() },
-  };
-  writeFileSync(file, JSON.stringify(json, null, 2) + "\n");
-  return file;
-}
-
-/** Reads `<dir>/<chainId>.json` written by saveDeployment. */
-export function loadDeployment(chainId: number | bigint, dir = "deployments"): TriadDeployment {
-  const file = path.join(dir, `${chainId}.json`);
-  let raw: string;
-  try {
-    raw = readFileSync(file, "utf8");
-  } catch {
-    throw new Error(`No Triad deployment for chain ${chainId}: ${file} not found (run \`npx hardhat triad:deploy\`)`);
-  }
-  const json = JSON.parse(raw) as TriadDeployment & { params: Record<string, unknown> };
-  const params = { ...json.params } as unknown as TriadParams;
-  for (const key of BIGINT_PARAMS) params[key] = BigInt(String(json.params[key]));
-  params.governor ??= json.deployer;
-  return { ...json, randomnessKind: json.randomnessKind ?? "blockhash", params };
 }

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { MaxUint256 } from "ethers";
 import OpenAI from "openai";
-import { connectDevnet } from "../worker/client/connection.js";
+import { connectDevnet } from "../worker/devnet/client.js";
 import { waitForResult } from "../worker/client/result.js";
 import { submitTask } from "../worker/client/submit.js";
 import { startDevnet } from "../worker/devnet/devnet.js";
@@ -78,7 +78,8 @@ try {
     `Produced by \`npx tsx scripts/bench-bridge.ts\`. Machine: ${result.machine}.`,
     ``,
     `The same greedy task (${MAX_TOKENS} new tokens), ${ROUNDS} rounds alternating: direct = \`submitTask\` + \`waitForResult\``,
-    `(what \`triad task\` does, polling every 100 ms, with a standing allowance like the bridge's); bridge = the official openai client's \`chat.completions.create\``,
+    "(what `triad task` does, polling every 100 ms, with a standing allowance like the bridge's); " +
+      "bridge = the official openai client's `chat.completions.create`",
     `against the bridge, which does the same and answers once the result is verified.`,
     ``,
     `| path | median s |`,

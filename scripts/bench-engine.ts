@@ -52,7 +52,8 @@ async function measure(contenders: Record<string, Contender>): Promise<Record<st
     for (const [name, once] of Object.entries(contenders)) {
       const started = performance.now();
       tokens[name] = await once();
-      (rates[name] ??= []).push(tokens[name] / ((performance.now() - started) / 1000));
+      rates[name] ??= [];
+      rates[name].push(tokens[name] / ((performance.now() - started) / 1000));
     }
   }
   return Object.fromEntries(
@@ -111,7 +112,10 @@ function drawTopK(logits: Float32Array, k: number): number {
   const max = logits[ids[0]];
   const weights = ids.map((id) => Math.exp(logits[id] - max));
   let u = Math.random() * weights.reduce((a, b) => a + b, 0);
-  for (let i = 0; i < ids.length; i++) if ((u -= weights[i]) <= 0) return ids[i];
+  for (let i = 0; i < ids.length; i++) {
+    u -= weights[i];
+    if (u <= 0) return ids[i];
+  }
   return ids[ids.length - 1];
 }
 
@@ -212,10 +216,26 @@ function markdown(report: {
   runs: number;
   threads: { intraOp: number };
 }): string {
-  const rows = report.cases.map(
-    (c) =>
-      `| ${c.mode} | ${c.promptTokens} | ${c.tokensPerSecond.engine} | ${c.tokensPerSecond.bareForward} | ${c.tokensPerSecond.transformersJsGenerate} | **${c.ratios.engineOverBare}** | **${c.ratios.engineOverTransformersJs}** |`,
+  const rows = report.cases.map((c) =>
+    tableRow([
+      c.mode,
+      c.promptTokens,
+      c.tokensPerSecond.engine,
+      c.tokensPerSecond.bareForward,
+      c.tokensPerSecond.transformersJsGenerate,
+      `**${c.ratios.engineOverBare}**`,
+      `**${c.ratios.engineOverTransformersJs}**`,
+    ]),
   );
+  const header = tableRow([
+    "decoding",
+    "prompt tokens",
+    "ours (worker/engine)",
+    "bare forward loop",
+    "transformers.js `generate()`",
+    "ours / bare",
+    "ours / transformers.js",
+  ]);
   return `# Engine decoding speed (stories260K, CPU, fp32, ${report.threads.intraOp} intra-op + ${report.threads.intraOp} inter-op thread)
 
 Produced by \`npx tsx scripts/bench-engine.ts\` (part of \`npm run bench\`): ${report.newTokens} new tokens after a prompt of
@@ -224,7 +244,7 @@ median of ${report.runs} runs with the three contenders interleaved round-robin,
 from the same run. Machine: ${report.machine.cpu} (${report.machine.cores} cores, shared), Node ${report.machine.node},
 onnxruntime-node ${report.machine.onnxruntime}.
 
-| decoding | prompt tokens | ours (worker/engine) | bare forward loop | transformers.js \`generate()\` | ours / bare | ours / transformers.js |
+${header}
 | --- | ---: | ---: | ---: | ---: | ---: | ---: |
 ${rows.join("\n")}
 
@@ -238,3 +258,7 @@ function round(value: number, digits = 1): number {
 }
 
 await main();
+
+function tableRow(cells: Array<string | number>): string {
+  return `| ${cells.join(" | ")} |`;
+}

@@ -10,7 +10,8 @@
 import { writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { connectDevnet, type ClientConnection } from "../worker/client/connection.js";
+import type { ClientConnection } from "../worker/client/connection.js";
+import { connectDevnet } from "../worker/devnet/client.js";
 import { waitForResult } from "../worker/client/result.js";
 import { submitTask } from "../worker/client/submit.js";
 import { startDevnet, type Devnet } from "../worker/devnet/devnet.js";
@@ -56,7 +57,8 @@ async function benchMode(blockTimeSeconds: number): Promise<ModeResult> {
       totals.push(sample.totalSeconds);
       inference.push(sample.inferenceSeconds);
       overhead.push(sample.totalSeconds - sample.inferenceSeconds);
-      console.log(`  [${label(blockTimeSeconds)}] task ${i}: ${sample.totalSeconds.toFixed(3)} s total, ${sample.inferenceSeconds.toFixed(3)} s inference`);
+      const seconds = `${sample.totalSeconds.toFixed(3)} s total, ${sample.inferenceSeconds.toFixed(3)} s inference`;
+      console.log(`  [${label(blockTimeSeconds)}] task ${i}: ${seconds}`);
     }
 
     const started = performance.now();
@@ -131,7 +133,9 @@ function label(blockTime: number): string {
 function markdown(results: ModeResult[], machine: string): string {
   const rows = results.map((r) => {
     const s = r.sequential;
-    return `| ${label(r.blockTimeSeconds)} | ${s.totalSeconds.median} | ${s.inferenceSeconds.median} | **${s.overheadSeconds.median}** (${s.overheadSeconds.min}..${s.overheadSeconds.max}) | **${r.throughput.tasksPerMinute}** |`;
+    const overhead = `**${s.overheadSeconds.median}** (${s.overheadSeconds.min}..${s.overheadSeconds.max})`;
+    const cells = [label(r.blockTimeSeconds), s.totalSeconds.median, s.inferenceSeconds.median, overhead, `**${r.throughput.tasksPerMinute}**`];
+    return `| ${cells.join(" | ")} |`;
   });
   return [
     `# Network overhead and throughput (local devnet, 6 CPU workers, stories260K)`,

@@ -136,15 +136,25 @@ function markdown(report: {
   newTokens: number;
   threads: { intraOp: number };
 }): string {
-  const rows = report.results.map(
-    (r) =>
-      `| ${r.model} | ${(r.parameters / 1e6).toFixed(1)}M | ${r.shape.hidden} / ${r.shape.layers} / ${r.shape.heads} / ${r.shape.intermediate} | ${(r.weightBytesPerToken / 1e6).toFixed(0)} MB | ${r.tokensPerSecond} | ${r.bandwidthLimitTokensPerSecond} | **${(r.fractionOfLimit * 100).toFixed(0)}%** |`,
-  );
+  const rows = report.results.map((r) => {
+    const shape = `${r.shape.hidden} / ${r.shape.layers} / ${r.shape.heads} / ${r.shape.intermediate}`;
+    const cells = [
+      r.model,
+      `${(r.parameters / 1e6).toFixed(1)}M`,
+      shape,
+      `${(r.weightBytesPerToken / 1e6).toFixed(0)} MB`,
+      r.tokensPerSecond,
+      r.bandwidthLimitTokensPerSecond,
+      `**${(r.fractionOfLimit * 100).toFixed(0)}%**`,
+    ];
+    return `| ${cells.join(" | ")} |`;
+  });
+  const bandwidth = `**${(report.bandwidthBytesPerSecond / 1e9).toFixed(1)} GB/s**`;
   return `# Engine on larger (random-weight) Llama models vs. the memory-bandwidth limit
 
 Produced by \`npx tsx scripts/bench-random-llama.ts\` (part of \`npm run bench\`): greedy decoding, ${report.newTokens} new tokens after
 an 8-token prompt, CPU, fp32, ${report.threads.intraOp} intra-op + ${report.threads.intraOp} inter-op thread; models from
-\`scripts/make-random-llama.ts\` (vocab 512). Measured memory bandwidth in the same run: **${(report.bandwidthBytesPerSecond / 1e9).toFixed(1)} GB/s**
+\`scripts/make-random-llama.ts\` (vocab 512). Measured memory bandwidth in the same run: ${bandwidth}
 (one-thread Float32Array copy, read + write). Limit = bandwidth / weight bytes read per token (all fp32 weights but the
 embedding table). Machine: ${report.machine.cpu} (${report.machine.cores} cores, shared, ${report.machine.memoryGiB} GiB).
 

@@ -6,9 +6,8 @@ import { network } from "hardhat";
 import { ethers as ethersLib } from "ethers";
 import { deployTriad, type RandomnessChoice } from "../deploy/triad.js";
 import { VRFCoordinatorV2_5Mock__factory } from "../typechain-types/index.js";
-import { NodeRegistry__factory } from "../typechain-types/index.js";
-import { TaskManager__factory } from "../typechain-types/index.js";
-import { TriadToken__factory } from "../typechain-types/index.js";
+import { connectContracts } from "../worker/chain/contracts.js";
+import { TaskStatus } from "../worker/chain/enums.js";
 
 const { ethers, networkHelpers } = await network.create();
 const CARD = "NVIDIA GeForce RTX 4090";
@@ -22,9 +21,7 @@ async function measure(freeNodes: number, randomness: RandomnessChoice = "blockh
   const [admin, creator] = await ethers.getSigners();
   const d = await deployTriad(admin, {}, randomness);
   const vrf = d.vrfCoordinator ? VRFCoordinatorV2_5Mock__factory.connect(d.vrfCoordinator, admin) : undefined;
-  const token = TriadToken__factory.connect(d.token, admin);
-  const registry = NodeRegistry__factory.connect(d.nodeRegistry, admin);
-  const tm = TaskManager__factory.connect(d.taskManager, admin);
+  const { token, registry, taskManager: tm } = connectContracts(d, admin);
   const addGroupGas = await gasOf(registry.addGroup(CARD, 24));
   await token.mint(creator.address, ethersLib.parseEther("1000"));
   await token.connect(creator).approve(d.taskManager, ethersLib.MaxUint256);
@@ -72,7 +69,7 @@ async function measure(freeNodes: number, randomness: RandomnessChoice = "blockh
     }
     const reveals: bigint[] = [];
     for (let k = 0; k < 3; k++) reveals.push(await gasOf(tm.connect(selected[k]).reveal(taskId, RESULT, salts[k])));
-    if ((await tm.getTask(taskId)).status !== 4n) throw new Error(`task ${taskId} did not succeed`);
+    if ((await tm.getTask(taskId)).status !== TaskStatus.Succeeded) throw new Error(`task ${taskId} did not succeed`);
     const total = create + dispatch + commits.reduce((a, b) => a + b, 0n) + reveals.reduce((a, b) => a + b, 0n);
     return { create, dispatch, commits, reveals, total, nodes: [...task.nodes] };
   }

@@ -6,7 +6,8 @@
  * Writes bench/gpu.json and bench/gpu.md. Exit status 1 with "no GPU: ..." when no GPU provider starts,
  * 1 when any task's three responses differ.
  * `--devices cpu` dry-runs the whole pipeline with the CPU provider standing in for a GPU (no GPU needed).
- * Run: npx tsx scripts/gpu-determinism.ts [--devices webgpu,cuda] [--models-dir DIR] [--cli-entry bin/triad.js] [--random-llama-dir DIR] [--out-dir bench]
+ * Run: npx tsx scripts/gpu-determinism.ts [--devices webgpu,cuda] [--models-dir DIR] [--cli-entry bin/triad.js]
+ *      [--random-llama-dir DIR] [--out-dir bench]
  */
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -203,7 +204,9 @@ async function main() {
 
 function markdown(report: { gpu: DeviceInfo; providers: Device[]; unavailable: string[]; determinism: DeterminismRow[]; speed: SpeedRow[]; onnxruntime?: string; node: string }): string {
   const det = report.determinism.map(
-    (r) => `| ${r.device} | ${r.example} | ${r.identicalAcrossProcesses ? "yes" : "**NO**"} | ${r.sha256[0].slice(0, 12)} | ${r.equalsCpu ? "yes" : "no"} |`,
+    (r) =>
+      `| ${r.device} | ${r.example} | ${r.identicalAcrossProcesses ? "yes" : "**NO**"} | ` +
+      `${r.sha256[0].slice(0, 12)} | ${r.equalsCpu ? "yes" : "no"} |`,
   );
   const spd = report.speed.map((r) => `| ${r.device} | ${r.task} | ${r.gpuTokensPerSecond} | ${r.cpuTokensPerSecond} | **${r.gpuOverCpu}** |`);
   return `# GPU determinism and speed (\`npm run bench:gpu\`)

@@ -1,6 +1,7 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { ethers } from "ethers";
-import { deployTriad, saveDeployment, type TriadParams } from "../deploy/triad.js";
+import { deployTriad } from "../deploy/triad.js";
+import { saveDeployment, type TriadParams } from "../worker/chain/deployment.js";
 import { signerAt } from "./lib/connect.js";
 import { readable } from "./lib/readable.js";
 

@@ -16,7 +16,10 @@ async function dispatch(args: DispatchArgs, hre: HardhatRuntimeEnvironment): Pro
   const after = await triad.taskManager.queueLength();
   console.log(`Dispatched ${before - after} task(s); ${after} still queued`);
   if (after > 0n) {
-    console.log("A queued task starts once the block after its createTask block has a successor (its hash is the seed) and a group has 3 free nodes with enough VRAM: run dispatch again after the next block.");
+    console.log(
+      "A queued task starts once the block after its createTask block has a successor (its hash is the seed) " +
+        "and a group has 3 free nodes with enough VRAM: run dispatch again after the next block.",
+    );
   }
 }
 

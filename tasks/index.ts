@@ -81,7 +81,7 @@ export const triadTasks = [
     .setAction(() => import("./node-status.js"))
     .build(),
 
-  task(["triad", "task", "create"], "Create a task from a task JSON file (stores keccak256 of its bytes)")
+  task(["triad", "task", "create"], "Create a task on-chain from a task JSON file (hashes its canonical JSON; no relay upload)")
     .addOption(account)
     .addOption({ name: "file", description: "Task JSON file", defaultValue: "" })
     .addOption({ name: "minVram", description: "Minimum VRAM in GB", type: ArgumentType.INT, defaultValue: 1 })

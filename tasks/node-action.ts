@@ -1,5 +1,6 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
-import { connectTriad, NODE_STATUS } from "./lib/connect.js";
+import { nodeStatusName } from "../worker/chain/enums.js";
+import { connectTriad } from "./lib/connect.js";
 import { readable } from "./lib/readable.js";
 
 interface NodeActionArgs {
@@ -10,7 +11,7 @@ async function run(action: "pause" | "resume" | "quit", args: NodeActionArgs, hr
   const triad = await connectTriad(hre, args.account);
   await (await triad.registry[action]()).wait();
   const node = await triad.registry.getNode(triad.address);
-  console.log(`Node ${triad.address}: ${action} sent, status now ${NODE_STATUS[Number(node.status)]}`);
+  console.log(`Node ${triad.address}: ${action} sent, status now ${nodeStatusName(node.status)}`);
 }
 
 /** `triad node pause`. */

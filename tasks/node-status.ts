@@ -1,6 +1,7 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { ethers } from "ethers";
-import { connectTriad, NODE_STATUS } from "./lib/connect.js";
+import { nodeStatusName } from "../worker/chain/enums.js";
+import { connectTriad } from "./lib/connect.js";
 import { readable } from "./lib/readable.js";
 
 interface StatusArgs {
@@ -14,7 +15,7 @@ async function nodeStatus(args: StatusArgs, hre: HardhatRuntimeEnvironment): Pro
   const address = args.node === "" ? triad.address : args.node;
   if (!ethers.isAddress(address)) throw new Error(`--node must be an address (got "${args.node}")`);
   const node = await triad.registry.getNode(address);
-  const status = NODE_STATUS[Number(node.status)];
+  const status = nodeStatusName(node.status);
   console.log(`Node ${address}`);
   console.log(`  status     ${status}`);
   if (status === "None") return;

@@ -1,6 +1,9 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { readFileSync } from "node:fs";
 import { ethers } from "ethers";
+import { createdTaskId } from "../worker/chain/contracts.js";
+import { encodeTask, hashBytes } from "../worker/engine/hashing.js";
+import { validateTask } from "../worker/engine/validation.js";
 import { connectTriad, ensureAllowance } from "./lib/connect.js";
 import { readable } from "./lib/readable.js";
 
@@ -12,30 +15,29 @@ interface CreateArgs {
 }
 
 /**
- * `triad task create`: stores keccak256 of the task file's exact bytes on-chain, escrows the fee and prints
- * the task id plus what a worker and the relay need.
+ * `triad task create`: the on-chain half of `npx triad task submit`. It validates the task and hashes its
+ * canonical JSON (RFC 8785) exactly as the client does, escrows the fee and creates the task, but uploads
+ * nothing: the nodes wait until those canonical bytes are on the relay.
  */
 async function taskCreate(args: CreateArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
   if (args.file === "") throw new Error("--file must name the task JSON file");
   if (!Number.isInteger(args.minVram) || args.minVram <= 0) throw new Error(`--min-vram must be a positive integer in GB (got ${args.minVram})`);
-  const bytes = readFileSync(args.file);
+  let task: unknown;
   try {
-    JSON.parse(bytes.toString("utf8"));
+    task = JSON.parse(readFileSync(args.file, "utf8"));
   } catch (error) {
     throw new Error(`--file ${args.file} is not valid JSON: ${(error as Error).message}`);
   }
-  const argsHash = ethers.keccak256(bytes);
+  const validation = validateTask(task);
+  if (!validation.ok) throw new Error(`--file ${args.file}: ${validation.message}`);
+  const argsHash = hashBytes(encodeTask(task));
   const fee = ethers.parseEther(args.fee);
 
   const triad = await connectTriad(hre, args.account);
   const taskManagerAddress = await triad.taskManager.getAddress();
   await ensureAllowance(triad.token, triad.address, taskManagerAddress, fee);
-  const receipt = await (await triad.taskManager.createTask(argsHash, args.minVram, fee)).wait();
-  const created = receipt!.logs
-    .map((log) => triad.taskManager.interface.parseLog(log))
-    .find((parsed) => parsed?.name === "TaskCreated");
-  if (!created) throw new Error("createTask succeeded but emitted no TaskCreated event");
-  const taskId: bigint = created.args.taskId;
+  const receipt = (await (await triad.taskManager.createTask(argsHash, args.minVram, fee)).wait())!;
+  const taskId = await createdTaskId(triad.taskManager, receipt);
 
   console.log(JSON.stringify({
     taskId: taskId.toString(),
@@ -46,9 +48,12 @@ async function taskCreate(args: CreateArgs, hre: HardhatRuntimeEnvironment): Pro
     creator: triad.address,
     chainId: triad.deployment.chainId,
     taskManager: taskManagerAddress,
-    blockNumber: receipt!.blockNumber,
+    blockNumber: receipt.blockNumber,
   }, null, 2));
-  console.error(`Upload the file's exact bytes to the relay under task ${taskId}; nodes are drawn from block ${receipt!.blockNumber + 1}'s hash.`);
+  console.error(
+    `Not uploaded: the nodes wait for the task's canonical JSON (RFC 8785) on the relay under task ${taskId}.` +
+      " `npx triad task submit FILE` creates a task and uploads it in one step.",
+  );
 }
 
 export default readable(taskCreate);

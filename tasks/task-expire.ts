@@ -1,5 +1,6 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
-import { ABORT_REASON, connectTriad, parseTaskId, TASK_STATUS } from "./lib/connect.js";
+import { abortReasonName, taskStatusName } from "../worker/chain/enums.js";
+import { connectTriad, parseTaskId } from "./lib/connect.js";
 import { readable } from "./lib/readable.js";
 
 interface ExpireArgs {
@@ -13,8 +14,8 @@ async function taskExpire(args: ExpireArgs, hre: HardhatRuntimeEnvironment): Pro
   const triad = await connectTriad(hre, args.account);
   await (await triad.taskManager.expire(taskId)).wait();
   const task = await triad.taskManager.getTask(taskId);
-  const reason = ABORT_REASON[Number(task.abortReason)];
-  console.log(`Task ${taskId} is now ${TASK_STATUS[Number(task.status)]}${reason === "None" ? "" : ` (${reason})`}`);
+  const reason = abortReasonName(task.abortReason);
+  console.log(`Task ${taskId} is now ${taskStatusName(task.status)}${reason === "None" ? "" : ` (${reason})`}`);
 }
 
 export default readable(taskExpire);

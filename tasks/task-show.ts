@@ -1,6 +1,7 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { ethers } from "ethers";
-import { ABORT_REASON, connectTriad, parseTaskId, TASK_STATUS } from "./lib/connect.js";
+import { abortReasonName, taskStatusName } from "../worker/chain/enums.js";
+import { connectTriad, parseTaskId } from "./lib/connect.js";
 import { readable } from "./lib/readable.js";
 
 interface ShowArgs {
@@ -13,7 +14,7 @@ async function taskShow(args: ShowArgs, hre: HardhatRuntimeEnvironment): Promise
   const taskId = parseTaskId(args.id);
   const triad = await connectTriad(hre, args.account);
   const task = await triad.taskManager.getTask(taskId);
-  const status = TASK_STATUS[Number(task.status)];
+  const status = taskStatusName(task.status);
   if (status === "None") throw new Error(`--id ${taskId}: no such task (task count ${await triad.taskManager.taskCount()})`);
   const [committed, revealed] = await triad.taskManager.taskProgress(taskId);
   const latest = await triad.signer.provider!.getBlock("latest");
@@ -21,7 +22,7 @@ async function taskShow(args: ShowArgs, hre: HardhatRuntimeEnvironment): Promise
   console.log(JSON.stringify({
     taskId: taskId.toString(),
     status,
-    abortReason: ABORT_REASON[Number(task.abortReason)],
+    abortReason: abortReasonName(task.abortReason),
     creator: task.creator,
     argsHash: task.argsHash,
     minVramGb: Number(task.minVramGb),
@@ -30,7 +31,7 @@ async function taskShow(args: ShowArgs, hre: HardhatRuntimeEnvironment): Promise
     deadline: Number(task.deadline),
     deadlinePassed: latest !== null && latest.timestamp > Number(task.deadline),
     groupId: task.groupId,
-    nodes: nodes.map((node, i) => ({ node, committed: (Number(committed) >> i) & 1 ? true : false, revealed: (Number(revealed) >> i) & 1 ? true : false })),
+    nodes: nodes.map((node, i) => ({ node, committed: ((Number(committed) >> i) & 1) === 1, revealed: ((Number(revealed) >> i) & 1) === 1 })),
     resultHash: task.resultHash,
   }, null, 2));
 }

@@ -1,18 +1,18 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import type { ethers } from "ethers";
-import { loadDeployment, type TriadDeployment } from "../../deploy/triad.js";
-import { NodeRegistry__factory } from "../../typechain-types/index.js";
-import { TaskManager__factory } from "../../typechain-types/index.js";
-import { TriadToken__factory } from "../../typechain-types/index.js";
-import type { NodeRegistry, TaskManager, TriadToken } from "../../typechain-types/index.js";
+import type { TriadToken } from "../../typechain-types/index.js";
+import {
+  connectContracts,
+  loadDeployment,
+  parseTaskId as parseTaskIdText,
+  type TriadContracts,
+  type TriadDeployment,
+} from "../../worker/chain/index.js";
 
-export interface TriadConnection {
+export interface TriadConnection extends TriadContracts {
   signer: ethers.Signer;
   address: string;
   deployment: TriadDeployment;
-  token: TriadToken;
-  registry: NodeRegistry;
-  taskManager: TaskManager;
 }
 
 /** The signer at `accountIndex` of the selected network (`--network`). */
@@ -33,16 +33,17 @@ export async function connectTriad(hre: HardhatRuntimeEnvironment, accountIndex:
     signer,
     address: await signer.getAddress(),
     deployment,
-    token: TriadToken__factory.connect(deployment.token, signer),
-    registry: NodeRegistry__factory.connect(deployment.nodeRegistry, signer),
-    taskManager: TaskManager__factory.connect(deployment.taskManager, signer),
+    ...connectContracts(deployment, signer),
   };
 }
 
-/** Parses a task id option: a positive integer. */
+/** Parses the --id option. */
 export function parseTaskId(value: string): bigint {
-  if (!/^[1-9][0-9]*$/.test(value)) throw new Error(`--id must be a positive integer task id (got "${value}")`);
-  return BigInt(value);
+  try {
+    return parseTaskIdText(value);
+  } catch (error) {
+    throw new Error(`--id ${(error as Error).message}`);
+  }
 }
 
 /** Approves `spender` for `amount` if the allowance is lower. */
@@ -50,7 +51,3 @@ export async function ensureAllowance(token: TriadToken, owner: string, spender:
   if ((await token.allowance(owner, spender)) >= amount) return;
   await (await token.approve(spender, amount)).wait();
 }
-
-export const NODE_STATUS = ["None", "Available", "Busy", "PendingPause", "PendingQuit", "Paused"] as const;
-export const TASK_STATUS = ["None", "Queued", "Committing", "Revealing", "Succeeded", "Aborted"] as const;
-export const ABORT_REASON = ["None", "Cancelled", "QueueTimeout", "TooFewCommitments", "TooFewReveals", "NoMajority"] as const;

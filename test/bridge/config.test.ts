@@ -31,10 +31,10 @@ describe("bridge config", function () {
 
   it("names every problem with its path", function () {
     const message = configError({ ...minimal, port: 70000, fee: "-1", apiKeys: [{ key: "short", name: "x", requestsPerMinute: 0, spendingCap: "1" }] });
-    expect(message).to.contain("/port: must be <= 65535");
-    expect(message).to.contain("/fee: must match pattern");
-    expect(message).to.contain("/apiKeys/0/key: must NOT have fewer than 16 characters");
-    expect(message).to.contain("/apiKeys/0/requestsPerMinute: must be >= 1");
+    expect(message).to.contain("$.port: must be <= 65535");
+    expect(message).to.contain("$.fee: must match pattern");
+    expect(message).to.contain("$.apiKeys[0].key: must NOT have fewer than 16 characters");
+    expect(message).to.contain("$.apiKeys[0].requestsPerMinute: must be >= 1");
   });
 
   it("refuses an API key given twice", function () {

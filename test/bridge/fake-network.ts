@@ -4,7 +4,7 @@ import { TaskTimeoutError } from "../../worker/client/result.js";
 import type { GptResponse, GptTask, TaskErrorDocument } from "../../worker/engine/index.js";
 import { ApiAccounts, type ApiKeySpec } from "../../worker/bridge/accounts.js";
 import { buildBridgeApp } from "../../worker/bridge/app.js";
-import type { SubmittedTask, TriadNetwork } from "../../worker/bridge/network.js";
+import type { BridgeSubmission, TriadNetwork } from "../../worker/bridge/network.js";
 
 export const FEE = parseEther("1");
 export const NODES = ["0x00000000000000000000000000000000000000a1", "0x00000000000000000000000000000000000000a2", "0x00000000000000000000000000000000000000a3"];
@@ -33,7 +33,7 @@ export class FakeNetwork implements TriadNetwork {
   /** What cancelling finds: the task still queued, or already taken by nodes. */
   cancelOutcome: "cancelled" | "started" = "cancelled";
 
-  async submit(task: GptTask): Promise<SubmittedTask> {
+  async submit(task: GptTask): Promise<BridgeSubmission> {
     this.submitted.push(task);
     return { taskId: BigInt(this.submitted.length), fee: FEE, createTx: `0x${"cd".repeat(32)}` };
   }

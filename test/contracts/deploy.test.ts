@@ -3,19 +3,16 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ethers as ethersLib } from "ethers";
-import { deployTriad, loadDeployment, saveDeployment } from "../../deploy/triad.js";
-import { NodeRegistry__factory } from "../../typechain-types/index.js";
-import { TaskManager__factory } from "../../typechain-types/index.js";
-import { TriadToken__factory } from "../../typechain-types/index.js";
+import { deployTriad } from "../../deploy/triad.js";
+import { loadDeployment, saveDeployment } from "../../worker/chain/deployment.js";
+import { connectContracts } from "../../worker/chain/contracts.js";
 import { ethers } from "./fixture.js";
 
 describe("deployTriad", () => {
   it("deploys wired contracts with the given parameters and round-trips the record through deployments/<chainId>.json", async () => {
     const [deployer, treasury] = await ethers.getSigners();
     const d = await deployTriad(deployer, { treasury: treasury.address, commitWindow: 30, stakeAmount: 7n });
-    const registry = NodeRegistry__factory.connect(d.nodeRegistry, deployer);
-    const taskManager = TaskManager__factory.connect(d.taskManager, deployer);
-    const token = TriadToken__factory.connect(d.token, deployer);
+    const { registry, taskManager, token } = connectContracts(d, deployer);
     expect(await registry.taskManager()).to.equal(d.taskManager);
     expect(await registry.hasRole(await registry.DEFAULT_ADMIN_ROLE(), deployer.address)).to.equal(true);
     expect(d.randomnessKind).to.equal("blockhash");

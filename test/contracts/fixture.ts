@@ -1,12 +1,17 @@
 /** Shared set-up of the contract tests: a fresh in-process chain with Triad deployed through deployTriad. */
 import { network } from "hardhat";
 import { ethers as ethersLib } from "ethers";
-import { deployTriad, type RandomnessChoice, type TriadDeployment } from "../../deploy/triad.js";
-import { VRFCoordinatorV2_5Mock__factory } from "../../typechain-types/index.js";
-import { BlockhashRandomness__factory } from "../../typechain-types/index.js";
-import { NodeRegistry__factory } from "../../typechain-types/index.js";
-import { TaskManager__factory } from "../../typechain-types/index.js";
-import { TriadToken__factory } from "../../typechain-types/index.js";
+import { deployTriad, type RandomnessChoice } from "../../deploy/triad.js";
+import {
+  BlockhashRandomness__factory,
+  NodeRegistry__factory,
+  TaskManager__factory,
+  TriadToken__factory,
+  VRFCoordinatorV2_5Mock__factory,
+} from "../../typechain-types/index.js";
+import { createdTaskId } from "../../worker/chain/contracts.js";
+import type { TriadDeployment } from "../../worker/chain/deployment.js";
+import { AbortReason, NodeStatus, TaskStatus } from "../../worker/chain/enums.js";
 
 export const connection = await network.create();
 export const { ethers, networkHelpers } = connection;
@@ -22,11 +27,7 @@ export const REVEAL_WINDOW = 120;
 export const NODE_SHARE_BPS = 9_500n;
 export const MAX_QUEUE = 8;
 
-export const NodeStatus = { None: 0n, Available: 1n, Busy: 2n, PendingPause: 3n, PendingQuit: 4n, Paused: 5n } as const;
-export const TaskStatus = { None: 0n, Queued: 1n, Committing: 2n, Revealing: 3n, Succeeded: 4n, Aborted: 5n } as const;
-export const AbortReason = {
-  None: 0n, Cancelled: 1n, QueueTimeout: 2n, TooFewCommitments: 3n, TooFewReveals: 4n, NoMajority: 5n,
-} as const;
+export { AbortReason, NodeStatus, TaskStatus };
 
 let taskCounter = 0;
 
@@ -122,8 +123,7 @@ async function deployedWith(randomnessChoice: RandomnessChoice) {
   /** Creates a task as `creator` and returns its id. */
   async function create(minVramGb = 16, fee = FEE, argsHash = ethersLib.id(`task-${++taskCounter}`)): Promise<bigint> {
     const receipt = await (await taskManager.connect(creator).createTask(argsHash, minVramGb, fee)).wait();
-    const log = receipt!.logs.map((l) => taskManager.interface.parseLog(l)).find((p) => p?.name === "TaskCreated");
-    return log!.args.taskId as bigint;
+    return createdTaskId(taskManager, receipt!);
   }
 
   /** Mines the randomness block and dispatches the queue (VRF worlds: fulfils the pending requests). */

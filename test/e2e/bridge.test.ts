@@ -4,7 +4,9 @@ import path from "node:path";
 import { MaxUint256 } from "ethers";
 import OpenAI from "openai";
 import type { Browser } from "playwright-core";
-import { connectDevnet, type ClientConnection } from "../../worker/client/connection.js";
+import type { ClientConnection } from "../../worker/client/connection.js";
+import { TaskStatus } from "../../worker/chain/enums.js";
+import { connectDevnet } from "../../worker/devnet/client.js";
 import { waitForResult } from "../../worker/client/result.js";
 import { startDevnet, type Devnet } from "../../worker/devnet/devnet.js";
 import { GptEngine, encodeTask, type GptResponse } from "../../worker/engine/index.js";
@@ -91,7 +93,7 @@ describe("e2e: the bridge on a devnet", function () {
       const receipt = (await page.locator(".message.answer .receipt").first().textContent())!;
       const taskId = BigInt(/task (\d+)/.exec(receipt)![1]!);
       const task = await conn.taskManager.getTask(taskId);
-      expect(task.status).to.equal(4n);
+      expect(task.status).to.equal(TaskStatus.Succeeded);
       expect(receipt).to.contain(task.resultHash);
       for (const node of task.nodes) expect(receipt).to.contain(node);
     } finally {

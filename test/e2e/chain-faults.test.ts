@@ -1,7 +1,9 @@
 import { expect } from "chai";
 import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
-import { connectDevnet, type ClientConnection } from "../../worker/client/connection.js";
+import type { ClientConnection } from "../../worker/client/connection.js";
+import { TaskStatus } from "../../worker/chain/enums.js";
+import { connectDevnet } from "../../worker/devnet/client.js";
 import { waitForResult } from "../../worker/client/result.js";
 import { submitTask } from "../../worker/client/submit.js";
 import { startDevnet, type Devnet } from "../../worker/devnet/devnet.js";
@@ -70,7 +72,7 @@ describe("e2e: the chain stalls or reorganises under the workers; graceful stop"
 
     expect(await conn.provider.send("evm_revert", [snapshot])).to.equal(true);
     const rewound = await conn.taskManager.getTask(submitted.taskId);
-    expect(rewound.status === 1n || rewound.status === 2n, `task back before settlement (status ${rewound.status})`).to.equal(true);
+    expect(rewound.status === TaskStatus.Queued || rewound.status === TaskStatus.Committing, `task back before settlement (status ${rewound.status})`).to.equal(true);
 
     const again = await waitForResult(conn, submitted.taskId, { timeoutMs: TASK_TIMEOUT_MS });
     expectSucceeded(again);

@@ -1,7 +1,9 @@
 import { expect } from "chai";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
-import { connectDevnet, type ClientConnection } from "../../worker/client/connection.js";
+import type { ClientConnection } from "../../worker/client/connection.js";
+import { TaskStatus } from "../../worker/chain/enums.js";
+import { connectDevnet } from "../../worker/devnet/client.js";
 import { waitForResult } from "../../worker/client/result.js";
 import { submitTask, type SubmittedTask } from "../../worker/client/submit.js";
 import { manifestPath, readManifest, type DevnetManifest } from "../../worker/devnet/manifest.js";
@@ -78,7 +80,7 @@ describe("e2e: consensus on a devnet started with `triad devnet`", function () {
     expect(result.document).to.have.property("choices").with.length(1);
 
     const onChain = await conn.taskManager.getTask(submitted.taskId);
-    expect(onChain.status).to.equal(4n);
+    expect(onChain.status).to.equal(TaskStatus.Succeeded);
     expect(onChain.resultHash).to.equal(local.resultHash);
     const h100 = manifest.workers.filter((w) => w.vramGb === 80).map((w) => w.address);
     expect([...onChain.nodes].sort()).to.deep.equal([...h100].sort());

@@ -1,7 +1,9 @@
 import { expect } from "chai";
 import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
-import { connectDevnet, type ClientConnection } from "../../worker/client/connection.js";
+import type { ClientConnection } from "../../worker/client/connection.js";
+import { NodeStatus, TaskStatus } from "../../worker/chain/enums.js";
+import { connectDevnet } from "../../worker/devnet/client.js";
 import { waitForResult } from "../../worker/client/result.js";
 import { submitTask } from "../../worker/client/submit.js";
 import { startDevnet, type Devnet } from "../../worker/devnet/devnet.js";
@@ -70,7 +72,7 @@ describe("e2e: faulty workers, crashes and restarts", function () {
     expect(wrong!.resultHash).to.not.equal(local.resultHash);
     expect(await slashesOf(conn, submitted.taskId)).to.deep.equal([{ node: faulty.address, amount: stakeBefore }]);
     const after = await conn.registry.getNode(faulty.address);
-    expect(after.status).to.equal(0n);
+    expect(after.status).to.equal(NodeStatus.None);
     expect(after.stake).to.equal(0n);
 
     const share = shareOf(fee, Number((await conn.taskManager.params()).nodeShareBps), 2);
@@ -95,7 +97,7 @@ describe("e2e: faulty workers, crashes and restarts", function () {
     const committed = await conn.taskManager.queryFilter(conn.taskManager.filters.TaskCommitted(submitted.taskId, crashing.address));
     expect(committed, "its commitment is on-chain").to.have.length(1);
     const midway = await conn.taskManager.getTask(submitted.taskId);
-    expect(midway.status === 2n || midway.status === 3n, "the task waits for it (Committing or Revealing)").to.equal(true);
+    expect(midway.status === TaskStatus.Committing || midway.status === TaskStatus.Revealing, "the task waits for it (Committing or Revealing)").to.equal(true);
 
     await devnet.restartWorker(crashing.name, { faults: {} });
     const result = await waitForResult(conn, submitted.taskId, { timeoutMs: TASK_TIMEOUT_MS });
@@ -115,7 +117,7 @@ describe("e2e: faulty workers, crashes and restarts", function () {
     const task = example("sampling.json");
     const local = await localOutcome(task);
     const submitted = await submitTask(conn, task, { minVramGb: 80 });
-    await waitUntilReady("the task starts", async () => (await conn.taskManager.getTask(submitted.taskId)).status >= 2n, {
+    await waitUntilReady("the task starts", async () => (await conn.taskManager.getTask(submitted.taskId)).status >= TaskStatus.Committing, {
       timeoutMs: TASK_TIMEOUT_MS,
     });
     const relayPidBefore = devnet.manifest.pids.relay;

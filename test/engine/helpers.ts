@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { ForwardPass } from "../../worker/engine/forward.js";
-import { GptEngine, encodeTask, type GptResponse, type GptTask, type TaskOutcome } from "../../worker/engine/index.js";
+import { type GptEngine, encodeTask, type GptResponse, type GptTask, type TaskOutcome } from "../../worker/engine/index.js";
 import { logSoftmax } from "../../worker/engine/logits-processors.js";
 import { loadModel, type LoadedModel } from "../../worker/engine/model-loader.js";
 import { defaultModelsDir, repoRoot } from "../../worker/paths.js";
@@ -11,6 +11,7 @@ export const modelsDir = defaultModelsDir();
 export const modelDir = path.join(modelsDir, MODEL);
 export { repoRoot };
 
+// biome-ignore lint/suspicious/noExplicitAny: the tests read ad-hoc fields of the fixture files
 export function readModelJson<T = any>(relativePath: string): T {
   return JSON.parse(readFileSync(path.join(modelDir, relativePath), "utf8"));
 }

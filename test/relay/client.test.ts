@@ -4,9 +4,9 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { expect } from "chai";
 import { Wallet, keccak256 } from "ethers";
-import { TaskStatus } from "../../worker/relay/chain.js";
+import { TaskStatus } from "../../worker/chain/enums.js";
 import { RelayClient } from "../../worker/relay/client.js";
-import { RelayError } from "../../worker/relay/errors.js";
+import { ContentHashMismatch, RelayError } from "../../worker/relay/errors.js";
 import { deadUrl, document, relayWorld, tempDataDir, type RelayWorld } from "./fixtures.js";
 
 /** An HTTP server answering each request with the next scripted reply; counts requests. */
@@ -53,9 +53,10 @@ describe("relay client", function () {
       await new RelayClient(relay.url, world.nodes[0]).putResult(taskId, result);
       await writeFile(path.join(dataDir, "objects", keccak256(result).slice(2)), document("the forged result"));
 
-      const error = await caught(new RelayClient(relay.url, anyone).getResult(taskId, keccak256(result)));
-      expect(error.code).to.equal("content_hash_mismatch");
-      expect(error.message).to.contain(keccak256(result));
+      const error = await new RelayClient(relay.url, anyone).getResult(taskId, keccak256(result)).then(() => null, (e: unknown) => e);
+      expect(error).to.be.instanceOf(ContentHashMismatch).and.not.be.instanceOf(RelayError);
+      expect((error as ContentHashMismatch).code).to.equal("content_hash_mismatch");
+      expect((error as ContentHashMismatch).message).to.contain(keccak256(result));
     } finally {
       await relay.close();
       await world.close();

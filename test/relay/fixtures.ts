@@ -6,7 +6,7 @@ import path from "node:path";
 import { network } from "hardhat";
 import { ZeroHash, keccak256, toUtf8Bytes } from "ethers";
 import { pino } from "pino";
-import { TaskStatus } from "../../worker/relay/chain.js";
+import { TaskStatus } from "../../worker/chain/enums.js";
 import { startRelay, type RunningRelay } from "../../worker/relay/server.js";
 
 /** Shared set-up of the relay tests: an in-process chain with the MockTaskManager, exposed over HTTP JSON-RPC. */
@@ -21,12 +21,12 @@ export async function relayWorld() {
 
   let nextTaskId = 1n;
   /** Records a task on the mock chain with `args` as its document; returns its id. */
-  async function createTask(args: Uint8Array, overrides: { status?: TaskStatus; result?: Uint8Array } = {}) {
+  async function createTask(args: Uint8Array, overrides: { status?: bigint; result?: Uint8Array } = {}) {
     const taskId = nextTaskId++;
     await setTask(taskId, args, overrides);
     return taskId;
   }
-  async function setTask(taskId: bigint, args: Uint8Array, overrides: { status?: TaskStatus; result?: Uint8Array }) {
+  async function setTask(taskId: bigint, args: Uint8Array, overrides: { status?: bigint; result?: Uint8Array }) {
     await (
       await taskManager.setTask(taskId, {
         status: overrides.status ?? TaskStatus.Committing,

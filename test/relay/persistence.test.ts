@@ -4,8 +4,10 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { expect } from "chai";
-import { keccak256 } from "ethers";
-import { TaskStatus } from "../../worker/relay/chain.js";
+import { ZeroAddress, keccak256 } from "ethers";
+import { defaultParams } from "../../deploy/triad.js";
+import { saveDeployment } from "../../worker/chain/deployment.js";
+import { TaskStatus } from "../../worker/chain/enums.js";
 import { RelayClient } from "../../worker/relay/client.js";
 import { RelayError } from "../../worker/relay/errors.js";
 import { MAX_RESULT_BYTES, signRelayRequest, taskObjectPath } from "../../worker/relay/protocol.js";
@@ -60,8 +62,10 @@ describe("relay persistence", function () {
     expect((await fetch(`${first.url}${argsPath}`, { headers: usedHeaders })).status).to.equal(200);
     await first.close();
 
-    const deploymentFile = path.join(dataDir, "deployment.json");
-    await writeFile(deploymentFile, JSON.stringify({ taskManager: world.taskManagerAddress }));
+    const deploymentFile = saveDeployment({
+      chainId: 31337, token: ZeroAddress, nodeRegistry: ZeroAddress, taskManager: world.taskManagerAddress, randomness: ZeroAddress,
+      randomnessKind: "blockhash", deployer: ZeroAddress, blockNumber: 0, params: defaultParams(ZeroAddress),
+    }, dataDir);
     const second = await relayProcess([
       "--data-dir", dataDir, "--rpc", world.rpcUrl, "--deployment", deploymentFile, "--port", "0",
     ]);

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { keccak256 } from "ethers";
-import { TaskStatus } from "../../worker/relay/chain.js";
+import { TaskStatus } from "../../worker/chain/enums.js";
 import { RelayClient } from "../../worker/relay/client.js";
 import { RelayError } from "../../worker/relay/errors.js";
 import {

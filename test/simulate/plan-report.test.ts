@@ -48,7 +48,7 @@ describe("simulate: report", function () {
     expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90)).to.equal(9);
   });
 
-  it("an honest node slashed with at most one faulty node in its task is a violation; outvoted by colluders it is residual risk", function () {
+  it("an honest node slashed beside at most one faulty node is a violation; outvoted by colluders it is residual risk", function () {
     const report = buildReport(
       facts({
         tasks: [

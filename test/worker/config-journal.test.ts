@@ -38,22 +38,22 @@ describe("worker config", function () {
 
   it("names every problem with its path in one message", function () {
     const message = configError({ ...minimal, privateKey: "0x12", threads: 0, device: "tpu", extra: 1 });
-    expect(message).to.contain("/privateKey: must match pattern");
-    expect(message).to.contain("/threads: must be >= 1");
-    expect(message).to.contain('/device: must be one of ["cpu","webgpu","cuda"]');
-    expect(message).to.contain('unknown field "extra"');
+    expect(message).to.contain("$.privateKey: must match pattern");
+    expect(message).to.contain("$.threads: must be >= 1");
+    expect(message).to.contain('$.device: must be one of "cpu", "webgpu", "cuda"');
+    expect(message).to.contain("$.extra: unknown field");
   });
 
   it("requires the mandatory fields", function () {
-    expect(configError({})).to.contain('missing required field "rpcUrl"');
+    expect(configError({})).to.contain("$.rpcUrl: is required");
   });
 
   it("wants cardModel and vramGb together", function () {
-    expect(configError({ ...minimal, cardModel: "NVIDIA H100" })).to.contain("/cardModel and /vramGb: give both or neither");
+    expect(configError({ ...minimal, cardModel: "NVIDIA H100" })).to.contain("$.cardModel and $.vramGb: give both or neither");
   });
 
   it("rejects unknown fault switches", function () {
-    expect(configError({ ...minimal, faults: { wrongResults: true } })).to.contain('/faults: unknown field "wrongResults"');
+    expect(configError({ ...minimal, faults: { wrongResults: true } })).to.contain("$.faults.wrongResults: unknown field");
   });
 });
 

@@ -37,7 +37,8 @@ export class ApiAccounts {
       throw new OpenAiError(
         429,
         "insufficient_quota",
-        `API key "${spec.name}" reached its spending cap of ${formatEther(spec.spendingCapWei)} TRIAD (spent ${formatEther(spent)}, this request costs ${formatEther(fee)}).`,
+        `API key "${spec.name}" reached its spending cap of ${formatEther(spec.spendingCapWei)} TRIAD ` +
+          `(spent ${formatEther(spent)}, this request costs ${formatEther(fee)}).`,
         null,
         "insufficient_quota",
       );

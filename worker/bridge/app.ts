@@ -2,12 +2,12 @@ import { readFileSync } from "node:fs";
 import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type pino from "pino";
-import { TaskTimeoutError } from "../client/result.js";
+import { TaskTimeoutError, type TaskResult } from "../client/result.js";
 import { validateTask } from "../engine/index.js";
 import type { ApiAccounts, ApiKeySpec } from "./accounts.js";
 import { OpenAiError, invalidRequest } from "./errors.js";
 import { chunksFromCompletion, completionFromResponse, isTaskError, requestToTask, type ChatCompletion } from "./mapping.js";
-import type { TriadNetwork } from "./network.js";
+import type { BridgeSubmission, TriadNetwork } from "./network.js";
 
 export interface BridgeAppOptions {
   network: TriadNetwork;
@@ -80,7 +80,7 @@ export async function buildBridgeApp(options: BridgeAppOptions): Promise<Fastify
     if (!validation.ok) throw validationError(validation.message);
 
     options.accounts.charge(key, options.fee);
-    let submitted;
+    let submitted: BridgeSubmission;
     try {
       submitted = await options.network.submit(task);
     } catch (error) {
@@ -99,11 +99,11 @@ export async function buildBridgeApp(options: BridgeAppOptions): Promise<Fastify
 async function verifiedCompletion(
   options: BridgeAppOptions,
   key: ApiKeySpec,
-  submitted: { taskId: bigint; fee: bigint; createTx: string },
+  submitted: BridgeSubmission,
   seed: number,
 ): Promise<ChatCompletion> {
   const { taskId } = submitted;
-  let result;
+  let result: TaskResult;
   try {
     result = await options.network.result(taskId, options.timeoutMs);
   } catch (error) {
@@ -115,7 +115,8 @@ async function verifiedCompletion(
       "timeout_error",
       cancelled
         ? `No consensus within ${options.timeoutMs / 1000} s: task ${taskId} was still queued and has been cancelled; its fee is refunded.`
-        : `No consensus within ${options.timeoutMs / 1000} s: task ${taskId} is running; it ends with a result or a refund, see \`triad task result ${taskId}\`.`,
+        : `No consensus within ${options.timeoutMs / 1000} s: task ${taskId} is running; it ends with a result or a refund, ` +
+          `see \`triad task result ${taskId}\`.`,
       null,
       "upstream_timeout",
     );

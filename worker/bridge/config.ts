@@ -10,6 +10,7 @@ export interface BridgeConfig {
   rpcUrl: string;
   relayUrl: string;
   privateKey: string;
+  /** The deployment record (deployments/<chainId>.json) whose contracts the bridge uses; absolute. */
   deployment: string;
   host: string;
   port: number;
@@ -42,7 +43,7 @@ export function parseBridgeConfig(document: unknown, baseDir: string, origin = "
   };
   const keys = raw.apiKeys.map((k) => k.key);
   const duplicate = keys.find((k, i) => keys.indexOf(k) !== i);
-  if (duplicate) throw new BridgeConfigError(`${origin} is invalid:\n  /apiKeys: the key of "${raw.apiKeys[keys.lastIndexOf(duplicate)]!.name}" is used twice`);
+  if (duplicate) throw new BridgeConfigError(`${origin} is invalid:\n  $.apiKeys: the key of "${raw.apiKeys[keys.lastIndexOf(duplicate)]!.name}" is used twice`);
   return {
     rpcUrl: raw.rpcUrl as string,
     relayUrl: raw.relayUrl as string,

@@ -1,26 +1,27 @@
 import { MaxUint256 } from "ethers";
+import { TaskStatus } from "../chain/enums.js";
 import type { ClientConnection } from "../client/connection.js";
 import { waitForResult, type TaskResult } from "../client/result.js";
 import { submitTask } from "../client/submit.js";
 import type { GptTask } from "../engine/index.js";
 
-export interface SubmittedTask {
+/** What the bridge keeps of a client submission (worker/client's SubmittedTask) and reports. */
+export interface BridgeSubmission {
   taskId: bigint;
   fee: bigint;
+  /** Hash of the createTask transaction. */
   createTx: string;
 }
 
 /** What the bridge needs from the network; tests inject a fake. */
 export interface TriadNetwork {
   /** Pays the fee and creates the task; the task is on-chain and its arguments on the relay when this resolves. */
-  submit(task: GptTask): Promise<SubmittedTask>;
+  submit(task: GptTask): Promise<BridgeSubmission>;
   /** The task's verified outcome; rejects with TaskTimeoutError after `timeoutMs`. */
   result(taskId: bigint, timeoutMs: number): Promise<TaskResult>;
   /** Cancels a task still waiting in the queue (fee refunded); "started" when nodes already work on it. */
   cancel(taskId: bigint): Promise<"cancelled" | "started">;
 }
-
-const QUEUED = 1n;
 
 /**
  * The real network through the client library. Submissions are serialised: they share one wallet, whose
@@ -34,7 +35,7 @@ export class ChainNetwork implements TriadNetwork {
     private readonly options: { fee?: bigint; minVramGb?: number },
   ) {}
 
-  submit(task: GptTask): Promise<SubmittedTask> {
+  submit(task: GptTask): Promise<BridgeSubmission> {
     const run = this.#submissions.then(async () => {
       const submitted = await submitTask(this.conn, task, {
         fee: this.options.fee,
@@ -55,7 +56,7 @@ export class ChainNetwork implements TriadNetwork {
 
   async cancel(taskId: bigint): Promise<"cancelled" | "started"> {
     const run = this.#submissions.then(async () => {
-      if ((await this.conn.taskManager.getTask(taskId)).status !== QUEUED) return "started" as const;
+      if ((await this.conn.taskManager.getTask(taskId)).status !== TaskStatus.Queued) return "started" as const;
       await (await this.conn.taskManager.cancel(taskId)).wait();
       return "cancelled" as const;
     });

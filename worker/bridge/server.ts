@@ -1,4 +1,3 @@
-import path from "node:path";
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
 import { connectClient, type ClientConnection } from "../client/connection.js";
@@ -20,7 +19,7 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
     rpcUrl: config.rpcUrl,
     relayUrl: config.relayUrl,
     privateKey: config.privateKey,
-    deploymentsDir: path.dirname(config.deployment),
+    deploymentFile: config.deployment,
   });
   try {
     const fee = config.feeWei ?? (await conn.taskManager.minFee());

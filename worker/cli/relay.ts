@@ -1,8 +1,8 @@
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import { getAddress, isAddress } from "ethers";
-import { startRelay } from "../relay/server.js";
+import { readDeploymentFile } from "../chain/deployment.js";
+import { type RunningRelay, startRelay } from "../relay/server.js";
 
 interface RelayCliOptions {
   dataDir: string;
@@ -20,18 +20,18 @@ export function registerRelay(program: Command): void {
     .requiredOption("--data-dir <dir>", "where objects, the task index and used nonces are kept")
     .option("--rpc <url>", "JSON-RPC URL of the chain", process.env.TRIAD_RPC_URL ?? "http://127.0.0.1:8545")
     .option("--task-manager <address>", "address of the TaskManager contract")
-    .option("--deployment <file>", "a deployments/<chainId>.json whose `taskManager` field gives the address")
+    .option("--deployment <file>", "a deployment record (deployments/<chainId>.json) giving the TaskManager address")
     .option("--port <n>", "TCP port (0 picks a free one)", parsePort, 8547)
     .option("--host <host>", "interface to listen on", "127.0.0.1")
     .action(async (options: RelayCliOptions, command: Command) => {
-      let relay;
+      let relay: RunningRelay;
       try {
         relay = await startRelay({
           port: options.port,
           host: options.host,
           dataDir: path.resolve(options.dataDir),
           rpcUrl: options.rpc,
-          taskManager: await resolveTaskManager(options),
+          taskManager: resolveTaskManager(options),
         });
       } catch (error) {
         command.error(`error: ${(error as Error).message}`);
@@ -50,19 +50,12 @@ function parsePort(text: string): number {
   return port;
 }
 
-async function resolveTaskManager(options: RelayCliOptions): Promise<string> {
+function resolveTaskManager(options: RelayCliOptions): string {
   if ((options.taskManager === undefined) === (options.deployment === undefined)) {
     throw new Error("give exactly one of --task-manager <address> or --deployment <file>");
   }
   if (options.taskManager !== undefined) return checkedAddress(options.taskManager, "--task-manager");
-  const file = options.deployment!;
-  let deployment: { taskManager?: unknown };
-  try {
-    deployment = JSON.parse(await readFile(file, "utf8")) as { taskManager?: unknown };
-  } catch (error) {
-    throw new Error(`--deployment ${file} could not be read as JSON: ${(error as Error).message}`);
-  }
-  return checkedAddress(deployment.taskManager, `the taskManager field of ${file}`);
+  return readDeploymentFile(options.deployment!).taskManager;
 }
 
 function checkedAddress(value: unknown, field: string): string {

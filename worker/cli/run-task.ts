@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { EngineFault, GptEngine } from "../engine/index.js";
 import type { TaskErrorDocument } from "../engine/types.js";
 import { defaultModelsDir } from "../paths.js";

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import { defaultModelsDir } from "../paths.js";
-import { makePlan, parseFaultCounts, PlanError } from "../simulate/plan.js";
+import { makePlan, parseFaultCounts, PlanError, type SimulationPlan } from "../simulate/plan.js";
 import { formatReport } from "../simulate/report.js";
 import { runSimulation } from "../simulate/run.js";
 
@@ -37,7 +37,7 @@ export function registerSimulate(program: Command): void {
     .option("--out <file>", "also write the report and the plan as JSON")
     .action(async (options: SimulateCliOptions) => {
       for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
-      let plan;
+      let plan: SimulationPlan;
       try {
         plan = makePlan({
           groups: options.groups,

@@ -1,11 +1,12 @@
 import { readFile } from "node:fs/promises";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { parseUnits } from "ethers";
-import { connectClient, connectDevnet, type ClientConnection } from "../client/connection.js";
+import { connectClient, type ClientConnection } from "../client/connection.js";
+import { connectDevnet } from "../devnet/client.js";
+import { parseTaskId, TaskStatus, taskStatusName } from "../chain/index.js";
 import { renderTaskResult } from "../client/render.js";
 import { waitForResult } from "../client/result.js";
 import { InvalidTaskError, submitTask } from "../client/submit.js";
-import { statusName } from "../client/task-status.js";
 import { readManifest } from "../devnet/manifest.js";
 
 const DEFAULT_DEVNET_DIR = ".triad/devnet";
@@ -63,16 +64,16 @@ export function registerTask(program: Command): void {
     task
       .command("result")
       .description("Print a task's outcome: the verified response, its nodes and result hash, or why it aborted")
-      .argument("<id>", "task id", parseTaskId)
+      .argument("<id>", "task id", taskIdArgument)
       .option("--wait", "wait until the task succeeds or aborts", false)
       .option("--timeout <seconds>", "with --wait: give up after this long", parsePositiveInt("--timeout"), 300),
   ).action(async (taskId: bigint, options: ResultOptions) => {
     await withConnection(options, async (conn) => {
       if (!options.wait) {
         const status = (await conn.taskManager.getTask(taskId)).status;
-        if (status === 0n) fail(`the chain has no task ${taskId}`, EXIT_INVALID);
-        if (status !== 4n && status !== 5n) {
-          console.log(`Task ${taskId} is ${statusName(status)}; add --wait to wait for its outcome`);
+        if (status === TaskStatus.None) fail(`the chain has no task ${taskId}`, EXIT_INVALID);
+        if (status !== TaskStatus.Succeeded && status !== TaskStatus.Aborted) {
+          console.log(`Task ${taskId} is ${taskStatusName(status)}; add --wait to wait for its outcome`);
           process.exitCode = EXIT_NOT_FINISHED;
           return;
         }
@@ -165,7 +166,10 @@ function parsePositiveInt(flag: string): (text: string) => number {
   };
 }
 
-function parseTaskId(text: string): bigint {
-  if (!/^[0-9]+$/.test(text) || BigInt(text) === 0n) throw new InvalidArgumentError("<id> must be a positive integer task id");
-  return BigInt(text);
+function taskIdArgument(text: string): bigint {
+  try {
+    return parseTaskId(text);
+  } catch (error) {
+    throw new InvalidArgumentError(`<id> ${(error as Error).message}`);
+  }
 }

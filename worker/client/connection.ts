@@ -1,22 +1,14 @@
 import { JsonRpcProvider, NonceManager, Wallet } from "ethers";
-import { loadDeployment, type TriadDeployment } from "../../deploy/triad.js";
-import { NodeRegistry__factory } from "../../typechain-types/index.js";
-import { TaskManager__factory } from "../../typechain-types/index.js";
-import { TriadToken__factory } from "../../typechain-types/index.js";
-import type { NodeRegistry, TaskManager, TriadToken } from "../../typechain-types/index.js";
-import { readManifest } from "../devnet/manifest.js";
+import { connectContracts, type TriadContracts } from "../chain/contracts.js";
+import { DEFAULT_DEPLOYMENTS_DIR, loadDeployment, readDeploymentFile, type TriadDeployment } from "../chain/deployment.js";
 import { RelayClient } from "../relay/client.js";
-import path from "node:path";
 
 /** Everything a client needs to create tasks and read their results. */
-export interface ClientConnection {
+export interface ClientConnection extends TriadContracts {
   provider: JsonRpcProvider;
   signer: NonceManager;
   address: string;
   deployment: TriadDeployment;
-  taskManager: TaskManager;
-  token: TriadToken;
-  registry: NodeRegistry;
   relay: RelayClient;
   close(): void;
 }
@@ -26,8 +18,10 @@ export interface ClientEndpoints {
   relayUrl: string;
   /** 0x-prefixed 32-byte hex key of the account that pays the fees. */
   privateKey: string;
-  /** Directory holding deployments/<chainId>.json (default "deployments"). */
+  /** Directory holding deployments/<chainId>.json, picked by the RPC's chain id (default "deployments"). */
   deploymentsDir?: string;
+  /** Instead of deploymentsDir: this deployment record, which must be for the RPC's chain. */
+  deploymentFile?: string;
 }
 
 /** How often transaction receipts are polled for. */
@@ -41,7 +35,10 @@ export async function connectClient(endpoints: ClientEndpoints): Promise<ClientC
   const provider = new JsonRpcProvider(endpoints.rpcUrl, undefined, { pollingInterval: RECEIPT_POLL_MS });
   try {
     const { chainId } = await provider.getNetwork();
-    const deployment = loadDeployment(chainId, endpoints.deploymentsDir ?? "deployments");
+    const deployment =
+      endpoints.deploymentFile === undefined
+        ? loadDeployment(chainId, endpoints.deploymentsDir ?? DEFAULT_DEPLOYMENTS_DIR)
+        : readDeploymentFile(endpoints.deploymentFile, chainId);
     const wallet = new Wallet(endpoints.privateKey, provider);
     const signer = new NonceManager(wallet);
     return {
@@ -49,9 +46,7 @@ export async function connectClient(endpoints: ClientEndpoints): Promise<ClientC
       signer,
       address: wallet.address,
       deployment,
-      taskManager: TaskManager__factory.connect(deployment.taskManager, signer),
-      token: TriadToken__factory.connect(deployment.token, signer),
-      registry: NodeRegistry__factory.connect(deployment.nodeRegistry, provider),
+      ...connectContracts(deployment, signer),
       relay: new RelayClient(endpoints.relayUrl, wallet),
       close: () => provider.destroy(),
     };
@@ -59,15 +54,4 @@ export async function connectClient(endpoints: ClientEndpoints): Promise<ClientC
     provider.destroy();
     throw error;
   }
-}
-
-/** Connects with the endpoints and client account of the devnet whose state dir is `stateDir`. */
-export function connectDevnet(stateDir: string): Promise<ClientConnection> {
-  const manifest = readManifest(stateDir);
-  return connectClient({
-    rpcUrl: manifest.rpcUrl,
-    relayUrl: manifest.relayUrl,
-    privateKey: manifest.clientAccount.privateKey,
-    deploymentsDir: path.dirname(manifest.deploymentFile),
-  });
 }

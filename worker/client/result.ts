@@ -1,7 +1,7 @@
 import { RelayError } from "../relay/errors.js";
 import type { GptResponse, TaskErrorDocument } from "../engine/index.js";
 import type { ClientConnection } from "./connection.js";
-import { ABORTED, SUCCEEDED, abortReasonName, type AbortReasonName } from "./task-status.js";
+import { type AbortReasonName, abortReasonName, TaskStatus, type UnknownEnumValue } from "../chain/enums.js";
 
 export interface NodeReveal {
   node: string;
@@ -24,7 +24,7 @@ export interface AbortedTask {
   outcome: "aborted";
   taskId: bigint;
   nodes: string[];
-  reason: AbortReasonName;
+  reason: AbortReasonName | UnknownEnumValue;
   reveals: NodeReveal[];
 }
 
@@ -53,15 +53,15 @@ export async function waitForResult(conn: ClientConnection, taskId: bigint, opti
   const deadline = Date.now() + timeoutMs;
 
   let task = await conn.taskManager.getTask(taskId);
-  if (task.status === 0n) throw new Error(`the chain has no task ${taskId}`);
-  while (task.status !== SUCCEEDED && task.status !== ABORTED) {
+  if (task.status === TaskStatus.None) throw new Error(`the chain has no task ${taskId}`);
+  while (task.status !== TaskStatus.Succeeded && task.status !== TaskStatus.Aborted) {
     if (Date.now() > deadline) throw new TaskTimeoutError(taskId, "no consensus", timeoutMs);
     await sleep(pollIntervalMs);
     task = await conn.taskManager.getTask(taskId);
   }
   const nodes = [...task.nodes];
   const reveals = await revealsOf(conn, taskId);
-  if (task.status === ABORTED) {
+  if (task.status === TaskStatus.Aborted) {
     return { outcome: "aborted", taskId, nodes, reason: abortReasonName(task.abortReason), reveals };
   }
   const bytes = await downloadResult(conn, taskId, task.resultHash, deadline, pollIntervalMs, timeoutMs);

@@ -1,3 +1,4 @@
+import { createdTaskId } from "../chain/contracts.js";
 import { encodeTask, hashBytes, validateTask } from "../engine/index.js";
 import type { ClientConnection } from "./connection.js";
 
@@ -68,12 +69,7 @@ export async function submitTask(conn: ClientConnection, task: unknown, options:
   const tx = await conn.taskManager.createTask(argsHash, minVramGb, fee, { gasLimit: estimate + AUTO_DISPATCH_HEADROOM });
   const receipt = await tx.wait();
   if (receipt === null || receipt.status !== 1) throw new Error(`createTask transaction ${tx.hash} failed`);
-  const created = receipt.logs
-    .filter((log) => log.address.toLowerCase() === conn.deployment.taskManager.toLowerCase())
-    .map((log) => conn.taskManager.interface.parseLog(log))
-    .find((parsed) => parsed?.name === "TaskCreated");
-  if (!created) throw new Error(`createTask transaction ${tx.hash} emitted no TaskCreated event`);
-  const taskId = created.args.taskId as bigint;
+  const taskId = await createdTaskId(conn.taskManager, receipt);
 
   await conn.relay.putArgs(taskId, bytes);
   return { taskId, argsHash, fee, minVramGb, createTxHash: tx.hash, bytes };

@@ -1,8 +1,8 @@
 import { createRequire } from "node:module";
 import path from "node:path";
 import { repoRoot } from "../paths.js";
-import { fetchChainId, type RunningChainNode } from "./hardhat-node.js";
-import { SupervisedProcess, waitUntilReady } from "./processes.js";
+import { type RunningChainNode, whenServing } from "./hardhat-node.js";
+import { SupervisedProcess } from "./processes.js";
 
 export interface AnvilNodeOptions {
   host: string;
@@ -38,22 +38,7 @@ export async function startAnvilNode(options: AnvilNodeOptions): Promise<Running
     cwd: repoRoot,
     logFile: options.logFile,
   });
-  const rpcUrl = `http://${options.host}:${options.port}`;
-  try {
-    let chainId = 0;
-    await waitUntilReady(
-      `anvil at ${rpcUrl}`,
-      async () => {
-        chainId = await fetchChainId(rpcUrl);
-        return true;
-      },
-      { timeoutMs: options.startTimeoutMs ?? 60_000, process: child },
-    );
-    return { rpcUrl, chainId, process: child, stop: async () => void (await child.stop()) };
-  } catch (error) {
-    await child.stop();
-    throw error;
-  }
+  return whenServing("anvil", child, `http://${options.host}:${options.port}`, options.startTimeoutMs);
 }
 
 /** The native binary inside the platform package (`@foundry-rs/anvil-<os>-<arch>`), run directly (no wrapper). */

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { formatEther } from "ethers";
-import { connectDevnet, type ClientConnection } from "../client/connection.js";
+import type { ClientConnection } from "../client/connection.js";
+import { connectDevnet } from "./client.js";
 import { renderTaskResult } from "../client/render.js";
 import { waitForResult, type TaskResult } from "../client/result.js";
 import { submitTask } from "../client/submit.js";
@@ -93,7 +94,8 @@ async function runBridgeRequest(devnet: Devnet, conn: ClientConnection, print: (
   if (onChain.resultHash !== body.triad.result_hash) {
     throw new Error(`the bridge's result hash ${body.triad.result_hash} is not task ${body.triad.task_id}'s on-chain ${onChain.resultHash}`);
   }
-  print(`   assistant [finish_reason ${body.choices[0]!.finish_reason}, ${body.usage.total_tokens} tokens]: ${body.choices[0]!.message.content}`);
+  const choice = body.choices[0]!;
+  print(`   assistant [finish_reason ${choice.finish_reason}, ${body.usage.total_tokens} tokens]: ${choice.message.content}`);
   print(`   triad: task ${body.triad.task_id}, nodes ${body.triad.nodes.join(", ")}`);
   print(`          result hash ${body.triad.result_hash} (equals the task's on-chain resultHash)`);
   print(`   chat page: ${devnet.manifest.bridge.chatPage}`);
@@ -119,7 +121,11 @@ async function runSlashingScenario(devnet: Devnet, conn: ClientConnection, print
   }
   const event = slashed[0]!;
   const after = await conn.registry.getNode(faulty.address);
-  print(`\n   NodeSlashed(node ${event.args.node}, taskId ${event.args.taskId}, amount ${formatEther(event.args.amount)} TRIAD)  block ${event.blockNumber}, tx ${event.transactionHash}`);
+  const { node, taskId: slashedIn, amount } = event.args;
+  print(
+    `\n   NodeSlashed(node ${node}, taskId ${slashedIn}, amount ${formatEther(amount)} TRIAD)` +
+      `  block ${event.blockNumber}, tx ${event.transactionHash}`,
+  );
   print(`   stake of ${faulty.name}: ${formatEther(stakeBefore)} TRIAD before, ${formatEther(after.stake)} TRIAD after`);
   print(`   the two honest nodes agreed, so task ${taskId} still succeeded and they were paid`);
 }

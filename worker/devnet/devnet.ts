@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { JsonRpcProvider, NonceManager, Wallet, parseEther } from "ethers";
-import { deployTriad, saveDeployment, type TriadDeployment, type TriadParams } from "../../deploy/triad.js";
+import { deployTriad } from "../../deploy/triad.js";
+import { saveDeployment, type TriadDeployment, type TriadParams } from "../chain/deployment.js";
 import { TriadToken__factory } from "../../typechain-types/index.js";
 import { defaultModelsDir } from "../paths.js";
 import { HARDHAT_DEV_ACCOUNT_COUNT, devAccount, type DevAccount } from "./accounts.js";
@@ -25,7 +26,8 @@ import { BridgeService } from "./bridge-service.js";
 import { RelayService } from "./relay-service.js";
 import { ShutdownStack } from "./shutdown-stack.js";
 import { WorkerFleet } from "./worker-fleet.js";
-import { DEFAULT_WORKER_GROUPS, checkWorkerGroup, type WorkerFaults, type WorkerGroupSpec } from "./worker-group.js";
+import type { WorkerFaults } from "../node/config.js";
+import { DEFAULT_WORKER_GROUPS, checkWorkerGroup, type WorkerGroupSpec } from "./worker-group.js";
 
 export interface DevnetOptions {
   /** Holds the manifest, deployment, relay data, worker state and logs; wiped at start (the chain is new). */

@@ -32,16 +32,25 @@ export async function startHardhatNode(options: HardhatNodeOptions): Promise<Run
     cwd: repoRoot,
     logFile: options.logFile,
   });
-  const rpcUrl = `http://${options.host}:${options.port}`;
+  return whenServing("hardhat node", child, `http://${options.host}:${options.port}`, options.startTimeoutMs);
+}
+
+/** Waits until the started node answers eth_chainId at `rpcUrl`; stops it if it never does. */
+export async function whenServing(
+  name: string,
+  child: SupervisedProcess,
+  rpcUrl: string,
+  startTimeoutMs = 60_000,
+): Promise<RunningChainNode> {
   try {
     let chainId = 0;
     await waitUntilReady(
-      `hardhat node at ${rpcUrl}`,
+      `${name} at ${rpcUrl}`,
       async () => {
         chainId = await fetchChainId(rpcUrl);
         return true;
       },
-      { timeoutMs: options.startTimeoutMs ?? 60_000, process: child },
+      { timeoutMs: startTimeoutMs, process: child },
     );
     return { rpcUrl, chainId, process: child, stop: async () => void (await child.stop()) };
   } catch (error) {

@@ -1,7 +1,7 @@
 import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import writeFileAtomic from "write-file-atomic";
-import type { WorkerFaults } from "./worker-group.js";
+import type { WorkerFaults } from "../node/config.js";
 
 export const MANIFEST_FILE = "devnet.json";
 

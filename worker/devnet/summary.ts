@@ -13,7 +13,10 @@ export function formatDevnetSummary(manifest: DevnetManifest, stakeWei?: bigint)
     `  bridge (API)   ${manifest.bridge.url}/v1   API key ${manifest.bridge.apiKey}`,
     `  chat page      ${manifest.bridge.chatPage}`,
     ...manifest.workers.map(
-      (w) => `  ${pad(w.name, 14)} ${w.metricsUrl}   ${w.cardModel} / ${w.vramGb} GB${w.faults ? `   FAULTS: ${Object.keys(w.faults).join(", ")}` : ""}`,
+      (w) => {
+        const faults = w.faults ? `   FAULTS: ${Object.keys(w.faults).join(", ")}` : "";
+        return `  ${pad(w.name, 14)} ${w.metricsUrl}   ${w.cardModel} / ${w.vramGb} GB${faults}`;
+      },
     ),
     ``,
     `Contracts (${manifest.deploymentFile})`,

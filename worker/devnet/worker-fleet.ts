@@ -2,7 +2,8 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { JsonRpcProvider, NonceManager } from "ethers";
 import writeFileAtomic from "write-file-atomic";
-import type { TriadDeployment } from "../../deploy/triad.js";
+import type { TriadDeployment } from "../chain/deployment.js";
+import { NodeStatus } from "../chain/enums.js";
 import { NodeRegistry__factory } from "../../typechain-types/index.js";
 import { TriadToken__factory } from "../../typechain-types/index.js";
 import { repoRoot } from "../paths.js";
@@ -10,7 +11,8 @@ import { devAccount } from "./accounts.js";
 import type { ManifestWorker } from "./manifest.js";
 import { freePort } from "./ports.js";
 import { SupervisedProcess, waitUntilReady, type ExitInfo } from "./processes.js";
-import { workerName, type WorkerFaults, type WorkerGroupSpec } from "./worker-group.js";
+import type { WorkerFaults } from "../node/config.js";
+import { workerName, type WorkerGroupSpec } from "./worker-group.js";
 
 const TRIAD_CLI = path.join(repoRoot, "bin", "triad.js");
 
@@ -174,7 +176,7 @@ export class WorkerFleet {
     const registry = NodeRegistry__factory.connect(o.deployment.nodeRegistry, o.provider);
     await waitUntilReady(
       `worker ${entry.name}`,
-      async () => (await registry.getNode(entry.address)).status !== 0n && (await fetch(entry.metricsUrl)).ok,
+      async () => (await registry.getNode(entry.address)).status !== NodeStatus.None && (await fetch(entry.metricsUrl)).ok,
       { timeoutMs: 240_000, intervalMs: 500, process: worker.process },
     );
   }

@@ -1,3 +1,5 @@
+import type { WorkerFaults } from "../node/config.js";
+
 /** A set of identical GPUs to emulate: tasks only ever go to three workers of one (cardModel, vramGb) group. */
 export interface WorkerGroupSpec {
   cardModel: string;
@@ -5,15 +7,6 @@ export interface WorkerGroupSpec {
   count: number;
   /** Fault switches (tests and the demo only) for the worker at each index of the group. */
   faults?: Record<number, WorkerFaults>;
-}
-
-export interface WorkerFaults {
-  wrongResult?: boolean;
-  skipCommit?: boolean;
-  skipReveal?: boolean;
-  exitAfterCommit?: boolean;
-  /** A slow node: waits this long after computing a result before committing. */
-  delayMs?: number;
 }
 
 /** Two card models, three workers each: the smallest devnet on which every group can reach a majority. */

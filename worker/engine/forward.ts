@@ -86,7 +86,7 @@ export class ForwardPass {
       const source = tensor.data as Float32Array | Uint16Array;
       const rowSize = source.length / cache.batch;
       const target = new (source.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(rowSize * rows.length);
-      rows.forEach((row, i) => target.set(source.subarray(row * rowSize, (row + 1) * rowSize), i * rowSize));
+      for (const [i, row] of rows.entries()) target.set(source.subarray(row * rowSize, (row + 1) * rowSize), i * rowSize);
       tensors[name] = new ort.Tensor(tensor.type as "float32", target as Float32Array, [rows.length, ...tensor.dims.slice(1)]);
     }
     return { tensors, length: cache.length, batch: rows.length };

@@ -40,7 +40,10 @@ export async function downloadFromHub(model: string, modelDir: string, files: st
     bar.start(total, 0);
     let received = 0;
     const body = Readable.fromWeb(response.body as import("node:stream/web").ReadableStream);
-    body.on("data", (chunk: Buffer) => bar.update((received += chunk.length)));
+    body.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+      bar.update(received);
+    });
     try {
       await pipeline(body, createWriteStream(`${target}.partial`));
     } finally {

@@ -97,7 +97,7 @@ export async function loadModel(
       throw new Error(`config.json says ${layersInConfig} layers, the ONNX graph has ${numLayers}`);
     }
     const kvMeta = session.inputMetadata.find((m) => m.name === "past_key_values.0.key");
-    const kvType = kvMeta && kvMeta.isTensor && kvMeta.type === "float16" ? "float16" : "float32";
+    const kvType = kvMeta?.isTensor && kvMeta.type === "float16" ? "float16" : "float32";
     const [modelSha256, tokenizerSha256] = await Promise.all([
       sha256File(modelFile),
       sha256File(path.join(modelDir, "tokenizer.json")),

@@ -2,10 +2,14 @@ import { readFileSync } from "node:fs";
 import { Ajv, type ErrorObject } from "ajv";
 import { HF_GENERATION_DEFAULTS } from "./generation-config.js";
 import type { GenerationConfigInput, GptTask, ResolvedGenerationConfig } from "./types.js";
+import { describeSchemaError } from "../schema-errors.js";
 
 const schema = JSON.parse(readFileSync(new URL("./task.schema.json", import.meta.url), "utf8"));
 const ajv = new Ajv({ allErrors: true, strict: true });
 const validateSchema = ajv.compile<GptTask>(schema);
+
+/** The task schema has one pattern, the model id. */
+const MODEL_ID_RULE = "must be a HuggingFace model id (org/name or name; letters, digits, '.', '_', '-')";
 
 export type ValidationResult = { ok: true; task: GptTask } | { ok: false; message: string };
 
@@ -13,7 +17,7 @@ export type ValidationResult = { ok: true; task: GptTask } | { ok: false; messag
 export function validateTask(task: unknown): ValidationResult {
   const schemaErrors = validateSchema(task) ? [] : (validateSchema.errors ?? []);
   const problems = [
-    ...schemaErrors.map(describeSchemaError),
+    ...schemaErrors.map((error) => describeSchemaError(error, MODEL_ID_RULE)),
     ...consistencyProblems(withHfDefaults(wellTypedSettings(task, schemaErrors))),
   ];
   if (problems.length === 0) return { ok: true, task: task as GptTask };
@@ -61,34 +65,5 @@ function wellTypedSettings(task: unknown, schemaErrors: ErrorObject[]): Generati
     Object.entries(settings).filter(
       ([key]) => key in HF_GENERATION_DEFAULTS && !invalid.has(`/generation_config/${key}`),
     ),
-  );
-}
-
-function describeSchemaError(error: ErrorObject): string {
-  const path = jsonPath(error.instancePath);
-  switch (error.keyword) {
-    case "additionalProperties":
-      return `${jsonPath(`${error.instancePath}/${error.params.additionalProperty}`)}: unknown field`;
-    case "required":
-      return `${jsonPath(`${error.instancePath}/${error.params.missingProperty}`)}: is required`;
-    case "enum":
-      return `${path}: must be one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
-    case "pattern":
-      return `${path}: must be a HuggingFace model id (org/name or name; letters, digits, '.', '_', '-')`;
-    default:
-      return `${path}: ${error.message}`;
-  }
-}
-
-/** "/generation_config/top_p" -> "$.generation_config.top_p", "/messages/0/role" -> "$.messages[0].role". */
-function jsonPath(pointer: string): string {
-  const segments = pointer
-    .split("/")
-    .slice(1)
-    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
-  return segments.reduce(
-    (path, segment) =>
-      /^\d+$/.test(segment) ? `${path}[${segment}]` : /^[A-Za-z_][A-Za-z0-9_]*$/.test(segment) ? `${path}.${segment}` : `${path}[${JSON.stringify(segment)}]`,
-    "$",
   );
 }

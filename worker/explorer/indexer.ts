@@ -1,10 +1,8 @@
 import type { JsonRpcProvider, Log } from "ethers";
 import type { NodeRegistry, TaskManager } from "../../typechain-types/index.js";
-import { abortReasonName } from "../client/task-status.js";
+import { abortReasonName, nodeStatusName } from "../chain/enums.js";
 import { applyEvent, emptyState, throughputPerMinute, type ExplorerEvent, type ExplorerState, type TimedEvent } from "./model.js";
 
-/** NodeRegistry.NodeStatus names, in the enum's order. */
-const NODE_STATUS = ["None", "Available", "Busy", "PendingPause", "PendingQuit", "Paused"];
 /** Blocks below the head that may still be reorganised: folded anew on every snapshot, never into the kept state. */
 const REORG_DEPTH = 12;
 /** Most recent tasks a snapshot lists (all of them still count in the node and group figures). */
@@ -117,7 +115,7 @@ export class NetworkIndexer {
       [...state.nodes.values()].map(async (node) => {
         const info = await this.source.registry.getNode(node.address);
         node.stake = info.stake.toString();
-        node.status = NODE_STATUS[Number(info.status)] ?? `status ${info.status}`;
+        node.status = nodeStatusName(info.status);
       }),
     );
   }

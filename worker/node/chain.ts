@@ -1,11 +1,9 @@
 import { Wallet, isError, type ContractTransactionResponse, type Provider } from "ethers";
 import pRetry, { AbortError } from "p-retry";
 import type pino from "pino";
-import type { TriadDeployment } from "../../deploy/triad.js";
-import { NodeRegistry__factory } from "../../typechain-types/index.js";
-import { TaskManager__factory } from "../../typechain-types/index.js";
-import { TriadToken__factory } from "../../typechain-types/index.js";
 import type { NodeRegistry, TaskManager, TriadToken } from "../../typechain-types/index.js";
+import { connectContracts } from "../chain/contracts.js";
+import type { TriadDeployment } from "../chain/deployment.js";
 import type { WorkerMetrics } from "./metrics.js";
 
 /** A transaction the contract refused (decoded custom error): retrying the same call cannot help. */
@@ -43,9 +41,7 @@ export class ChainClient {
     private readonly metrics: WorkerMetrics,
   ) {
     this.wallet = new Wallet(privateKey, this.provider);
-    this.registry = NodeRegistry__factory.connect(deployment.nodeRegistry, this.wallet);
-    this.taskManager = TaskManager__factory.connect(deployment.taskManager, this.wallet);
-    this.token = TriadToken__factory.connect(deployment.token, this.wallet);
+    ({ registry: this.registry, taskManager: this.taskManager, token: this.token } = connectContracts(deployment, this.wallet));
   }
 
   get address(): string {
@@ -82,7 +78,7 @@ export class ChainClient {
             await call.simulate();
             const tx = await call.send();
             const receipt = await tx.wait(1, 60_000);
-            if (!receipt || receipt.status !== 1) throw new ContractRefusal(action, `transaction ${tx.hash} reverted`);
+            if (receipt?.status !== 1) throw new ContractRefusal(action, `transaction ${tx.hash} reverted`);
             return tx.hash;
           } catch (error) {
             const refusal = asRefusal(action, error);

@@ -11,6 +11,7 @@ export interface PreloadSpec {
   quantize_bits?: 4 | 8;
 }
 
+/** Misbehaviour on purpose, for tests and the demo: the worker config's `faults`, and the devnet's per-worker switches. */
 export interface WorkerFaults {
   wrongResult?: boolean;
   skipCommit?: boolean;
@@ -59,7 +60,7 @@ export function parseWorkerConfig(document: unknown, baseDir: string, origin = "
   if (!validate(document)) throw new ConfigError(`${origin} is invalid:\n${describeSchemaErrors(validate.errors ?? [])}`);
   const raw = document as Partial<WorkerConfig> & Pick<WorkerConfig, "rpcUrl" | "privateKey" | "relayUrl" | "deployment" | "stateDir">;
   if ((raw.cardModel === undefined) !== (raw.vramGb === undefined)) {
-    throw new ConfigError(`${origin} is invalid:\n  /cardModel and /vramGb: give both or neither`);
+    throw new ConfigError(`${origin} is invalid:\n  $.cardModel and $.vramGb: give both or neither`);
   }
   const resolve = (p: string) => path.resolve(baseDir, p);
   return {

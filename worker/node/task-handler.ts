@@ -2,17 +2,12 @@ import { AbiCoder, hexlify, keccak256, randomBytes, toUtf8Bytes } from "ethers";
 import type pino from "pino";
 import { RelayError } from "../relay/errors.js";
 import type { RelayClient } from "../relay/client.js";
+import { TaskStatus } from "../chain/enums.js";
 import type { GptEngine } from "../engine/index.js";
-import { ChainClient, ContractRefusal } from "./chain.js";
+import { type ChainClient, ContractRefusal } from "./chain.js";
 import type { WorkerFaults } from "./config.js";
 import type { TaskJournal, TaskEnding, TaskRecord } from "./journal.js";
 import type { WorkerMetrics } from "./metrics.js";
-
-/** ITaskManager.TaskStatus values the worker acts on. */
-const COMMITTING = 2n;
-const REVEALING = 3n;
-const SUCCEEDED = 4n;
-const ABORTED = 5n;
 
 export interface TaskHandlerDeps {
   chain: ChainClient;
@@ -56,7 +51,7 @@ export class TaskHandler {
     const standing = await this.#standing(taskId);
     if (!standing) return false;
     const { task, committed, revealed } = standing;
-    return (task.status === COMMITTING && !committed) || (task.status === REVEALING && committed && !revealed);
+    return (task.status === TaskStatus.Committing && !committed) || (task.status === TaskStatus.Revealing && committed && !revealed);
   }
 
   async advance(taskId: bigint): Promise<void> {
@@ -67,18 +62,18 @@ export class TaskHandler {
     }
     const { task, committed, revealed } = standing;
     switch (task.status) {
-      case COMMITTING:
+      case TaskStatus.Committing:
         if (!committed) await this.#commit(taskId, task);
         else await this.#expireIfDue(taskId, task);
         return;
-      case REVEALING:
+      case TaskStatus.Revealing:
         if (committed && !revealed) await this.#reveal(taskId, task);
         else await this.#expireIfDue(taskId, task);
         return;
-      case SUCCEEDED:
+      case TaskStatus.Succeeded:
         await this.#settled(taskId, task, revealed);
         return;
-      case ABORTED:
+      case TaskStatus.Aborted:
         await this.#end(taskId, "aborted", "the task was aborted");
         return;
       default:

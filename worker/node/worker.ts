@@ -1,9 +1,9 @@
-import path from "node:path";
 import { FetchRequest, JsonRpcProvider, formatEther } from "ethers";
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
-import { loadDeployment } from "../../deploy/triad.js";
 import { IRandomnessSource__factory } from "../../typechain-types/index.js";
+import { readDeploymentFile } from "../chain/deployment.js";
+import { NodeStatus } from "../chain/enums.js";
 import { GptEngine, deviceInfo } from "../engine/index.js";
 import { RelayClient } from "../relay/client.js";
 import { chooseCardIdentity, type CardIdentity } from "./card-model.js";
@@ -12,9 +12,6 @@ import type { WorkerConfig } from "./config.js";
 import { TaskJournal } from "./journal.js";
 import { WorkerMetrics, serveMetrics } from "./metrics.js";
 import { TaskHandler } from "./task-handler.js";
-
-/** INodeRegistry.NodeStatus values. */
-const NodeStatus = { None: 0n, Available: 1n, Busy: 2n, PendingPause: 3n, PendingQuit: 4n, Paused: 5n } as const;
 
 /** Blocks re-scanned on every pass, so events of a reorganised tip are seen again (handling is idempotent). */
 const REORG_DEPTH = 12;
@@ -58,7 +55,7 @@ export class TriadWorker {
   /** Preloads the models, connects, joins or resumes, serves metrics; then follows the chain until stop(). */
   async start(): Promise<void> {
     const c = this.config;
-    const deployment = loadDeploymentFile(c.deployment);
+    const deployment = readDeploymentFile(c.deployment);
     const rpc = new FetchRequest(c.rpcUrl);
     rpc.timeout = RPC_TIMEOUT_MS;
     const provider = new JsonRpcProvider(rpc, deployment.chainId, { staticNetwork: true, pollingInterval: RECEIPT_POLL_MS });
@@ -311,11 +308,4 @@ export class TriadWorker {
 function isConnectionError(error: unknown): boolean {
   const text = String((error as Error)?.message ?? error);
   return /ECONNREFUSED|ECONNRESET|fetch failed|socket hang up|timeout|NETWORK_ERROR/i.test(text);
-}
-
-/** A deployments/<chainId>.json file written by saveDeployment. */
-function loadDeploymentFile(file: string) {
-  const chainId = path.basename(file, ".json");
-  if (!/^[0-9]+$/.test(chainId)) throw new Error(`the deployment file must be named <chainId>.json (got ${file})`);
-  return loadDeployment(BigInt(chainId), path.dirname(file));
 }

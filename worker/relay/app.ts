@@ -2,7 +2,8 @@ import Fastify, { type FastifyError, type FastifyRequest } from "fastify";
 import { keccak256 } from "ethers";
 import type { Logger } from "pino";
 import { authenticate } from "./auth.js";
-import { TaskStatus, type TaskRecord, type TaskView } from "./chain.js";
+import { parseTaskId as parseTaskIdText, TaskStatus, taskStatusName } from "../chain/index.js";
+import type { OnChainTask, TaskView } from "./chain.js";
 import { RelayError, type RelayErrorBody } from "./errors.js";
 import type { NonceStore } from "./nonce-store.js";
 import type { ObjectStore } from "./object-store.js";
@@ -25,10 +26,6 @@ export interface RelayDependencies {
   /** Milliseconds since the epoch; injectable for tests. */
   now?: () => number;
 }
-
-/** A canonical uint256 in decimal: no sign, no leading zeros. */
-const TASK_ID = /^(0|[1-9][0-9]{0,77})$/;
-const MAX_UINT256 = (1n << 256n) - 1n;
 
 interface TaskParams {
   taskId: string;
@@ -150,26 +147,27 @@ export function buildRelayApp(deps: RelayDependencies) {
 }
 
 function parseTaskId(text: string): bigint {
-  if (!TASK_ID.test(text) || BigInt(text) > MAX_UINT256) {
-    throw new RelayError(400, "bad_task_id", `taskId must be a uint256 in decimal without leading zeros, got "${text}"`);
+  try {
+    return parseTaskIdText(text);
+  } catch (error) {
+    throw new RelayError(400, "bad_task_id", `taskId ${(error as Error).message}`);
   }
-  return BigInt(text);
 }
 
-async function knownTask(chain: TaskView, taskId: bigint): Promise<TaskRecord> {
+async function knownTask(chain: TaskView, taskId: bigint): Promise<OnChainTask> {
   const task = await chain.getTask(taskId);
   if (task === null) throw new RelayError(404, "unknown_task", `the chain has no task ${taskId}`);
   return task;
 }
 
-function checkArgsUpload(task: TaskRecord, address: string): string {
+function checkArgsUpload(task: OnChainTask, address: string): string {
   if (!sameAddress(task.creator, address)) {
     throw new RelayError(403, "not_task_creator", `only the task creator ${task.creator} may upload its args`);
   }
   return task.argsHash;
 }
 
-function checkResultUpload(task: TaskRecord, address: string): string {
+function checkResultUpload(task: OnChainTask, address: string): string {
   if (!isTaskNode(task, address)) {
     throw new RelayError(403, "not_task_node", `only a selected node of the task may upload its result`);
   }
@@ -177,13 +175,13 @@ function checkResultUpload(task: TaskRecord, address: string): string {
     throw new RelayError(
       409,
       "task_not_succeeded",
-      `the task is ${TaskStatus[task.status]}; a result is accepted once it is Succeeded`,
+      `the task is ${taskStatusName(task.status)}; a result is accepted once it is Succeeded`,
     );
   }
   return task.resultHash;
 }
 
-function isTaskNode(task: TaskRecord, address: string): boolean {
+function isTaskNode(task: OnChainTask, address: string): boolean {
   return task.nodes.some((node) => sameAddress(node, address));
 }
 

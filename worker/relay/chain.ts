@@ -1,20 +1,12 @@
 import { FetchRequest, JsonRpcProvider, Network, isError, type Provider } from "ethers";
 import { ITaskManager__factory } from "../../typechain-types/index.js";
+import { TaskStatus } from "../chain/enums.js";
 import { RelayError } from "./errors.js";
 
-/** Mirror of ITaskManager.TaskStatus. */
-export enum TaskStatus {
-  None = 0,
-  Queued = 1,
-  Committing = 2,
-  Revealing = 3,
-  Succeeded = 4,
-  Aborted = 5,
-}
-
 /** The part of a task's on-chain record the relay decides with. */
-export interface TaskRecord {
-  status: TaskStatus;
+export interface OnChainTask {
+  /** An ITaskManager.TaskStatus value (TaskStatus in worker/chain). */
+  status: bigint;
   creator: string;
   argsHash: string;
   resultHash: string;
@@ -29,7 +21,7 @@ export interface ChainHead {
 /** Read access to the chain; injectable so tests can use an in-process network. */
 export interface TaskView {
   /** The task's record, or null when the chain knows no such task. Throws a 503 RelayError when unreachable. */
-  getTask(taskId: bigint): Promise<TaskRecord | null>;
+  getTask(taskId: bigint): Promise<OnChainTask | null>;
   head(): Promise<ChainHead>;
 }
 
@@ -45,7 +37,7 @@ export function contractTaskView(provider: Provider, taskManager: string): TaskV
   const contract = ITaskManager__factory.connect(taskManager, provider);
   return {
     async getTask(taskId) {
-      let info;
+      let info: Awaited<ReturnType<typeof contract.getTask>>;
       try {
         info = await contract.getTask(taskId);
       } catch (error) {
@@ -53,10 +45,9 @@ export function contractTaskView(provider: Provider, taskManager: string): TaskV
         if (isError(error, "CALL_EXCEPTION") && error.data != null) return null;
         throw chainUnavailable(error);
       }
-      const status = Number(info.status) as TaskStatus;
-      if (status === TaskStatus.None) return null;
+      if (info.status === TaskStatus.None) return null;
       return {
-        status,
+        status: info.status,
         creator: info.creator,
         argsHash: info.argsHash,
         resultHash: info.resultHash,

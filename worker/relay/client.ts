@@ -1,6 +1,6 @@
 import { keccak256, type Signer } from "ethers";
 import pRetry, { AbortError } from "p-retry";
-import { RelayError, type RelayErrorBody } from "./errors.js";
+import { ContentHashMismatch, RelayError, type RelayErrorBody } from "./errors.js";
 import { signRelayRequest, taskObjectPath, type ObjectKind } from "./protocol.js";
 
 export interface RelayHealth {
@@ -98,9 +98,7 @@ export class RelayClient {
     });
     const actualHash = keccak256(bytes);
     if (actualHash !== expectedHash.toLowerCase()) {
-      throw new RelayError(
-        200,
-        "content_hash_mismatch",
+      throw new ContentHashMismatch(
         `the relay served ${kind} of task ${taskId} hashing to ${actualHash}, not the on-chain ${expectedHash}`,
       );
     }

@@ -15,6 +15,19 @@ export class RelayError extends Error {
   }
 }
 
+/**
+ * The relay answered, but the bytes it served do not hash to what the chain records: a faulty or dishonest
+ * relay (or a tampered store). Not an HTTP failure, so not a RelayError; asking again may reach a sound copy.
+ */
+export class ContentHashMismatch extends Error {
+  readonly code = "content_hash_mismatch";
+
+  constructor(message: string) {
+    super(message);
+    this.name = "ContentHashMismatch";
+  }
+}
+
 /** The JSON body of every relay error response. */
 export interface RelayErrorBody {
   error: { code: string; message: string };

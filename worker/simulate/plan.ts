@@ -1,4 +1,5 @@
-import type { WorkerFaults, WorkerGroupSpec } from "../devnet/worker-group.js";
+import type { WorkerGroupSpec } from "../devnet/worker-group.js";
+import type { WorkerFaults } from "../node/config.js";
 
 /** What an injected node fault does (each maps to worker fault switches, see worker/node/config.ts). */
 export const FAULT_KINDS = {

@@ -108,7 +108,8 @@ export function formatReport(report: SimulationReport): string {
   const ms = (v: number | null) => (v === null ? "-" : `${(v / 1000).toFixed(2)} s`);
   const t = report.tasks;
   return [
-    `tasks: ${t.submitted} submitted, ${t.succeeded} succeeded (${t.answersLost} answers lost), ${t.aborted} refunded, ${t.unfinished} unfinished` +
+    `tasks: ${t.submitted} submitted, ${t.succeeded} succeeded (${t.answersLost} answers lost), ` +
+      `${t.aborted} refunded, ${t.unfinished} unfinished` +
       (t.submitFailures ? `; ${t.submitFailures} submissions failed before paying` : ""),
     `refund reasons: ${Object.entries(report.abortReasons).map(([r, n]) => `${r} ${n}`).join(", ") || "-"}`,
     `slashes: faulty ${report.slashes.faulty}, honest (at most one faulty node in the task) ${report.slashes.honestWithHonestMajority}, ` +

@@ -1,6 +1,7 @@
 import { parseEther } from "ethers";
-import { ABORTED, SUCCEEDED, abortReasonName } from "../client/task-status.js";
-import { connectDevnet, type ClientConnection } from "../client/connection.js";
+import { TaskStatus, abortReasonName } from "../chain/enums.js";
+import type { ClientConnection } from "../client/connection.js";
+import { connectDevnet } from "../devnet/client.js";
 import { waitForResult } from "../client/result.js";
 import { submitTask } from "../client/submit.js";
 import { startDevnet, type Devnet } from "../devnet/devnet.js";
@@ -125,8 +126,8 @@ async function observe(conn: ClientConnection, taskId: bigint, submittedAt: numb
     const task = await conn.taskManager.getTask(taskId);
     const nodes = [...task.nodes];
     const problem = (error as Error).message;
-    if (task.status === SUCCEEDED) return { taskId, outcome: "succeeded", nodes, answerLost: problem };
-    if (task.status === ABORTED) return { taskId, outcome: "aborted", reason: abortReasonName(task.abortReason), nodes };
+    if (task.status === TaskStatus.Succeeded) return { taskId, outcome: "succeeded", nodes, answerLost: problem };
+    if (task.status === TaskStatus.Aborted) return { taskId, outcome: "aborted", reason: abortReasonName(task.abortReason), nodes };
     return { taskId, outcome: "unfinished", nodes, answerLost: problem };
   }
 }

@@ -25,7 +25,8 @@ function showReceipt(item, triad) {
   const receipt = document.createElement("div");
   receipt.className = "receipt";
   receipt.dataset.taskId = triad.task_id;
-  receipt.textContent = `task ${triad.task_id} · nodes ${triad.nodes.join(", ")} · result hash ${triad.result_hash} · seed ${triad.seed}`;
+  const parts = [`task ${triad.task_id}`, `nodes ${triad.nodes.join(", ")}`, `result hash ${triad.result_hash}`, `seed ${triad.seed}`];
+  receipt.textContent = parts.join(" · ");
   item.append(receipt);
 }
 
