@@ -3,3 +3,4 @@ export * from "./contracts.js";
 export * from "./deployment.js";
 export * from "./enums.js";
 export * from "./task-id.js";
+export * from "./wallet.js";

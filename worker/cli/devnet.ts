@@ -1,6 +1,6 @@
 import path from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";
-import { startDevnet, type Devnet } from "../devnet/devnet.js";
+import { defaultChainKind, startDevnet, type Devnet } from "../devnet/devnet.js";
 import { formatDevnetSummary } from "../devnet/summary.js";
 import { DEFAULT_WORKER_GROUPS } from "../devnet/worker-group.js";
 import { defaultModelsDir } from "../paths.js";
@@ -28,7 +28,11 @@ export function registerDevnet(program: Command): void {
     .option("--relay-port <n>", "relay port (0: any free port)", parseInteger("--relay-port", 0), 8547)
     .option("--workers-per-model <n>", "workers per card model (at least 3 for a majority)", parseInteger("--workers-per-model", 3), 3)
     .option("--threads <n>", "ONNX Runtime threads per worker", parseInteger("--threads", 1), 1)
-    .addOption(new Option("--chain <node>", "the EVM node: hardhat or anvil (Foundry's, an independent implementation)").choices(["hardhat", "anvil"]).default("hardhat"))
+    .addOption(
+      new Option("--chain <node>", "the EVM node: hardhat or anvil (Foundry's, an independent implementation)")
+        .choices(["hardhat", "anvil"])
+        .default(defaultChainKind(), "$TRIAD_DEVNET_CHAIN, else hardhat"),
+    )
     .addOption(
       new Option("--randomness <source>", "selection randomness: Chainlink VRF (coordinator mock, fulfilled by the devnet) or the next block's hash")
         .choices(["vrf", "blockhash"])

@@ -1,6 +1,7 @@
-import { JsonRpcProvider, NonceManager, Wallet } from "ethers";
+import { JsonRpcProvider, NonceManager } from "ethers";
 import { connectContracts, type TriadContracts } from "../chain/contracts.js";
 import { DEFAULT_DEPLOYMENTS_DIR, loadDeployment, readDeploymentFile, type TriadDeployment } from "../chain/deployment.js";
+import { ChainWallet } from "../chain/wallet.js";
 import { RelayClient } from "../relay/client.js";
 
 /** Everything a client needs to create tasks and read their results. */
@@ -39,7 +40,7 @@ export async function connectClient(endpoints: ClientEndpoints): Promise<ClientC
       endpoints.deploymentFile === undefined
         ? loadDeployment(chainId, endpoints.deploymentsDir ?? DEFAULT_DEPLOYMENTS_DIR)
         : readDeploymentFile(endpoints.deploymentFile, chainId);
-    const wallet = new Wallet(endpoints.privateKey, provider);
+    const wallet = new ChainWallet(endpoints.privateKey, provider);
     const signer = new NonceManager(wallet);
     return {
       provider,

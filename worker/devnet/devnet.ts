@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
-import { JsonRpcProvider, NonceManager, Wallet, parseEther } from "ethers";
+import { JsonRpcProvider, NonceManager, parseEther } from "ethers";
 import { deployTriad } from "../../deploy/triad.js";
 import { saveDeployment, type TriadDeployment, type TriadParams } from "../chain/deployment.js";
+import { ChainWallet } from "../chain/wallet.js";
 import { TriadToken__factory } from "../../typechain-types/index.js";
 import { defaultModelsDir } from "../paths.js";
 import { HARDHAT_DEV_ACCOUNT_COUNT, devAccount, type DevAccount } from "./accounts.js";
@@ -11,6 +12,14 @@ import { startBlockNudger, startVrfFulfiller, type BlockNudger } from "./block-n
 import { setBlockTime, startHardhatNode } from "./hardhat-node.js";
 
 export type ChainKind = "hardhat" | "anvil";
+const CHAIN_KINDS: readonly ChainKind[] = ["hardhat", "anvil"];
+
+/** The EVM node a devnet runs when not told: `$TRIAD_DEVNET_CHAIN` (CI runs the end-to-end suite on both), else hardhat. */
+export function defaultChainKind(): ChainKind {
+  const kind = process.env.TRIAD_DEVNET_CHAIN ?? "hardhat";
+  if (!CHAIN_KINDS.includes(kind as ChainKind)) throw new Error(`TRIAD_DEVNET_CHAIN must be one of ${CHAIN_KINDS.join(", ")} (got "${kind}")`);
+  return kind as ChainKind;
+}
 import {
   manifestPath,
   readManifest,
@@ -41,7 +50,7 @@ export interface DevnetOptions {
   bridgePort?: number;
   /** 0 (default): automine. N: a block every N seconds. */
   blockTimeSeconds?: number;
-  /** The EVM node: `hardhat node` (default) or anvil, an independent implementation. */
+  /** The EVM node: `hardhat node` or anvil, an independent implementation; default: defaultChainKind(). */
   chain?: ChainKind;
   groups?: WorkerGroupSpec[];
   /** ONNX Runtime threads per worker. */
@@ -101,7 +110,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
 
   const stack = new ShutdownStack();
   try {
-    const chain = options.chain ?? "hardhat";
+    const chain = options.chain ?? defaultChainKind();
     progress(`starting the chain (${chain})`);
     const node = await (chain === "anvil" ? startAnvilNode : startHardhatNode)({
       host,
@@ -114,7 +123,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
 
     progress("deploying the contracts");
     const deployerKey = devAccount(DEPLOYER_INDEX);
-    const deployer = new NonceManager(new Wallet(deployerKey.privateKey, provider));
+    const deployer = new NonceManager(new ChainWallet(deployerKey.privateKey, provider));
     const deployment = await deployTriad(deployer, options.params, (options.randomness ?? "vrf") === "vrf" ? "vrf-mock" : "blockhash");
     const deploymentFile = saveDeployment(deployment, path.join(stateDir, "deployments"));
     const token = TriadToken__factory.connect(deployment.token, deployer);

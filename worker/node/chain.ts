@@ -4,6 +4,7 @@ import type pino from "pino";
 import type { NodeRegistry, TaskManager, TriadToken } from "../../typechain-types/index.js";
 import { connectContracts } from "../chain/contracts.js";
 import type { TriadDeployment } from "../chain/deployment.js";
+import { ChainWallet } from "../chain/wallet.js";
 import type { WorkerMetrics } from "./metrics.js";
 
 /** A transaction the contract refused (decoded custom error): retrying the same call cannot help. */
@@ -40,7 +41,7 @@ export class ChainClient {
     private readonly log: pino.Logger,
     private readonly metrics: WorkerMetrics,
   ) {
-    this.wallet = new Wallet(privateKey, this.provider);
+    this.wallet = new ChainWallet(privateKey, this.provider);
     ({ registry: this.registry, taskManager: this.taskManager, token: this.token } = connectContracts(deployment, this.wallet));
   }
 
