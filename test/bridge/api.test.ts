@@ -163,7 +163,7 @@ describe("bridge: limits and timeouts", function () {
     const timedOut = await failure(client(bridge).chat.completions.create({ model: "stories260K", messages }));
     expect(timedOut.status).to.equal(504);
     expect(timedOut.code).to.equal("upstream_timeout");
-    expect(timedOut.message).to.contain("task 1 is running");
+    expect(timedOut.message).to.match(/task 1 \(request req_[0-9a-f]+\) is running/);
     expect(bridge.network.cancelled).to.deep.equal([1n]);
     expect(bridge.accounts.spent(KEY)).to.equal(FEE);
   });

@@ -18,6 +18,11 @@ export interface TriadNetwork {
   result(taskId: bigint, timeoutMs: number): Promise<TaskResult>;
   /** Cancels a task still waiting in the queue (fee refunded); "started" when nodes already work on it. */
   cancel(taskId: bigint): Promise<"cancelled" | "started">;
+  /**
+   * Tasks this wallet created with `argsHash`, oldest first: after a crash between paying and recording, the
+   * bridge finds the task it paid for instead of paying again.
+   */
+  findTasks(argsHash: string): Promise<Array<{ taskId: bigint; createTx: string }>>;
 }
 
 const QUEUED = 1n;
@@ -51,6 +56,14 @@ export class ChainNetwork implements TriadNetwork {
 
   result(taskId: bigint, timeoutMs: number): Promise<TaskResult> {
     return waitForResult(this.conn, taskId, { timeoutMs, pollIntervalMs: 100 });
+  }
+
+  async findTasks(argsHash: string): Promise<Array<{ taskId: bigint; createTx: string }>> {
+    const tm = this.conn.taskManager;
+    const events = await tm.queryFilter(tm.filters.TaskCreated(undefined, this.conn.address), this.conn.deployment.blockNumber);
+    return events
+      .filter((event) => event.args.argsHash.toLowerCase() === argsHash.toLowerCase())
+      .map((event) => ({ taskId: event.args.taskId, createTx: event.transactionHash }));
   }
 
   async cancel(taskId: bigint): Promise<"cancelled" | "started"> {
