@@ -1,4 +1,5 @@
 import { encodeTask, hashBytes, validateTask } from "../engine/index.js";
+import { MAX_ARGS_BYTES } from "../relay/protocol.js";
 import type { ClientConnection } from "./connection.js";
 
 export interface SubmitTaskOptions {
@@ -39,8 +40,9 @@ export class InvalidTaskError extends Error {
 }
 
 /**
- * Creates a task on-chain and uploads its arguments: validates, encodes canonically (RFC 8785), approves the fee,
- * calls createTask with keccak256 of those bytes, then puts the same bytes on the relay.
+ * Uploads a task's arguments, then creates it on-chain: validates, encodes canonically (RFC 8785), checks the
+ * relay's size limit, uploads the bytes to the relay as pending arguments, approves the fee and calls createTask
+ * with keccak256 of those bytes. Nothing is paid unless the relay holds the arguments.
  */
 export async function submitTask(conn: ClientConnection, task: unknown, options: SubmitTaskOptions = {}): Promise<SubmittedTask> {
   if (options.validate !== false) {
@@ -56,7 +58,12 @@ export async function submitTask(conn: ClientConnection, task: unknown, options:
   if (fee < minimumFee) throw new RangeError(`fee ${fee} is below the task manager's minimum fee ${minimumFee} (token wei)`);
 
   const bytes = encodeTask(task);
+  if (bytes.length > MAX_ARGS_BYTES) {
+    throw new InvalidTaskError(`the task encodes to ${bytes.length} bytes; the relay accepts task arguments up to ${MAX_ARGS_BYTES} bytes`);
+  }
   const argsHash = hashBytes(bytes);
+  // The arguments reach the relay before any fee is committed; the relay gives them to the task created below.
+  await conn.relay.putPendingArgs(bytes);
   const allowance = await conn.token.allowance(conn.address, conn.deployment.taskManager);
   if (allowance < fee) {
     const amount = options.approve ?? fee;
@@ -74,7 +81,5 @@ export async function submitTask(conn: ClientConnection, task: unknown, options:
     .find((parsed) => parsed?.name === "TaskCreated");
   if (!created) throw new Error(`createTask transaction ${tx.hash} emitted no TaskCreated event`);
   const taskId = created.args.taskId as bigint;
-
-  await conn.relay.putArgs(taskId, bytes);
   return { taskId, argsHash, fee, minVramGb, createTxHash: tx.hash, bytes };
 }
