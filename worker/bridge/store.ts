@@ -1,7 +1,10 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync } from "node:sqlite";
+
+/** Loaded on first use: importing node:sqlite prints an ExperimentalWarning in every command that merely links the bridge. */
+const sqlite = () => process.getBuiltinModule("node:sqlite") as typeof import("node:sqlite");
 
 /**
  * Where a request stands. `submitting`: fee charged, createTask not known to be mined; `submitted`: the task
@@ -89,7 +92,7 @@ export class BridgeStore {
   /** `file`: a path (created with its folder), or ":memory:" for a store that lives as long as the process. */
   constructor(file: string) {
     if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    this.#db = new DatabaseSync(file);
+    this.#db = new (sqlite().DatabaseSync)(file);
     this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
     this.#db.exec(SCHEMA);
   }

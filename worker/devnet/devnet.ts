@@ -135,6 +135,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       deploymentFile,
       privateKey: bridgeKey.privateKey,
       apiKey: DEVNET_API_KEY,
+      modelsDir,
       configFile: path.join(stateDir, "bridge", "config.json"),
       logFile: path.join(logsDir, "bridge.log"),
     });
