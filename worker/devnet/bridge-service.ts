@@ -64,6 +64,12 @@ export class BridgeService {
     return this.#process?.running ? this.#process.pid : 0;
   }
 
+  /** SIGKILL (a crash, for reliability tests); `start()` brings it back on the same port and state file. */
+  async kill(): Promise<void> {
+    await this.#process?.kill();
+    this.#process = undefined;
+  }
+
   async stop(): Promise<void> {
     await this.#process?.stop();
     this.#process = undefined;

@@ -62,6 +62,12 @@ export interface Devnet {
   stopWorker(name: string): Promise<void>;
   /** Stops the relay and starts it again on the same port and data dir. */
   restartRelay(): Promise<void>;
+  /** A relay outage: stops the relay; `startRelay` brings it back on the same port and data dir. */
+  stopRelay(): Promise<void>;
+  startRelay(): Promise<void>;
+  /** A bridge crash: SIGKILL; `startBridge` brings it back on the same port and state file. */
+  killBridge(): Promise<void>;
+  startBridge(): Promise<void>;
   /** Workers first, then the relay, then the chain; removes the manifest. */
   stop(): Promise<void>;
 }
@@ -221,6 +227,17 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       async restartRelay() {
         await relay.stop();
         await relay.start();
+        await save();
+      },
+      stopRelay: () => relay.stop(),
+      async startRelay() {
+        await relay.start();
+        await save();
+      },
+      killBridge: () => bridge.kill(),
+      async startBridge() {
+        await bridge.start();
+        manifest.pids.bridge = bridge.pid;
         await save();
       },
       stop: () => stack.unwind(),
