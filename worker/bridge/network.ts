@@ -1,6 +1,7 @@
 import { MaxUint256 } from "ethers";
 import type { ClientConnection } from "../client/connection.js";
 import { waitForResult, type TaskResult } from "../client/result.js";
+import { withRpcRetries } from "../client/rpc-retry.js";
 import { submitTask } from "../client/submit.js";
 import type { GptTask } from "../engine/index.js";
 
@@ -60,7 +61,9 @@ export class ChainNetwork implements TriadNetwork {
 
   async findTasks(argsHash: string): Promise<Array<{ taskId: bigint; createTx: string }>> {
     const tm = this.conn.taskManager;
-    const events = await tm.queryFilter(tm.filters.TaskCreated(undefined, this.conn.address), this.conn.deployment.blockNumber);
+    const events = await withRpcRetries(`looking up tasks with argsHash ${argsHash}`, () =>
+      tm.queryFilter(tm.filters.TaskCreated(undefined, this.conn.address), this.conn.deployment.blockNumber),
+    );
     return events
       .filter((event) => event.args.argsHash.toLowerCase() === argsHash.toLowerCase())
       .map((event) => ({ taskId: event.args.taskId, createTx: event.transactionHash }));
@@ -68,7 +71,8 @@ export class ChainNetwork implements TriadNetwork {
 
   async cancel(taskId: bigint): Promise<"cancelled" | "started"> {
     const run = this.#submissions.then(async () => {
-      if ((await this.conn.taskManager.getTask(taskId)).status !== QUEUED) return "started" as const;
+      const task = await withRpcRetries(`task ${taskId}: reading its status`, () => this.conn.taskManager.getTask(taskId));
+      if (task.status !== QUEUED) return "started" as const;
       await (await this.conn.taskManager.cancel(taskId)).wait();
       return "cancelled" as const;
     });

@@ -1,6 +1,7 @@
 import { encodeTask, hashBytes, validateTask } from "../engine/index.js";
 import { MAX_ARGS_BYTES } from "../relay/protocol.js";
 import type { ClientConnection } from "./connection.js";
+import { withRpcRetries } from "./rpc-retry.js";
 
 export interface SubmitTaskOptions {
   /** Token wei escrowed for the nodes; default: the task manager's minimum fee. */
@@ -53,7 +54,7 @@ export async function submitTask(conn: ClientConnection, task: unknown, options:
   if (!Number.isInteger(minVramGb) || minVramGb < 1 || minVramGb > 0xffff_ffff) {
     throw new RangeError(`minVramGb must be a positive integer (got ${minVramGb})`);
   }
-  const minimumFee = await conn.taskManager.minFee();
+  const minimumFee = await withRpcRetries("reading the minimum fee", () => conn.taskManager.minFee());
   const fee = options.fee ?? minimumFee;
   if (fee < minimumFee) throw new RangeError(`fee ${fee} is below the task manager's minimum fee ${minimumFee} (token wei)`);
 
@@ -64,14 +65,14 @@ export async function submitTask(conn: ClientConnection, task: unknown, options:
   const argsHash = hashBytes(bytes);
   // The arguments reach the relay before any fee is committed; the relay gives them to the task created below.
   await conn.relay.putPendingArgs(bytes);
-  const allowance = await conn.token.allowance(conn.address, conn.deployment.taskManager);
+  const allowance = await withRpcRetries("reading the fee allowance", () => conn.token.allowance(conn.address, conn.deployment.taskManager));
   if (allowance < fee) {
     const amount = options.approve ?? fee;
     if (amount < fee) throw new RangeError(`approve (${amount}) must cover the fee (${fee})`);
     await (await conn.token.approve(conn.deployment.taskManager, amount)).wait();
   }
 
-  const estimate = await conn.taskManager.createTask.estimateGas(argsHash, minVramGb, fee);
+  const estimate = await withRpcRetries("estimating createTask", () => conn.taskManager.createTask.estimateGas(argsHash, minVramGb, fee));
   const tx = await conn.taskManager.createTask(argsHash, minVramGb, fee, { gasLimit: estimate + AUTO_DISPATCH_HEADROOM });
   const receipt = await tx.wait();
   if (receipt === null || receipt.status !== 1) throw new Error(`createTask transaction ${tx.hash} failed`);
