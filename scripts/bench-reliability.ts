@@ -26,6 +26,8 @@ const MAX_TOKENS = 24;
 interface Outcome {
   key: string;
   ok: boolean;
+  /** Times the application repeated the request with its Idempotency-Key (the client's own retries aside). */
+  repeats: number;
   seconds: number;
   taskId?: string;
   error?: string;
@@ -34,6 +36,8 @@ interface Outcome {
 interface ScenarioReport {
   scenario: string;
   requests: number;
+  /** Requests the application had to repeat (same Idempotency-Key) because the bridge was unreachable. */
+  repeated: number;
   answered: number;
   refunded: number;
   answeredLater: number;
@@ -70,7 +74,7 @@ async function request(label: string, i: number, maxRetries: number, appAttempts
     try {
       const completion = await client(maxRetries).chat.completions.create(body, { headers: { "Idempotency-Key": key } });
       const taskId = (completion as unknown as { triad: { task_id: string } }).triad.task_id;
-      return { key, ok: true, seconds: (performance.now() - started) / 1000, taskId };
+      return { key, ok: true, repeats: attempt, seconds: (performance.now() - started) / 1000, taskId };
     } catch (error) {
       lastError = (error as Error).message;
       const retryable = !(error instanceof OpenAI.APIError) || error.status === undefined || error.headers?.get("x-should-retry") === "true";
@@ -78,7 +82,7 @@ async function request(label: string, i: number, maxRetries: number, appAttempts
       await sleep(1_000);
     }
   }
-  return { key, ok: false, seconds: (performance.now() - started) / 1000, error: lastError };
+  return { key, ok: false, repeats: appAttempts - 1, seconds: (performance.now() - started) / 1000, error: lastError };
 }
 
 async function tasksSince(block: number): Promise<bigint[]> {
@@ -150,6 +154,7 @@ async function scenario(name: string, count: number, concurrency: number, fault:
   const report: ScenarioReport = {
     scenario: name,
     requests: outcomes.length,
+    repeated: outcomes.filter((o) => o.repeats > 0).length,
     answered: answered.length,
     refunded,
     answeredLater,
@@ -207,7 +212,7 @@ const machine = `${os.cpus().length} x ${os.cpus()[0]?.model ?? "cpu"}, Node ${p
 await writeFile(path.join(repoRoot, "bench", "reliability.json"), `${JSON.stringify({ machine, maxTokens: MAX_TOKENS, reports }, null, 2)}\n`);
 const rows = reports.map(
   (r) =>
-    `| ${r.scenario} | ${r.requests} | ${r.answered} | ${r.refunded} | ${r.answeredLater} | ${r.notPaid} | **${r.lost}** | ${r.duplicateTasks} | ` +
+    `| ${r.scenario} | ${r.requests} | ${r.repeated} | ${r.answered} | ${r.refunded} | ${r.answeredLater} | ${r.notPaid} | **${r.lost}** | ${r.duplicateTasks} | ` +
     `${r.honestSlashes} | ${r.p50Seconds ?? "–"} | ${r.p95Seconds ?? "–"} | ${r.wallSeconds} |`,
 );
 await writeFile(
@@ -218,11 +223,12 @@ await writeFile(
 (stories260K, greedy, max_tokens ${MAX_TOKENS}), automine, the bridge; every request through the official \`openai\`
 client with an \`Idempotency-Key\` and its default retries (2). Machine: ${machine}, shared with other jobs.
 
-| scenario | requests | answered | refunded | answered later | not paid | lost | duplicate paid tasks | honest slashes | p50 s | p95 s | wall s |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| scenario | requests | repeated by the app | answered | refunded | answered later | not paid | lost | duplicate paid tasks | honest slashes | p50 s | p95 s | wall s |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows.join("\n")}
 
-- answered: the client got the verified answer. refunded: the task aborted or was cancelled and the bridge refunded
+- repeated by the app: requests whose connection failed after the client's own retries and that the application
+  sent again with the same Idempotency-Key. answered: the client got the verified answer. refunded: the task aborted or was cancelled and the bridge refunded
   the key. answered later: a paid task whose answer the client did not get, served by
   \`GET /v1/triad/tasks/:id\`. not paid: refused before any fee. **lost**: paid, and neither answered, retrievable
   nor refunded. duplicate paid tasks: tasks of the bridge's wallet that no request maps to (a retry that paid twice).

@@ -324,5 +324,8 @@ describe("bridge: hygiene", function () {
       statuses.push(response.status);
     }
     expect(statuses).to.deep.equal([401, 401, 401, 429, 429]);
+    const limited = await fetch(`${bridge.url}/v1/models`, { headers: { authorization: "Bearer sk-guess-x-0000000000" } });
+    expect(limited.headers.get("x-should-retry"), "a rate limit is worth retrying later").to.equal("true");
+    expect(((await limited.json()) as { error: { code: string } }).error.code).to.equal("rate_limit_exceeded");
   });
 });
