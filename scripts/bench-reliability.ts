@@ -67,7 +67,12 @@ function client(maxRetries: number): OpenAI {
 /** One application request: retried by the client itself, and again with the same key by the application. */
 async function request(label: string, i: number, maxRetries: number, appAttempts = 1): Promise<Outcome> {
   const key = `${label}-${i}-${randomUUID()}`;
-  const body = { model: "stories260K", messages: [{ role: "user" as const, content: `Once upon a time ${label} ${i}` }], temperature: 0, max_tokens: MAX_TOKENS };
+  const body = {
+    model: "stories260K",
+    messages: [{ role: "user" as const, content: `Once upon a time ${label} ${i}` }],
+    temperature: 0,
+    max_tokens: MAX_TOKENS,
+  };
   const started = performance.now();
   let lastError = "";
   for (let attempt = 0; attempt < appAttempts; attempt++) {
@@ -77,7 +82,8 @@ async function request(label: string, i: number, maxRetries: number, appAttempts
       return { key, ok: true, repeats: attempt, seconds: (performance.now() - started) / 1000, taskId };
     } catch (error) {
       lastError = (error as Error).message;
-      const retryable = !(error instanceof OpenAI.APIError) || error.status === undefined || error.headers?.get("x-should-retry") === "true";
+      const retryable =
+        !(error instanceof OpenAI.APIError) || error.status === undefined || error.headers?.get("x-should-retry") === "true";
       if (!retryable) break;
       await sleep(1_000);
     }
@@ -101,7 +107,9 @@ async function waitFinal(taskIds: bigint[], timeoutMs = 300_000): Promise<void> 
 }
 
 async function retrievable(taskId: string): Promise<boolean> {
-  const response = await fetch(`${manifest.bridge.url}/v1/triad/tasks/${taskId}?wait=30`, { headers: { authorization: `Bearer ${manifest.bridge.apiKey}` } });
+  const response = await fetch(`${manifest.bridge.url}/v1/triad/tasks/${taskId}?wait=30`, {
+    headers: { authorization: `Bearer ${manifest.bridge.apiKey}` },
+  });
   return response.status === 200;
 }
 
@@ -111,7 +119,14 @@ function percentile(values: number[], p: number): number | null {
   return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! * 100) / 100;
 }
 
-async function scenario(name: string, count: number, concurrency: number, fault: () => Promise<void>, retries = 2, appAttempts = 1): Promise<ScenarioReport> {
+async function scenario(
+  name: string,
+  count: number,
+  concurrency: number,
+  fault: () => Promise<void>,
+  retries = 2,
+  appAttempts = 1,
+): Promise<ScenarioReport> {
   console.log(`scenario: ${name}`);
   const startBlock = await devnet.provider.getBlockNumber();
   const slashesBefore = (await registry.queryFilter(registry.filters.NodeSlashed(), startBlock)).length;
@@ -128,7 +143,8 @@ async function scenario(name: string, count: number, concurrency: number, fault:
   await waitFinal(created);
   const db = new DatabaseSync(stateFile, { readOnly: true });
   const row = (key: string) =>
-    db.prepare("SELECT task_id, state FROM requests WHERE idempotency_key = ?").get(key) as { task_id: string | null; state: string } | undefined;
+    db.prepare("SELECT task_id, state FROM requests WHERE idempotency_key = ?").get(key) as
+      { task_id: string | null; state: string } | undefined;
   let refunded = 0;
   let answeredLater = 0;
   let notPaid = 0;
@@ -162,8 +178,14 @@ async function scenario(name: string, count: number, concurrency: number, fault:
     lost,
     duplicateTasks: created.filter((id) => !mapped.has(id.toString())).length,
     honestSlashes: slashes,
-    p50Seconds: percentile(answered.map((o) => o.seconds), 50),
-    p95Seconds: percentile(answered.map((o) => o.seconds), 95),
+    p50Seconds: percentile(
+      answered.map((o) => o.seconds),
+      50,
+    ),
+    p95Seconds: percentile(
+      answered.map((o) => o.seconds),
+      95,
+    ),
     wallSeconds,
   };
   console.log(`  ${JSON.stringify(report)}`);
@@ -188,12 +210,19 @@ try {
   }
   // The application repeats a request with its Idempotency-Key while the bridge is down (as docs/bridge.md says).
   reports.push(
-    await scenario("bridge kill -9 and restart", 12, 12, async () => {
-      await sleep(2_000);
-      await devnet.killBridge();
-      await sleep(1_000);
-      await devnet.startBridge();
-    }, 2, 10),
+    await scenario(
+      "bridge kill -9 and restart",
+      12,
+      12,
+      async () => {
+        await sleep(2_000);
+        await devnet.killBridge();
+        await sleep(1_000);
+        await devnet.startBridge();
+      },
+      2,
+      10,
+    ),
   );
   reports.push(
     await scenario("worker kill -9 (one per group) and restart", 12, 12, async () => {
@@ -209,10 +238,14 @@ try {
 }
 
 const machine = `${os.cpus().length} x ${os.cpus()[0]?.model ?? "cpu"}, Node ${process.version}`;
-await writeFile(path.join(repoRoot, "bench", "reliability.json"), `${JSON.stringify({ machine, maxTokens: MAX_TOKENS, reports }, null, 2)}\n`);
+await writeFile(
+  path.join(repoRoot, "bench", "reliability.json"),
+  `${JSON.stringify({ machine, maxTokens: MAX_TOKENS, reports }, null, 2)}\n`,
+);
 const rows = reports.map(
   (r) =>
-    `| ${r.scenario} | ${r.requests} | ${r.repeated} | ${r.answered} | ${r.refunded} | ${r.answeredLater} | ${r.notPaid} | **${r.lost}** | ${r.duplicateTasks} | ` +
+    `| ${r.scenario} | ${r.requests} | ${r.repeated} | ${r.answered} | ${r.refunded} | ${r.answeredLater} | ${r.notPaid} | ` +
+    `**${r.lost}** | ${r.duplicateTasks} | ` +
     `${r.honestSlashes} | ${r.p50Seconds ?? "–"} | ${r.p95Seconds ?? "–"} | ${r.wallSeconds} |`,
 );
 await writeFile(
@@ -223,15 +256,16 @@ await writeFile(
 (stories260K, greedy, max_tokens ${MAX_TOKENS}), automine, the bridge; every request through the official \`openai\`
 client with an \`Idempotency-Key\` and its default retries (2). Machine: ${machine}, shared with other jobs.
 
-| scenario | requests | repeated by the app | answered | refunded | answered later | not paid | lost | duplicate paid tasks | honest slashes | p50 s | p95 s | wall s |
+| scenario | requests | repeated by the app | answered | refunded | answered later | not paid | lost | duplicate paid tasks \
+| honest slashes | p50 s | p95 s | wall s |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows.join("\n")}
 
 - repeated by the app: requests whose connection failed after the client's own retries and that the application
-  sent again with the same Idempotency-Key. answered: the client got the verified answer. refunded: the task aborted or was cancelled and the bridge refunded
-  the key. answered later: a paid task whose answer the client did not get, served by
-  \`GET /v1/triad/tasks/:id\`. not paid: refused before any fee. **lost**: paid, and neither answered, retrievable
-  nor refunded. duplicate paid tasks: tasks of the bridge's wallet that no request maps to (a retry that paid twice).
+  sent again with the same Idempotency-Key. answered: the client got the verified answer. refunded: the task
+  aborted or was cancelled and the bridge refunded the key. answered later: a paid task whose answer the client did
+  not get, served by \`GET /v1/triad/tasks/:id\`. not paid: refused before any fee. **lost**: paid, and neither
+  answered, retrievable nor refunded. duplicate paid tasks: tasks of the bridge's wallet that no request maps to (a retry that paid twice).
 - relay outage: the relay is stopped 1.5 s after the requests start and restarted N s later (same port and data).
 - bridge kill -9: SIGKILL 2 s in, restarted 1 s later on the same state file; the application repeats a request
   whose connection failed with the same Idempotency-Key (at most 10 times, 1 s apart).

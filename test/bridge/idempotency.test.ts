@@ -99,7 +99,11 @@ describe("bridge: idempotent requests (Idempotency-Key) and x-should-retry", fun
       [post(bridge, { ...request, logprobs: true }), 400, "false"],
       [post(bridge, "{not json"), 400, "false"],
       [post(bridge, { ...request, model: "gpt-4o" }), 404, "false"],
-      [fetch(`${bridge.url}/v1/chat/completions`, { method: "POST", body: "{}", headers: { "content-type": "application/json" } }), 401, "false"],
+      [
+        fetch(`${bridge.url}/v1/chat/completions`, { method: "POST", body: "{}", headers: { "content-type": "application/json" } }),
+        401,
+        "false",
+      ],
     ];
     for (const [pending, status, retry] of cases) {
       const response = await pending;
@@ -144,7 +148,10 @@ describe("bridge: a 504 for a running task, and fetching its answer later", func
     expect(timedOut.headers?.get("x-should-retry")).to.equal("false");
     expect(bridge.network.submitted, "the client did not retry").to.have.length(1);
     const requestId = timedOut.headers?.get("x-request-id");
-    expect(timedOut.message).to.contain("task 1").and.to.contain(`GET /v1/triad/requests/${requestId}`).and.to.contain("GET /v1/triad/tasks/1");
+    expect(timedOut.message)
+      .to.contain("task 1")
+      .and.to.contain(`GET /v1/triad/requests/${requestId}`)
+      .and.to.contain("GET /v1/triad/tasks/1");
 
     const auth = { authorization: `Bearer ${KEY.key}` };
     const running = await fetch(`${bridge.url}/v1/triad/requests/${requestId}`, { headers: auth });
@@ -154,7 +161,11 @@ describe("bridge: a 504 for a running task, and fetching its answer later", func
     bridge.network.release();
     const byRequest = await fetch(`${bridge.url}/v1/triad/requests/${requestId}`, { headers: auth });
     expect(byRequest.status).to.equal(200);
-    const completion = (await byRequest.json()) as { object: string; triad: { task_id: string }; choices: Array<{ message: { content: string } }> };
+    const completion = (await byRequest.json()) as {
+      object: string;
+      triad: { task_id: string };
+      choices: Array<{ message: { content: string } }>;
+    };
     expect(completion.object).to.equal("chat.completion");
     expect(completion.triad.task_id).to.equal("1");
     expect(completion.choices[0]!.message.content).to.equal("echo 0: Once upon a time");
@@ -201,7 +212,7 @@ describe("bridge: restarts (state in SQLite)", function () {
     return bridge;
   };
 
-  it("delivers the answer of a paid task after the bridge stopped mid-request: the client's retry reaches the new bridge", async function () {
+  it("delivers a paid task's answer after the bridge stopped mid-request: the client's retry reaches the new bridge", async function () {
     const network = new FakeNetwork();
     network.mode = "hold";
     const first = await start({ network });
@@ -239,7 +250,15 @@ describe("bridge: restarts (state in SQLite)", function () {
     const task = { model: "stories260K", messages, seed: 1 };
     const { encodeTask, hashBytes } = await import("../../worker/engine/index.js");
     const bytes = encodeTask(task);
-    const common = { keyId, bodyHash: "b", taskJson: new TextDecoder().decode(bytes), argsHash: hashBytes(bytes), seed: 1, feeWei: FEE, capWei: parseEther("100") };
+    const common = {
+      keyId,
+      bodyHash: "b",
+      taskJson: new TextDecoder().decode(bytes),
+      argsHash: hashBytes(bytes),
+      seed: 1,
+      feeWei: FEE,
+      capWei: parseEther("100"),
+    };
     // Crash 1: createTask was mined, the bridge died before recording it. Crash 2: it died before sending createTask.
     const paid = crashed.store.begin({ ...common, idempotencyKey: "paid" });
     await network.submit(task);
@@ -267,7 +286,9 @@ describe("bridge: every limit checked before paying", function () {
     expect(tooLong.code).to.equal("context_length_exceeded");
     expect(tooLong.param).to.equal("max_tokens");
     expect(tooLong.message).to.contain("maximum context length is 512 tokens");
-    const longPrompt = await failure(openai.chat.completions.create({ ...request, messages: [{ role: "user", content: "word ".repeat(2_000) }] }));
+    const longPrompt = await failure(
+      openai.chat.completions.create({ ...request, messages: [{ role: "user", content: "word ".repeat(2_000) }] }),
+    );
     expect(longPrompt.code).to.equal("context_length_exceeded");
     expect(longPrompt.param).to.equal("messages");
     const fits = await openai.chat.completions.create({ ...request, max_tokens: 100 });
@@ -304,7 +325,11 @@ describe("bridge: hygiene", function () {
     bridge = await fakeBridge();
     const answers = [
       await post(bridge, "{"),
-      await fetch(`${bridge.url}/v1/chat/completions`, { method: "POST", body: "x", headers: { authorization: `Bearer ${KEY.key}`, "content-type": "application/xml" } }),
+      await fetch(`${bridge.url}/v1/chat/completions`, {
+        method: "POST",
+        body: "x",
+        headers: { authorization: `Bearer ${KEY.key}`, "content-type": "application/xml" },
+      }),
       await post(bridge, { ...request, messages: [{ role: "user", content: "x".repeat(1_100_000) }] }),
     ];
     const codes = [];
@@ -313,7 +338,11 @@ describe("bridge: hygiene", function () {
       expect(text).not.to.contain("FST_");
       codes.push([answer.status, (JSON.parse(text) as { error: { code: string } }).error.code]);
     }
-    expect(codes).to.deep.equal([[400, "invalid_json"], [415, "unsupported_media_type"], [413, "request_too_large"]]);
+    expect(codes).to.deep.equal([
+      [400, "invalid_json"],
+      [415, "unsupported_media_type"],
+      [413, "request_too_large"],
+    ]);
   });
 
   it("rate-limits requests with a wrong API key per client address", async function () {

@@ -24,7 +24,14 @@ describe("client: chain reads retried with backoff", function () {
     let attempts = 0;
     const failure = await withRpcRetries("task 7: reading its status", async () => {
       attempts++;
-      throw makeError("execution reverted", "CALL_EXCEPTION", { action: "call", data: "0x", reason: null, transaction: { to: null, data: "0x" }, invocation: null, revert: null });
+      throw makeError("execution reverted", "CALL_EXCEPTION", {
+        action: "call",
+        data: "0x",
+        reason: null,
+        transaction: { to: null, data: "0x" },
+        invocation: null,
+        revert: null,
+      });
     }).catch((error: Error) => error);
     expect(attempts).to.equal(1);
     expect((failure as Error).message).to.match(/^task 7: reading its status: execution reverted/);
@@ -32,10 +39,14 @@ describe("client: chain reads retried with backoff", function () {
 
   it("gives up after its retries with the last error, naming the task", async function () {
     let attempts = 0;
-    const failure = await withRpcRetries("task 9: reading its status", async () => {
-      attempts++;
-      throw new Error("socket hang up");
-    }, { retries: 2, minRetryDelayMs: 5 }).catch((error: Error) => error);
+    const failure = await withRpcRetries(
+      "task 9: reading its status",
+      async () => {
+        attempts++;
+        throw new Error("socket hang up");
+      },
+      { retries: 2, minRetryDelayMs: 5 },
+    ).catch((error: Error) => error);
     expect(attempts).to.equal(3);
     expect((failure as Error).message).to.equal("task 9: reading its status: socket hang up");
   });

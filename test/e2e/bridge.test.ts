@@ -100,8 +100,10 @@ describe("e2e: the bridge on a devnet", function () {
   });
 
   describe("faults: nothing paid is lost", function () {
-    const tasksOfBridge = async () =>
-      (await conn.taskManager.queryFilter(conn.taskManager.filters.TaskCreated(undefined, devnet.manifest.bridge.payer), 0)).map((e) => e.args.taskId);
+    const tasksOfBridge = async () => {
+      const created = conn.taskManager.filters.TaskCreated(undefined, devnet.manifest.bridge.payer);
+      return (await conn.taskManager.queryFilter(created, 0)).map((e) => e.args.taskId);
+    };
     const until = async (condition: () => Promise<boolean>, what: string) => {
       const deadline = Date.now() + 60_000;
       while (!(await condition())) {
@@ -109,11 +111,13 @@ describe("e2e: the bridge on a devnet", function () {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     };
-    const ask = (content: string, key: string, maxRetries = 2) =>
-      new OpenAI({ apiKey: devnet.manifest.bridge.apiKey, baseURL: `${devnet.manifest.bridge.url}/v1`, maxRetries }).chat.completions.create(
+    const ask = (content: string, key: string, maxRetries = 2) => {
+      const { apiKey, url } = devnet.manifest.bridge;
+      return new OpenAI({ apiKey, baseURL: `${url}/v1`, maxRetries }).chat.completions.create(
         { model: "stories260K", messages: [{ role: "user", content }], temperature: 0, max_tokens: 16 },
         { headers: { "Idempotency-Key": key } },
       );
+    };
 
     it("answers a paid request across an 8 s relay outage, with one task", async function () {
       const before = (await tasksOfBridge()).length;

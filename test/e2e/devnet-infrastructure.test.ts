@@ -47,7 +47,7 @@ describe("devnet infrastructure (no workers)", function () {
   });
 
   describe("hardhat node", function () {
-    it("mines on demand with automine, keeps chain time at wall time, mines every second with a 1-second block time; stop frees the port", async function () {
+    it("mines on demand with automine at wall-clock time, every second with a 1-second block time; stop frees the port", async function () {
       const port = await freePort();
       const logDir = tempStateDir("node");
       const node = await startHardhatNode({ host: "127.0.0.1", port, logFile: path.join(logDir, "node.log") });

@@ -140,14 +140,16 @@ describe("relay server", function () {
     const junk = new Uint8Array(MAX_ARGS_BYTES).fill(7);
     const headers = await signRelayRequest(world.creator, { method: "PUT", path, body: args });
     headers[AUTH_HEADERS.signature] = `0x${"11".repeat(65)}`;
-    const forged = await fetch(`${relay.url}${path}`, { method: "PUT", headers: { ...headers, "content-type": "application/octet-stream" }, body: junk });
+    const octets = { "content-type": "application/octet-stream" };
+    const forged = await fetch(`${relay.url}${path}`, { method: "PUT", headers: { ...headers, ...octets }, body: junk });
     const body = (await forged.json()) as { error: { code: string; message: string } };
     expect(forged.status).to.equal(401);
     expect(body.error.message, "refused on the signature, not on the body").not.to.contain("keccak256 of the body");
     // A valid signature by the wrong role over a body that does not match: the role decides, the body is never hashed.
     await expectError(await rawPut(world.nodes[0], path, junk.subarray(0, 1000), { body: args }), 403, "not_task_creator");
-    const { [AUTH_HEADERS.bodyHash]: _omitted, ...withoutBodyHash } = await signRelayRequest(world.creator, { method: "PUT", path, body: args });
-    const missing = await fetch(`${relay.url}${path}`, { method: "PUT", headers: { ...withoutBodyHash, "content-type": "application/octet-stream" }, body: args });
+    const signed = await signRelayRequest(world.creator, { method: "PUT", path, body: args });
+    const { [AUTH_HEADERS.bodyHash]: _omitted, ...withoutBodyHash } = signed;
+    const missing = await fetch(`${relay.url}${path}`, { method: "PUT", headers: { ...withoutBodyHash, ...octets }, body: args });
     await expectError(missing, 401, "missing_auth");
   });
 

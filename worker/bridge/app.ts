@@ -108,7 +108,7 @@ export async function buildBridgeApp(options: BridgeAppOptions): Promise<Fastify
   app.get("/v1/models", authenticated, async (request) => {
     await requireKey(request);
     return {
-    object: "list",
+      object: "list",
       data: options.models.map((id) => ({ id, object: "model", created: 0, owned_by: "triad" })),
     };
   });
@@ -135,7 +135,8 @@ export async function buildBridgeApp(options: BridgeAppOptions): Promise<Fastify
     if (!record) {
       const { task, seed } = mapped;
       if (!options.models.includes(task.model)) {
-        throw new OpenAiError(404, "invalid_request_error", `The model \`${task.model}\` does not exist or you do not have access to it.`, "model", "model_not_found");
+        const message = `The model \`${task.model}\` does not exist or you do not have access to it.`;
+        throw new OpenAiError(404, "invalid_request_error", message, "model", "model_not_found");
       }
       const validation = validateTask(task);
       if (!validation.ok) throw validationError(validation.message);
@@ -179,7 +180,8 @@ export async function buildBridgeApp(options: BridgeAppOptions): Promise<Fastify
     const wait = parseWait((request.query as { wait?: string }).wait);
     try {
       if (record.taskId === null && record.state === "refunded") {
-        throw new OpenAiError(502, "server_error", `Request ${record.requestId} created no task (${record.outcome}); nothing was paid.`, null, "upstream_error");
+        const message = `Request ${record.requestId} created no task (${record.outcome}); nothing was paid.`;
+        throw new OpenAiError(502, "server_error", message, null, "upstream_error");
       }
       if (record.taskId === null) return reply.status(202).send(pendingStatus(await runner.ensureTask(record.requestId, undefined)));
       return await runner.answer(record.requestId, undefined, wait * 1000, false);
@@ -203,7 +205,8 @@ export async function buildBridgeApp(options: BridgeAppOptions): Promise<Fastify
 
 /** Settles requests an earlier bridge process left open (in the background; errors are logged). */
 export function recoverOpenRequests(app: FastifyInstance, options: BridgeAppOptions): Promise<void> {
-  const runner = new RequestRunner({ network: options.network, store: options.accounts.store, timeoutMs: options.timeoutMs, logger: options.logger });
+  const { network, accounts, timeoutMs, logger } = options;
+  const runner = new RequestRunner({ network, store: accounts.store, timeoutMs, logger });
   return runner.recover(options.timeoutMs).catch((error: unknown) => app.log.error({ err: error }, "request recovery failed"));
 }
 
@@ -230,7 +233,8 @@ function requestBodyHash(body: unknown): string {
 function parseIdempotencyKey(header: string | string[] | undefined): string | null {
   if (header === undefined) return null;
   if (typeof header !== "string" || !IDEMPOTENCY_KEY.test(header)) {
-    throw invalidRequest("the Idempotency-Key header must be 1 to 255 visible ASCII characters, sent once", "Idempotency-Key", "invalid_idempotency_key");
+    const message = "the Idempotency-Key header must be 1 to 255 visible ASCII characters, sent once";
+    throw invalidRequest(message, "Idempotency-Key", "invalid_idempotency_key");
   }
   return header;
 }
@@ -248,7 +252,9 @@ function toOpenAiError(error: unknown, request: FastifyRequest): OpenAiError {
   if (error instanceof OpenAiError) return error;
   const { statusCode, code, message } = error as { statusCode?: number; code?: string; message?: string };
   if (statusCode === 429) return rateLimited(request.apiKey);
-  if (statusCode === 503) return new OpenAiError(503, "server_error", "The bridge is shutting down; retry shortly.", null, "unavailable", true);
+  if (statusCode === 503) {
+    return new OpenAiError(503, "server_error", "The bridge is shutting down; retry shortly.", null, "unavailable", true);
+  }
   if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
     const mapped = (code && FASTIFY_CODES[code]) || { status: statusCode, code: "invalid_request" };
     return new OpenAiError(mapped.status, "invalid_request_error", message ?? "invalid request", null, mapped.code);

@@ -45,7 +45,8 @@ export class Preflight {
       const promptAlone = promptTokens >= limits.contextLength;
       throw invalidRequest(
         `This model's maximum context length is ${limits.contextLength} tokens. However, you requested ` +
-          `${promptTokens + settings.max_new_tokens} tokens (${promptTokens} in the messages, ${settings.max_new_tokens} in the completion` +
+          `${promptTokens + settings.max_new_tokens} tokens (${promptTokens} in the messages, ` +
+          `${settings.max_new_tokens} in the completion` +
           ` (max_tokens)). Please reduce the length of the messages or completion.`,
         promptAlone ? "messages" : "max_tokens",
         "context_length_exceeded",

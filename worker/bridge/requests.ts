@@ -26,9 +26,11 @@ export class StillRunning extends Error {
 
 /** Where a request's answer can be fetched after a disconnect, a timeout or a bridge restart. */
 export function retrievalHint(record: RequestRecord): string {
-  return `fetch its verified answer with GET /v1/triad/requests/${record.requestId}` +
+  return (
+    `fetch its verified answer with GET /v1/triad/requests/${record.requestId}` +
     (record.taskId === null ? "" : ` or GET /v1/triad/tasks/${record.taskId}`) +
-    (record.idempotencyKey === null ? "" : `, or repeat the request with the same Idempotency-Key`);
+    (record.idempotencyKey === null ? "" : `, or repeat the request with the same Idempotency-Key`)
+  );
 }
 
 /**
@@ -155,9 +157,9 @@ export class RequestRunner {
         "timeout_error",
         cancelled
           ? `No consensus within ${seconds} s: task ${taskId} (request ${record.requestId}) was still queued and has been cancelled; ` +
-            `its fee is refunded.`
+              `its fee is refunded.`
           : `No consensus within ${seconds} s: task ${taskId} (request ${record.requestId}) is running and ends on-chain with a ` +
-            `result or a refund; ${retrievalHint(record)}.`,
+              `result or a refund; ${retrievalHint(record)}.`,
         null,
         "upstream_timeout",
       );

@@ -126,8 +126,17 @@ export class BridgeStore {
           `INSERT INTO requests (request_id, key_id, idempotency_key, body_hash, task_json, args_hash, seed, fee_wei, state, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'submitting', ?)`,
         )
-        .run(record.requestId, record.keyId, record.idempotencyKey, record.bodyHash, record.taskJson, record.argsHash, record.seed,
-          record.feeWei.toString(), record.createdAt);
+        .run(
+          record.requestId,
+          record.keyId,
+          record.idempotencyKey,
+          record.bodyHash,
+          record.taskJson,
+          record.argsHash,
+          record.seed,
+          record.feeWei.toString(),
+          record.createdAt,
+        );
       return record;
     });
   }
@@ -166,7 +175,9 @@ export class BridgeStore {
 
   /** The task ended with an answer (or an agreed error document): the fee stays spent. */
   settle(requestId: string, outcome: string): RequestRecord {
-    this.#db.prepare("UPDATE requests SET state = 'settled', outcome = ? WHERE request_id = ? AND state = 'submitted'").run(outcome, requestId);
+    this.#db
+      .prepare("UPDATE requests SET state = 'settled', outcome = ? WHERE request_id = ? AND state = 'submitted'")
+      .run(outcome, requestId);
     return this.#required(requestId);
   }
 

@@ -65,7 +65,9 @@ export async function submitTask(conn: ClientConnection, task: unknown, options:
   const argsHash = hashBytes(bytes);
   // The arguments reach the relay before any fee is committed; the relay gives them to the task created below.
   await conn.relay.putPendingArgs(bytes);
-  const allowance = await withRpcRetries("reading the fee allowance", () => conn.token.allowance(conn.address, conn.deployment.taskManager));
+  const allowance = await withRpcRetries("reading the fee allowance", () =>
+    conn.token.allowance(conn.address, conn.deployment.taskManager),
+  );
   if (allowance < fee) {
     const amount = options.approve ?? fee;
     if (amount < fee) throw new RangeError(`approve (${amount}) must cover the fee (${fee})`);

@@ -135,14 +135,18 @@ export function buildRelayApp(deps: RelayDependencies) {
   app.put<{ Params: { argsHash: string } }>("/v1/args/:argsHash", { bodyLimit: MAX_ARGS_BYTES }, async (request, reply) => {
     const argsHash = request.params.argsHash.toLowerCase();
     if (!/^0x[0-9a-f]{64}$/.test(argsHash)) {
-      throw new RelayError(400, "bad_args_hash", `the path must end in the keccak256 of the arguments (0x and 64 hex digits), got "${argsHash}"`);
+      const message = `the path must end in the keccak256 of the arguments (0x and 64 hex digits), got "${argsHash}"`;
+      throw new RelayError(400, "bad_args_hash", message);
     }
     const body = new Uint8Array(request.body instanceof Buffer ? request.body : Buffer.alloc(0));
     const { address, bodyHash: signedHash } = await signer(request, true);
-    if (signedHash !== argsHash) throw new RelayError(422, "hash_mismatch", `the signed body hash ${signedHash} is not the path's ${argsHash}`);
+    if (signedHash !== argsHash) {
+      throw new RelayError(422, "hash_mismatch", `the signed body hash ${signedHash} is not the path's ${argsHash}`);
+    }
     checkBody(body, signedHash);
     if (!(await deps.pending.put(argsHash, address, body, now()))) {
-      throw new RelayError(429, "too_many_pending", `${address} already holds the most unclaimed argument uploads; create their tasks or wait for them to expire`);
+      const message = `${address} already holds the most unclaimed argument uploads; create their tasks or wait for them to expire`;
+      throw new RelayError(429, "too_many_pending", message);
     }
     request.log.info({ hash: argsHash, bytes: body.length, by: address }, "stored pending args");
     return reply.code(201).send({ kind: "pending-args", hash: argsHash, bytes: body.length, expiresInSeconds: deps.pending.ttlSeconds });
