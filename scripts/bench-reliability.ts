@@ -270,6 +270,6 @@ ${rows.join("\n")}
 - bridge kill -9: SIGKILL 2 s in, restarted 1 s later on the same state file; the application repeats a request
   whose connection failed with the same Idempotency-Key (at most 10 times, 1 s apart).
 - worker kill -9: one worker of each group SIGKILLed 2 s in and restarted 2 s later from its journal.
-`,
+${HEAVY ? "" : "- concurrency 90 was not run (it needs `--heavy`: 90 tasks on 6 CPU workers take minutes on a shared 2-core machine).\n"}`,
 );
 console.log("wrote bench/reliability.json and bench/reliability.md");
