@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from "node:fs";
+import http from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
@@ -310,6 +311,25 @@ describe("bridge: every limit checked before paying", function () {
 describe("bridge: hygiene", function () {
   let bridge: Bridge;
   afterEach(async () => bridge.app.close());
+
+  it("closes promptly with an idle keep-alive connection open (SIGTERM does not wait for it)", async function () {
+    bridge = await fakeBridge();
+    const agent = new http.Agent({ keepAlive: true });
+    const models = await new Promise<number>((resolve, reject) =>
+      http
+        .get(`${bridge.url}/v1/models`, { agent, headers: { authorization: `Bearer ${KEY.key}` } }, (response) => {
+          response.resume();
+          response.on("end", () => resolve(response.statusCode ?? 0));
+        })
+        .on("error", reject),
+    );
+    expect(models).to.equal(200);
+    expect(Object.keys(agent.freeSockets), "the connection is kept alive").to.have.length(1);
+    const started = Date.now();
+    await bridge.app.close();
+    expect(Date.now() - started).to.be.below(1_000);
+    agent.destroy();
+  });
 
   it("answers a lone surrogate with 400 naming the message, before paying", async function () {
     bridge = await fakeBridge();
