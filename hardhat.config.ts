@@ -31,5 +31,8 @@ export default defineConfig({
   test: { mocha: { timeout: 120_000 } },
   networks: {
     localhost: { type: "http", url: process.env.TRIAD_RPC_URL ?? "http://127.0.0.1:8545" },
+    // The devnet's chain (`hardhat --network devnet node`): blocks mined within one second share its timestamp, so
+    // chain time follows the wall clock however many blocks are mined and deadlines mean what they say.
+    devnet: { type: "edr-simulated", chainType: "l1", allowBlocksWithSameTimestamp: true },
   },
 });

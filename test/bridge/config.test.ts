@@ -27,6 +27,10 @@ describe("bridge config", function () {
     expect(config.feeWei).to.equal(undefined);
     expect(config.models).to.deep.equal(["stories260K"]);
     expect(config.apiKeys[0]!.spendingCapWei).to.equal(parseEther("12.5"));
+    expect(config.stateFile, "the SQLite state beside the config").to.equal("/base/bridge-state.sqlite");
+    expect(config.modelsDir).to.equal(undefined);
+    const placed = parseBridgeConfig({ ...minimal, stateFile: "state/b.sqlite", modelsDir: "../models" }, "/base");
+    expect(placed).to.include({ stateFile: "/base/state/b.sqlite", modelsDir: "/models" });
   });
 
   it("names every problem with its path", function () {

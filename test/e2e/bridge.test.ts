@@ -100,4 +100,52 @@ describe("e2e: the bridge on a devnet", function () {
       await browser?.close();
     }
   });
+
+  describe("faults: nothing paid is lost", function () {
+    const tasksOfBridge = async () => {
+      const created = conn.taskManager.filters.TaskCreated(undefined, devnet.manifest.bridge.payer);
+      return (await conn.taskManager.queryFilter(created, 0)).map((e) => e.args.taskId);
+    };
+    const until = async (condition: () => Promise<boolean>, what: string) => {
+      const deadline = Date.now() + 60_000;
+      while (!(await condition())) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    const ask = (content: string, key: string, maxRetries = 2) => {
+      const { apiKey, url } = devnet.manifest.bridge;
+      return new OpenAI({ apiKey, baseURL: `${url}/v1`, maxRetries }).chat.completions.create(
+        { model: "stories260K", messages: [{ role: "user", content }], temperature: 0, max_tokens: 16 },
+        { headers: { "Idempotency-Key": key } },
+      );
+    };
+
+    it("answers a paid request across an 8 s relay outage, with one task", async function () {
+      const before = (await tasksOfBridge()).length;
+      const answer = ask("Outage: once upon a time", `outage-${Date.now()}`);
+      await until(async () => (await tasksOfBridge()).length > before, "the task");
+      await devnet.stopRelay();
+      await new Promise((resolve) => setTimeout(resolve, 8_000));
+      await devnet.startRelay();
+      const completion = await answer;
+      const receipt = (completion as unknown as { triad: Receipt }).triad;
+      expect((await conn.taskManager.getTask(BigInt(receipt.task_id))).resultHash).to.equal(receipt.result_hash);
+      expect((await tasksOfBridge()).length - before, "one paid task").to.equal(1);
+    });
+
+    it("answers a request whose bridge was killed (-9) mid-request, after a restart, without paying twice", async function () {
+      const before = (await tasksOfBridge()).length;
+      const key = `kill-${Date.now()}`;
+      const first = ask("Crash: once upon a time", key, 0).catch((error: Error) => error);
+      await until(async () => (await tasksOfBridge()).length > before, "the task");
+      await devnet.killBridge();
+      expect(await first, "the connection died with the bridge").to.be.instanceOf(OpenAI.APIConnectionError);
+      await devnet.startBridge();
+      const completion = await ask("Crash: once upon a time", key);
+      const receipt = (completion as unknown as { triad: Receipt }).triad;
+      expect(BigInt(receipt.task_id)).to.equal((await tasksOfBridge()).at(-1));
+      expect((await tasksOfBridge()).length - before, "the retry reused the paid task").to.equal(1);
+    });
+  });
 });

@@ -48,7 +48,7 @@ describe("devnet infrastructure (no workers)", function () {
   });
 
   describe("hardhat node", function () {
-    it("mines on demand with automine and every second with a 1-second block time; stop frees the port", async function () {
+    it("mines on demand with automine at wall-clock time, every second with a 1-second block time; stop frees the port", async function () {
       const port = await freePort();
       const logDir = tempStateDir("node");
       const node = await startHardhatNode({ host: "127.0.0.1", port, logFile: path.join(logDir, "node.log") });
@@ -58,6 +58,11 @@ describe("devnet infrastructure (no workers)", function () {
         const idleStart = await provider.getBlockNumber();
         await new Promise((r) => setTimeout(r, 2_200));
         expect(await provider.getBlockNumber(), "automine mines nothing while idle").to.equal(idleStart);
+
+        // Many blocks in a few wall seconds: blocks share timestamps instead of adding 1 s each.
+        for (let i = 0; i < 40; i++) await provider.send("evm_mine", []);
+        const ahead = (await provider.getBlock("latest"))!.timestamp - Math.floor(Date.now() / 1000);
+        expect(ahead, "chain time follows the wall clock (40 blocks did not move it 40 s ahead)").to.be.at.most(1);
 
         await setBlockTime(provider, 1);
         const timedStart = await provider.getBlockNumber();
@@ -131,6 +136,8 @@ describe("devnet infrastructure (no workers)", function () {
       const start = await conn.provider.getBlockNumber();
       await new Promise((r) => setTimeout(r, 2_500));
       expect(await conn.provider.getBlockNumber()).to.be.greaterThan(start);
+      const ahead = (await conn.provider.getBlock("latest"))!.timestamp - Math.floor(Date.now() / 1000);
+      expect(ahead, "a block every 250 ms does not run chain time ahead of the wall clock").to.be.within(-2, 1);
     });
 
     it("`triad task submit` rejects an invalid task with exit code 2 naming the fields, and --no-validate submits it", async function () {

@@ -129,10 +129,51 @@ describe("relay server", function () {
   it("rejects a body other than the one signed with 401", async function () {
     const args = document("signed body task");
     const taskId = await world.createTask(args);
-    const response = await rawPut(world.creator, taskObjectPath(taskId, "args"), args, {
-      body: document("something else"),
-    });
+    const response = await rawPut(world.creator, taskObjectPath(taskId, "args"), document("something else"), { body: args });
     await expectError(response, 401, "bad_signature");
+  });
+
+  it("checks signature, nonce and role before hashing a body (a junk-signed body costs no hashing)", async function () {
+    const args = document("cheap checks first");
+    const taskId = await world.createTask(args);
+    const path = taskObjectPath(taskId, "args");
+    const junk = new Uint8Array(MAX_ARGS_BYTES).fill(7);
+    const headers = await signRelayRequest(world.creator, { method: "PUT", path, body: args });
+    headers[AUTH_HEADERS.signature] = `0x${"11".repeat(65)}`;
+    const octets = { "content-type": "application/octet-stream" };
+    const forged = await fetch(`${relay.url}${path}`, { method: "PUT", headers: { ...headers, ...octets }, body: junk });
+    const body = (await forged.json()) as { error: { code: string; message: string } };
+    expect(forged.status).to.equal(401);
+    expect(body.error.message, "refused on the signature, not on the body").not.to.contain("keccak256 of the body");
+    // A valid signature by the wrong role over a body that does not match: the role decides, the body is never hashed.
+    await expectError(await rawPut(world.nodes[0], path, junk.subarray(0, 1000), { body: args }), 403, "not_task_creator");
+    const signed = await signRelayRequest(world.creator, { method: "PUT", path, body: args });
+    const { [AUTH_HEADERS.bodyHash]: _omitted, ...withoutBodyHash } = signed;
+    const missing = await fetch(`${relay.url}${path}`, { method: "PUT", headers: { ...withoutBodyHash, ...octets }, body: args });
+    await expectError(missing, 401, "missing_auth");
+  });
+
+  it("hands arguments uploaded before createTask to the task their uploader creates, and only to it", async function () {
+    const args = document("uploaded before the fee is paid");
+    const receipt = await client(world.creator).putPendingArgs(args);
+    expect(receipt).to.include({ hash: keccak256(args), bytes: args.length });
+    const taskId = await world.createTask(args);
+    const fetched = await Promise.all(world.nodes.map((node) => client(node).getArgs(taskId, keccak256(args))));
+    for (const bytes of fetched) expect(new TextDecoder().decode(bytes)).to.equal(new TextDecoder().decode(args));
+
+    // The same bytes uploaded by an outsider are not the creator's: a task whose creator uploaded nothing has no args.
+    const other = document("uploaded by someone else");
+    await client(world.outsider).putPendingArgs(other);
+    const unclaimed = await world.createTask(other);
+    await expectRelayError(client(world.nodes[0]).getArgs(unclaimed, keccak256(other)), 404, "args_not_uploaded");
+  });
+
+  it("refuses pending arguments that do not hash to the path, or over 1 MiB", async function () {
+    const args = document("pending mismatch");
+    const path = `/v1/args/${keccak256(document("another"))}`;
+    await expectError(await rawPut(world.creator, path, args), 422, "hash_mismatch");
+    const big = new Uint8Array(MAX_ARGS_BYTES + 1);
+    await expectError(await rawPut(world.creator, `/v1/args/${keccak256(big)}`, big), 413, "payload_too_large");
   });
 
   it("rejects a request without auth headers with 401 naming the header", async function () {

@@ -1,5 +1,6 @@
 import { formatEther } from "ethers";
 import { OpenAiError } from "./errors.js";
+import { BridgeStore, keyIdOf } from "./store.js";
 
 export interface ApiKeySpec {
   key: string;
@@ -10,12 +11,14 @@ export interface ApiKeySpec {
   spendingCapWei: bigint;
 }
 
-/** API keys and what each has spent on fees (in memory: a restart resets spending). */
+/** API keys; what each spent lives in the bridge's store (it survives restarts). */
 export class ApiAccounts {
   readonly #byKey = new Map<string, ApiKeySpec>();
-  readonly #spent = new Map<string, bigint>();
 
-  constructor(keys: ApiKeySpec[]) {
+  constructor(
+    keys: ApiKeySpec[],
+    readonly store: BridgeStore = new BridgeStore(":memory:"),
+  ) {
     for (const spec of keys) this.#byKey.set(spec.key, spec);
   }
 
@@ -30,30 +33,21 @@ export class ApiAccounts {
     return spec;
   }
 
-  /** Reserves `fee` against the key's cap before the task is paid; 429 insufficient_quota past the cap. */
-  charge(spec: ApiKeySpec, fee: bigint): void {
-    const spent = this.#spent.get(spec.key) ?? 0n;
-    if (spent + fee > spec.spendingCapWei) {
-      throw new OpenAiError(
-        429,
-        "insufficient_quota",
-        `API key "${spec.name}" reached its spending cap of ${formatEther(spec.spendingCapWei)} TRIAD ` +
-          `(spent ${formatEther(spent)}, this request costs ${formatEther(fee)}).`,
-        null,
-        "insufficient_quota",
-      );
-    }
-    this.#spent.set(spec.key, spent + fee);
-  }
-
-  /** Gives back a fee that was refunded (cancelled or aborted task) or never paid. */
-  refund(spec: ApiKeySpec, fee: bigint): void {
-    this.#spent.set(spec.key, (this.#spent.get(spec.key) ?? 0n) - fee);
-  }
-
   spent(spec: ApiKeySpec): bigint {
-    return this.#spent.get(spec.key) ?? 0n;
+    return this.store.spent(keyIdOf(spec.key));
   }
+}
+
+/** 429 insufficient_quota: the fee would take the key past its cap. */
+export function quotaExceeded(spec: ApiKeySpec, spentWei: bigint, feeWei: bigint): OpenAiError {
+  return new OpenAiError(
+    429,
+    "insufficient_quota",
+    `API key "${spec.name}" reached its spending cap of ${formatEther(spec.spendingCapWei)} TRIAD ` +
+      `(spent ${formatEther(spentWei)}, this request costs ${formatEther(feeWei)}).`,
+    null,
+    "insufficient_quota",
+  );
 }
 
 function mask(key: string): string {

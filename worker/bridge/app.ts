@@ -2,12 +2,16 @@ import { readFileSync } from "node:fs";
 import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type pino from "pino";
-import { TaskTimeoutError, type TaskResult } from "../client/result.js";
-import { validateTask } from "../engine/index.js";
-import type { ApiAccounts, ApiKeySpec } from "./accounts.js";
+import { createHash } from "node:crypto";
+import canonicalize from "canonicalize";
+import { encodeTask, hashBytes, validateTask } from "../engine/index.js";
+import { quotaExceeded, type ApiAccounts, type ApiKeySpec } from "./accounts.js";
 import { OpenAiError, invalidRequest } from "./errors.js";
-import { chunksFromCompletion, completionFromResponse, isTaskError, requestToTask, type ChatCompletion } from "./mapping.js";
-import type { BridgeSubmission, TriadNetwork } from "./network.js";
+import { chunksFromCompletion, requestToTask, type ChatCompletion } from "./mapping.js";
+import type { TriadNetwork } from "./network.js";
+import { Preflight } from "./preflight.js";
+import { RequestRunner, StillRunning } from "./requests.js";
+import { SpendingCapError, keyIdOf, type RequestRecord } from "./store.js";
 
 export interface BridgeAppOptions {
   network: TriadNetwork;
@@ -18,123 +22,244 @@ export interface BridgeAppOptions {
   fee: bigint;
   /** How long a request waits for consensus before the task is cancelled (if still queued) and 504 answered. */
   timeoutMs: number;
+  /** Checks every limit before a fee is paid; default: the relay's size limit only. */
+  preflight?: Preflight;
+  /** Requests per minute per client address for requests without a valid API key (default 30). */
+  unauthenticatedPerMinute?: number;
   logger?: pino.Logger;
 }
 
 declare module "fastify" {
   interface FastifyRequest {
     apiKey?: ApiKeySpec;
+    authError?: OpenAiError;
   }
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+/** Longest wait a GET for a request's answer may ask for (?wait=SECONDS). */
+const MAX_GET_WAIT_SECONDS = 60;
 const page = (name: string) => readFileSync(new URL(`./public/${name}`, import.meta.url), "utf8");
+
+/** Fastify's own 4xx codes, as OpenAI-style codes (Fastify's names never reach a client). */
+const FASTIFY_CODES: Record<string, { status: number; code: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: "request_too_large" },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: "unsupported_media_type" },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: "invalid_json" },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: "invalid_json" },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: "invalid_request" },
+};
 
 /** The OpenAI-compatible API over the Triad network, and the chat page. */
 export async function buildBridgeApp(options: BridgeAppOptions): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: options.logger as FastifyBaseLogger | undefined, bodyLimit: MAX_BODY_BYTES });
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger | undefined,
+    bodyLimit: MAX_BODY_BYTES,
+    // Stop promptly: keep-alive and waiting connections are closed (a retry with the same Idempotency-Key resumes
+    // the request on the next bridge), and requests arriving while closing get 503.
+    forceCloseConnections: true,
+    return503OnClosing: true,
+  });
+  const store = options.accounts.store;
+  const preflight = options.preflight ?? new Preflight();
+  const runner = new RequestRunner({ network: options.network, store, timeoutMs: options.timeoutMs, logger: options.logger });
 
   app.setErrorHandler((error, request, reply) => {
-    if (error instanceof OpenAiError) return reply.status(error.status).send(error.body());
-    const status = (error as { statusCode?: number }).statusCode;
-    if (status === 429) return reply.status(429).send(rateLimited(request.apiKey).body());
-    if (status !== undefined && status >= 400 && status < 500) {
-      return reply.status(status).send(invalidRequest((error as Error).message, null, (error as { code?: string }).code ?? null).body());
-    }
-    request.log.error({ err: error }, "bridge failure");
-    return reply.status(500).send(new OpenAiError(500, "server_error", "The bridge failed to process the request.", null, "internal_error").body());
+    const answer = toOpenAiError(error, request);
+    if (answer.status >= 500 && !(error instanceof OpenAiError)) request.log.error({ err: error }, "bridge failure");
+    return reply.status(answer.status).header("x-should-retry", String(answer.retryable)).send(answer.body());
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send(new OpenAiError(404, "invalid_request_error", `Unknown route ${request.method} ${request.url}`, null, "unknown_url").body()),
+    reply
+      .status(404)
+      .header("x-should-retry", "false")
+      .send(new OpenAiError(404, "invalid_request_error", `Unknown route ${request.method} ${request.url}`, null, "unknown_url").body()),
   );
 
   await app.register(rateLimit, {
     global: false,
     hook: "preHandler",
     timeWindow: 60_000,
-    keyGenerator: (request) => request.apiKey?.key ?? request.ip,
-    max: (request) => request.apiKey?.requestsPerMinute ?? 60,
+    // Requests with a wrong or missing key are limited per client address, so guessing keys is rate limited too.
+    keyGenerator: (request) => (request.apiKey ? `key:${request.apiKey.key}` : `ip:${request.ip}`),
+    max: (request) => request.apiKey?.requestsPerMinute ?? options.unauthenticatedPerMinute ?? 30,
     errorResponseBuilder: (request) => rateLimited(request.apiKey),
   });
 
-  const authenticate = async (request: FastifyRequest) => {
-    request.apiKey = options.accounts.authenticate(request.headers.authorization);
+  // The key is resolved first and a failure answered only in the handler, after the rate limit counted the request.
+  const identify = async (request: FastifyRequest) => {
+    try {
+      request.apiKey = options.accounts.authenticate(request.headers.authorization);
+    } catch (error) {
+      if (!(error instanceof OpenAiError)) throw error;
+      request.authError = error;
+    }
   };
+  const requireKey = async (request: FastifyRequest) => {
+    if (request.authError) throw request.authError;
+  };
+  const authenticated = { onRequest: identify, config: { rateLimit: {} } };
 
   app.get("/", async (_request, reply) => reply.type("text/html; charset=utf-8").send(page("index.html")));
   app.get("/chat.js", async (_request, reply) => reply.type("text/javascript; charset=utf-8").send(page("chat.js")));
   app.get("/healthz", async () => ({ ok: true }));
 
-  app.get("/v1/models", { onRequest: authenticate }, async () => ({
-    object: "list",
-    data: options.models.map((id) => ({ id, object: "model", created: 0, owned_by: "triad" })),
-  }));
+  app.get("/v1/models", authenticated, async (request) => {
+    await requireKey(request);
+    return {
+      object: "list",
+      data: options.models.map((id) => ({ id, object: "model", created: 0, owned_by: "triad" })),
+    };
+  });
 
-  app.post("/v1/chat/completions", { onRequest: authenticate, config: { rateLimit: {} } }, async (request, reply) => {
+  app.post("/v1/chat/completions", authenticated, async (request, reply) => {
+    await requireKey(request);
     const key = request.apiKey!;
-    const { task, seed } = requestToTask(request.body);
-    if (!options.models.includes(task.model)) {
-      throw new OpenAiError(404, "invalid_request_error", `The model \`${task.model}\` does not exist or you do not have access to it.`, "model", "model_not_found");
+    const keyId = keyIdOf(key.key);
+    const idempotencyKey = parseIdempotencyKey(request.headers["idempotency-key"]);
+    const mapped = requestToTask(request.body);
+    const bodyHash = requestBodyHash(request.body);
+    let record = idempotencyKey === null ? undefined : store.byIdempotencyKey(keyId, idempotencyKey);
+    let fresh = false;
+    if (record && record.bodyHash !== bodyHash) {
+      throw new OpenAiError(
+        422,
+        "idempotency_error",
+        `Idempotency-Key "${idempotencyKey}" was already used with a different request body (request ${record.requestId}); ` +
+          `use a new key for a new request.`,
+        null,
+        "idempotency_key_reused",
+      );
     }
-    const validation = validateTask(task);
-    if (!validation.ok) throw validationError(validation.message);
+    if (!record) {
+      const { task, seed } = mapped;
+      if (!options.models.includes(task.model)) {
+        const message = `The model \`${task.model}\` does not exist or you do not have access to it.`;
+        throw new OpenAiError(404, "invalid_request_error", message, "model", "model_not_found");
+      }
+      const validation = validateTask(task);
+      if (!validation.ok) throw validationError(validation.message);
+      const bytes = encodeTask(task);
+      await preflight.check(task, bytes);
+      try {
+        record = store.begin({
+          keyId,
+          idempotencyKey,
+          bodyHash,
+          taskJson: new TextDecoder().decode(bytes),
+          argsHash: hashBytes(bytes),
+          seed,
+          feeWei: options.fee,
+          capWei: key.spendingCapWei,
+        });
+        fresh = true;
+      } catch (error) {
+        if (error instanceof SpendingCapError) throw quotaExceeded(key, error.spentWei, options.fee);
+        // Two requests raced with one new Idempotency-Key: the second joins the first.
+        record = idempotencyKey === null ? undefined : store.byIdempotencyKey(keyId, idempotencyKey);
+        if (!record || record.bodyHash !== bodyHash) throw error;
+      }
+    }
+    reply.header("x-request-id", record.requestId);
+    await runner.ensureTask(record.requestId, key, fresh);
+    const completion = await runner.answer(record.requestId, key, options.timeoutMs, true);
+    const body = request.body as { stream?: unknown; stream_options?: { include_usage?: boolean } };
+    if (body.stream !== true) return completion;
+    return sendStream(reply, completion, body.stream_options?.include_usage === true);
+  });
 
-    options.accounts.charge(key, options.fee);
-    let submitted: BridgeSubmission;
-    try {
-      submitted = await options.network.submit(task);
-    } catch (error) {
-      options.accounts.refund(key, options.fee);
-      throw new OpenAiError(502, "server_error", `Could not create the task on the network: ${(error as Error).message}`, null, "upstream_error");
+  // The answer of an earlier request, after a disconnect, a timeout or a bridge restart: 200 with the completion
+  // once the task has an outcome, 202 with its status while it runs. Only the key that made the request may read it.
+  const retrieve = async (request: FastifyRequest, reply: FastifyReply, record: RequestRecord | undefined, what: string) => {
+    await requireKey(request);
+    if (!record || record.keyId !== keyIdOf(request.apiKey!.key)) {
+      throw new OpenAiError(404, "invalid_request_error", `No ${what} made with this API key.`, null, "request_not_found");
     }
-    const completion = await verifiedCompletion(options, key, submitted, seed);
-    const stream = (request.body as { stream?: unknown }).stream === true;
-    if (!stream) return completion;
-    return sendStream(reply, completion, (request.body as { stream_options?: { include_usage?: boolean } }).stream_options?.include_usage === true);
+    reply.header("x-request-id", record.requestId);
+    const wait = parseWait((request.query as { wait?: string }).wait);
+    try {
+      if (record.taskId === null && record.state === "refunded") {
+        const message = `Request ${record.requestId} created no task (${record.outcome}); nothing was paid.`;
+        throw new OpenAiError(502, "server_error", message, null, "upstream_error");
+      }
+      if (record.taskId === null) return reply.status(202).send(pendingStatus(await runner.ensureTask(record.requestId, undefined)));
+      return await runner.answer(record.requestId, undefined, wait * 1000, false);
+    } catch (error) {
+      if (error instanceof StillRunning) return reply.status(202).send(pendingStatus(error.record));
+      throw error;
+    }
+  };
+  app.get<{ Params: { requestId: string } }>("/v1/triad/requests/:requestId", authenticated, async (request, reply) =>
+    retrieve(request, reply, store.byRequestId(request.params.requestId), `request ${request.params.requestId}`),
+  );
+  app.get<{ Params: { taskId: string } }>("/v1/triad/tasks/:taskId", authenticated, async (request, reply) => {
+    await requireKey(request);
+    const text = request.params.taskId;
+    if (!/^(0|[1-9][0-9]{0,76})$/.test(text)) throw invalidRequest(`task id must be a decimal integer, got "${text}"`, "task_id");
+    return retrieve(request, reply, store.byTaskId(BigInt(text)), `task ${text}`);
   });
 
   return app;
 }
 
-async function verifiedCompletion(
-  options: BridgeAppOptions,
-  key: ApiKeySpec,
-  submitted: BridgeSubmission,
-  seed: number,
-): Promise<ChatCompletion> {
-  const { taskId } = submitted;
-  let result: TaskResult;
+/** Settles requests an earlier bridge process left open (in the background; errors are logged). */
+export function recoverOpenRequests(app: FastifyInstance, options: BridgeAppOptions): Promise<void> {
+  const { network, accounts, timeoutMs, logger } = options;
+  const runner = new RequestRunner({ network, store: accounts.store, timeoutMs, logger });
+  return runner.recover(options.timeoutMs).catch((error: unknown) => app.log.error({ err: error }, "request recovery failed"));
+}
+
+function pendingStatus(record: RequestRecord) {
+  return {
+    object: "triad.request",
+    request_id: record.requestId,
+    task_id: record.taskId === null ? null : String(record.taskId),
+    status: record.taskId === null ? "submitting" : "running",
+  };
+}
+
+/** SHA-256 of the body's canonical JSON (RFC 8785): the same request, however its JSON is spaced or ordered. */
+function requestBodyHash(body: unknown): string {
+  let canonical: string | undefined;
   try {
-    result = await options.network.result(taskId, options.timeoutMs);
-  } catch (error) {
-    if (!(error instanceof TaskTimeoutError)) throw error;
-    const cancelled = (await options.network.cancel(taskId).catch(() => "started")) === "cancelled";
-    if (cancelled) options.accounts.refund(key, submitted.fee);
-    throw new OpenAiError(
-      504,
-      "timeout_error",
-      cancelled
-        ? `No consensus within ${options.timeoutMs / 1000} s: task ${taskId} was still queued and has been cancelled; its fee is refunded.`
-        : `No consensus within ${options.timeoutMs / 1000} s: task ${taskId} is running; it ends with a result or a refund, ` +
-          `see \`triad task result ${taskId}\`.`,
-      null,
-      "upstream_timeout",
-    );
+    canonical = canonicalize(body);
+  } catch {
+    throw invalidRequest("the request body contains invalid Unicode (a lone UTF-16 surrogate)", null, "invalid_json");
   }
-  if (result.outcome === "aborted") {
-    options.accounts.refund(key, submitted.fee);
-    throw new OpenAiError(502, "server_error", `Task ${taskId} aborted without consensus (${result.reason}); its fee is refunded.`, null, "no_consensus");
+  return createHash("sha256").update(canonical ?? "").digest("hex");
+}
+
+function parseIdempotencyKey(header: string | string[] | undefined): string | null {
+  if (header === undefined) return null;
+  if (typeof header !== "string" || !IDEMPOTENCY_KEY.test(header)) {
+    const message = "the Idempotency-Key header must be 1 to 255 visible ASCII characters, sent once";
+    throw invalidRequest(message, "Idempotency-Key", "invalid_idempotency_key");
   }
-  if (isTaskError(result.document)) {
-    throw invalidRequest(`The nodes agreed the task is invalid (task ${taskId}): ${result.document.error.message}`, null, result.document.error.code);
+  return header;
+}
+
+function parseWait(text: string | undefined): number {
+  if (text === undefined) return 0;
+  const seconds = Number(text);
+  if (!/^[0-9]+$/.test(text) || seconds > MAX_GET_WAIT_SECONDS) {
+    throw invalidRequest(`wait must be whole seconds from 0 to ${MAX_GET_WAIT_SECONDS}, got "${text}"`, "wait");
   }
-  return completionFromResponse(result.document, {
-    task_id: String(taskId),
-    nodes: result.nodes,
-    result_hash: result.resultHash,
-    seed,
-    create_tx: submitted.createTx,
-  }, Math.floor(Date.now() / 1000));
+  return seconds;
+}
+
+function toOpenAiError(error: unknown, request: FastifyRequest): OpenAiError {
+  if (error instanceof OpenAiError) return error;
+  const { statusCode, code, message } = error as { statusCode?: number; code?: string; message?: string };
+  if (statusCode === 429) return rateLimited(request.apiKey);
+  if (statusCode === 503) {
+    return new OpenAiError(503, "server_error", "The bridge is shutting down; retry shortly.", null, "unavailable", true);
+  }
+  if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
+    const mapped = (code && FASTIFY_CODES[code]) || { status: statusCode, code: "invalid_request" };
+    return new OpenAiError(mapped.status, "invalid_request_error", message ?? "invalid request", null, mapped.code);
+  }
+  return new OpenAiError(500, "server_error", "The bridge failed to process the request.", null, "internal_error");
 }
 
 /** Server-sent events in OpenAI's chunk format, sent at once: the content exists only once it is verified. */
@@ -158,5 +283,5 @@ function validationError(message: string): OpenAiError {
 
 function rateLimited(key: ApiKeySpec | undefined): OpenAiError {
   const limit = key ? `${key.requestsPerMinute} requests per minute for API key "${key.name}"` : "the request rate limit";
-  return new OpenAiError(429, "rate_limit_error", `Rate limit reached: ${limit}. Try again later.`, null, "rate_limit_exceeded");
+  return new OpenAiError(429, "rate_limit_error", `Rate limit reached: ${limit}. Try again later.`, null, "rate_limit_exceeded", true);
 }

@@ -21,6 +21,10 @@ export interface BridgeConfig {
   timeoutMs: number;
   models: string[];
   logLevel: string;
+  /** SQLite file of the bridge's requests and spending (survives restarts). */
+  stateFile: string;
+  /** When set, prompts are counted with each model's tokenizer and checked against its context before paying. */
+  modelsDir?: string;
 }
 
 const schema = JSON.parse(readFileSync(new URL("./config.schema.json", import.meta.url), "utf8"));
@@ -57,6 +61,8 @@ export function parseBridgeConfig(document: unknown, baseDir: string, origin = "
     timeoutMs: ((raw.timeoutSeconds as number | undefined) ?? 120) * 1000,
     models: (raw.models as string[] | undefined) ?? ["stories260K"],
     logLevel: (raw.logLevel as string | undefined) ?? "info",
+    stateFile: path.resolve(baseDir, (raw.stateFile as string | undefined) ?? "bridge-state.sqlite"),
+    modelsDir: raw.modelsDir === undefined ? undefined : path.resolve(baseDir, raw.modelsDir as string),
   };
 }
 

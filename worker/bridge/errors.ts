@@ -1,5 +1,12 @@
 /** OpenAI's error types, by HTTP status, as its API and official clients use them. */
-export type OpenAiErrorType = "invalid_request_error" | "authentication_error" | "rate_limit_error" | "insufficient_quota" | "server_error" | "timeout_error";
+export type OpenAiErrorType =
+  | "invalid_request_error"
+  | "idempotency_error"
+  | "authentication_error"
+  | "rate_limit_error"
+  | "insufficient_quota"
+  | "server_error"
+  | "timeout_error";
 
 /** An error answered in OpenAI's format: `{ "error": { "message", "type", "param", "code" } }`. */
 export class OpenAiError extends Error {
@@ -9,6 +16,11 @@ export class OpenAiError extends Error {
     message: string,
     readonly param: string | null = null,
     readonly code: string | null = null,
+    /**
+     * Sent as `x-should-retry`, which the official clients obey: true only when no paid task exists for the
+     * request and repeating it may succeed; false whenever a retry without the same Idempotency-Key could pay twice.
+     */
+    readonly retryable = false,
   ) {
     super(message);
     this.name = "OpenAiError";

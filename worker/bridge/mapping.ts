@@ -50,6 +50,8 @@ const MAPPED = new Set([
   "model", "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens", "n", "seed",
   "top_k", "typical_p", "repetition_penalty", "num_beams", "do_sample", "dtype", "quantize_bits",
 ]);
+/** With the u flag a surrogate pair is one code point, so only unpaired surrogates match. */
+const LONE_SURROGATE = /\p{Cs}/u;
 const ROLES = new Set(["system", "user", "assistant", "developer"]);
 
 export interface MappedTask {
@@ -83,7 +85,12 @@ export function requestToTask(body: unknown): MappedTask {
       throw invalidRequest(`'messages[${i}].role' must be one of system, developer, user, assistant`, `messages[${i}].role`);
     }
     const role = (message.role === "developer" ? "system" : message.role) as GptTask["messages"][number]["role"];
-    return { role, content: textContent(message.content, i) };
+    const content = textContent(message.content, i);
+    // A lone UTF-16 surrogate has no UTF-8 encoding: the task bytes would not say what the request said.
+    if (LONE_SURROGATE.test(content)) {
+      throw invalidRequest(`'messages[${i}].content' contains a lone UTF-16 surrogate (invalid Unicode)`, `messages[${i}].content`);
+    }
+    return { role, content };
   });
   if (request.stream != null && typeof request.stream !== "boolean") throw invalidRequest("'stream' must be a boolean", "stream");
   if (request.stream_options != null && request.stream !== true) {

@@ -2,6 +2,7 @@ import { MaxUint256 } from "ethers";
 import { TaskStatus } from "../chain/enums.js";
 import type { ClientConnection } from "../client/connection.js";
 import { waitForResult, type TaskResult } from "../client/result.js";
+import { withRpcRetries } from "../client/rpc-retry.js";
 import { submitTask } from "../client/submit.js";
 import type { GptTask } from "../engine/index.js";
 
@@ -21,6 +22,11 @@ export interface TriadNetwork {
   result(taskId: bigint, timeoutMs: number): Promise<TaskResult>;
   /** Cancels a task still waiting in the queue (fee refunded); "started" when nodes already work on it. */
   cancel(taskId: bigint): Promise<"cancelled" | "started">;
+  /**
+   * Tasks this wallet created with `argsHash`, oldest first: after a crash between paying and recording, the
+   * bridge finds the task it paid for instead of paying again.
+   */
+  findTasks(argsHash: string): Promise<Array<{ taskId: bigint; createTx: string }>>;
 }
 
 /**
@@ -54,9 +60,20 @@ export class ChainNetwork implements TriadNetwork {
     return waitForResult(this.conn, taskId, { timeoutMs, pollIntervalMs: 100 });
   }
 
+  async findTasks(argsHash: string): Promise<Array<{ taskId: bigint; createTx: string }>> {
+    const tm = this.conn.taskManager;
+    const events = await withRpcRetries(`looking up tasks with argsHash ${argsHash}`, () =>
+      tm.queryFilter(tm.filters.TaskCreated(undefined, this.conn.address), this.conn.deployment.blockNumber),
+    );
+    return events
+      .filter((event) => event.args.argsHash.toLowerCase() === argsHash.toLowerCase())
+      .map((event) => ({ taskId: event.args.taskId, createTx: event.transactionHash }));
+  }
+
   async cancel(taskId: bigint): Promise<"cancelled" | "started"> {
     const run = this.#submissions.then(async () => {
-      if ((await this.conn.taskManager.getTask(taskId)).status !== TaskStatus.Queued) return "started" as const;
+      const task = await withRpcRetries(`task ${taskId}: reading its status`, () => this.conn.taskManager.getTask(taskId));
+      if (task.status !== TaskStatus.Queued) return "started" as const;
       await (await this.conn.taskManager.cancel(taskId)).wait();
       return "cancelled" as const;
     });

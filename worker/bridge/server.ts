@@ -2,7 +2,9 @@ import type { FastifyInstance } from "fastify";
 import pino from "pino";
 import { connectClient, type ClientConnection } from "../client/connection.js";
 import { ApiAccounts } from "./accounts.js";
-import { buildBridgeApp } from "./app.js";
+import { buildBridgeApp, recoverOpenRequests } from "./app.js";
+import { Preflight } from "./preflight.js";
+import { BridgeStore } from "./store.js";
 import type { BridgeConfig } from "./config.js";
 import { ChainNetwork } from "./network.js";
 
@@ -21,31 +23,38 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
     privateKey: config.privateKey,
     deploymentFile: config.deployment,
   });
+  let store: BridgeStore | undefined;
   try {
     const fee = config.feeWei ?? (await conn.taskManager.minFee());
-    const app = await buildBridgeApp({
+    store = new BridgeStore(config.stateFile);
+    const appOptions = {
       network: new ChainNetwork(conn, { fee, minVramGb: config.minVramGb }),
-      accounts: new ApiAccounts(config.apiKeys),
+      accounts: new ApiAccounts(config.apiKeys, store),
       models: config.models,
       fee,
       timeoutMs: config.timeoutMs,
+      preflight: new Preflight(config.modelsDir),
       logger,
-    });
+    };
+    const app = await buildBridgeApp(appOptions);
     await app.listen({ host: config.host, port: config.port });
+    void recoverOpenRequests(app, appOptions);
     const address = app.server.address();
     const port = typeof address === "object" && address ? address.port : config.port;
     const url = `http://${config.host}:${port}`;
-    logger.info({ url, payer: conn.address, fee: fee.toString() }, "bridge listening");
+    logger.info({ url, payer: conn.address, fee: fee.toString(), stateFile: config.stateFile }, "bridge listening");
     return {
       url,
       app,
       async close() {
         await app.close();
         conn.close();
+        store?.close();
       },
     };
   } catch (error) {
     conn.close();
+    store?.close();
     throw error;
   }
 }

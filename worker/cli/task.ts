@@ -11,10 +11,15 @@ import { readManifest } from "../devnet/manifest.js";
 
 const DEFAULT_DEVNET_DIR = ".triad/devnet";
 
-/** Exit codes: 2 = invalid input (task or options), 3 = not finished yet (without --wait), 4 = task aborted. */
+/**
+ * Exit codes: 1 = failed (the message says what), 2 = invalid input (task or options), 3 = not finished yet (without
+ * --wait), 4 = task aborted, 5 = no network to connect to (no devnet running, bad endpoints).
+ */
 const EXIT_INVALID = 2;
 const EXIT_NOT_FINISHED = 3;
 const EXIT_ABORTED = 4;
+const EXIT_NO_NETWORK = 5;
+const EXIT_FAILED = 1;
 
 interface ConnectionOptions {
   rpc?: string;
@@ -95,9 +100,17 @@ function withConnectionOptions(command: Command): Command {
 }
 
 async function withConnection(options: ConnectionOptions, use: (conn: ClientConnection) => Promise<void>): Promise<void> {
-  const conn = await openConnection(options);
+  let conn: ClientConnection;
+  try {
+    conn = await openConnection(options);
+  } catch (error) {
+    fail(`cannot connect: ${(error as Error).message}`, EXIT_NO_NETWORK);
+  }
   try {
     await use(conn);
+  } catch (error) {
+    // Failures of the network or the chain are reported as one line naming what failed, never a stack trace.
+    fail((error as Error).message, EXIT_FAILED);
   } finally {
     conn.close();
   }

@@ -1,3 +1,4 @@
+import { isError } from "ethers";
 import { RelayError } from "../relay/errors.js";
 import type { GptResponse, TaskErrorDocument } from "../engine/index.js";
 import type { ClientConnection } from "./connection.js";
@@ -52,15 +53,16 @@ export async function waitForResult(conn: ClientConnection, taskId: bigint, opti
   const pollIntervalMs = options.pollIntervalMs ?? 500;
   const deadline = Date.now() + timeoutMs;
 
-  let task = await conn.taskManager.getTask(taskId);
+  const untilDeadline = <T>(what: string, read: () => Promise<T>) => readUntil(taskId, what, read, deadline, pollIntervalMs, timeoutMs);
+  let task = await untilDeadline("its status could not be read", () => conn.taskManager.getTask(taskId));
   if (task.status === TaskStatus.None) throw new Error(`the chain has no task ${taskId}`);
   while (task.status !== TaskStatus.Succeeded && task.status !== TaskStatus.Aborted) {
     if (Date.now() > deadline) throw new TaskTimeoutError(taskId, "no consensus", timeoutMs);
     await sleep(pollIntervalMs);
-    task = await conn.taskManager.getTask(taskId);
+    task = await untilDeadline("its status could not be read", () => conn.taskManager.getTask(taskId));
   }
   const nodes = [...task.nodes];
-  const reveals = await revealsOf(conn, taskId);
+  const reveals = await untilDeadline("its reveals could not be read", () => revealsOf(conn, taskId));
   if (task.status === TaskStatus.Aborted) {
     return { outcome: "aborted", taskId, nodes, reason: abortReasonName(task.abortReason), reveals };
   }
@@ -81,10 +83,42 @@ async function downloadResult(
     try {
       return await conn.relay.getResult(taskId, resultHash);
     } catch (error) {
-      const notYetUploaded = error instanceof RelayError && error.status === 404;
-      if (!notYetUploaded) throw error;
-      if (Date.now() > deadline) throw new TaskTimeoutError(taskId, "the result was not uploaded to the relay", timeoutMs);
+      // Not uploaded yet (404), or the relay unreachable or failing (the client already retried with backoff):
+      // keep trying until the deadline. A hash mismatch or another 4xx will not get better.
+      const transient = error instanceof RelayError && (error.status === 404 || error.status === 0 || error.status >= 500);
+      if (!transient) throw new TaskFetchError(taskId, `its result could not be downloaded: ${(error as Error).message}`);
+      if (Date.now() > deadline) {
+        throw new TaskTimeoutError(taskId, `the result was not downloaded from the relay (last: ${(error as Error).message})`, timeoutMs);
+      }
       await sleep(pollIntervalMs);
+    }
+  }
+}
+
+/** A failure while following a task; the message always names it. */
+export class TaskFetchError extends Error {
+  constructor(taskId: bigint, what: string) {
+    super(`task ${taskId}: ${what}`);
+    this.name = "TaskFetchError";
+  }
+}
+
+/** Reads from the chain, retrying RPC failures until the deadline; a revert (the contract's answer) is not retried. */
+async function readUntil<T>(
+  taskId: bigint,
+  what: string,
+  read: () => Promise<T>,
+  deadline: number,
+  pollIntervalMs: number,
+  timeoutMs: number,
+): Promise<T> {
+  for (let delay = pollIntervalMs; ; delay = Math.min(delay * 2, 5_000)) {
+    try {
+      return await read();
+    } catch (error) {
+      if (isError(error, "CALL_EXCEPTION")) throw new TaskFetchError(taskId, `${what}: ${(error as Error).message}`);
+      if (Date.now() > deadline) throw new TaskTimeoutError(taskId, `${what} (last RPC error: ${(error as Error).message})`, timeoutMs);
+      await sleep(delay);
     }
   }
 }

@@ -1,6 +1,8 @@
 import { createdTaskId } from "../chain/contracts.js";
 import { encodeTask, hashBytes, validateTask } from "../engine/index.js";
+import { MAX_ARGS_BYTES } from "../relay/protocol.js";
 import type { ClientConnection } from "./connection.js";
+import { withRpcRetries } from "./rpc-retry.js";
 
 export interface SubmitTaskOptions {
   /** Token wei escrowed for the nodes; default: the task manager's minimum fee. */
@@ -40,8 +42,9 @@ export class InvalidTaskError extends Error {
 }
 
 /**
- * Creates a task on-chain and uploads its arguments: validates, encodes canonically (RFC 8785), approves the fee,
- * calls createTask with keccak256 of those bytes, then puts the same bytes on the relay.
+ * Uploads a task's arguments, then creates it on-chain: validates, encodes canonically (RFC 8785), checks the
+ * relay's size limit, uploads the bytes to the relay as pending arguments, approves the fee and calls createTask
+ * with keccak256 of those bytes. Nothing is paid unless the relay holds the arguments.
  */
 export async function submitTask(conn: ClientConnection, task: unknown, options: SubmitTaskOptions = {}): Promise<SubmittedTask> {
   if (options.validate !== false) {
@@ -52,25 +55,30 @@ export async function submitTask(conn: ClientConnection, task: unknown, options:
   if (!Number.isInteger(minVramGb) || minVramGb < 1 || minVramGb > 0xffff_ffff) {
     throw new RangeError(`minVramGb must be a positive integer (got ${minVramGb})`);
   }
-  const minimumFee = await conn.taskManager.minFee();
+  const minimumFee = await withRpcRetries("reading the minimum fee", () => conn.taskManager.minFee());
   const fee = options.fee ?? minimumFee;
   if (fee < minimumFee) throw new RangeError(`fee ${fee} is below the task manager's minimum fee ${minimumFee} (token wei)`);
 
   const bytes = encodeTask(task);
+  if (bytes.length > MAX_ARGS_BYTES) {
+    throw new InvalidTaskError(`the task encodes to ${bytes.length} bytes; the relay accepts task arguments up to ${MAX_ARGS_BYTES} bytes`);
+  }
   const argsHash = hashBytes(bytes);
-  const allowance = await conn.token.allowance(conn.address, conn.deployment.taskManager);
+  // The arguments reach the relay before any fee is committed; the relay gives them to the task created below.
+  await conn.relay.putPendingArgs(bytes);
+  const allowance = await withRpcRetries("reading the fee allowance", () =>
+    conn.token.allowance(conn.address, conn.deployment.taskManager),
+  );
   if (allowance < fee) {
     const amount = options.approve ?? fee;
     if (amount < fee) throw new RangeError(`approve (${amount}) must cover the fee (${fee})`);
     await (await conn.token.approve(conn.deployment.taskManager, amount)).wait();
   }
 
-  const estimate = await conn.taskManager.createTask.estimateGas(argsHash, minVramGb, fee);
+  const estimate = await withRpcRetries("estimating createTask", () => conn.taskManager.createTask.estimateGas(argsHash, minVramGb, fee));
   const tx = await conn.taskManager.createTask(argsHash, minVramGb, fee, { gasLimit: estimate + AUTO_DISPATCH_HEADROOM });
   const receipt = await tx.wait();
   if (receipt === null || receipt.status !== 1) throw new Error(`createTask transaction ${tx.hash} failed`);
   const taskId = await createdTaskId(conn.taskManager, receipt);
-
-  await conn.relay.putArgs(taskId, bytes);
   return { taskId, argsHash, fee, minVramGb, createTxHash: tx.hash, bytes };
 }

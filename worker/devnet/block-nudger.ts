@@ -9,7 +9,10 @@ export interface BlockNudger {
 /**
  * With automine a block is mined only for a transaction, but a queued task waits for the hash of the block after
  * its createTask block (BlockhashRandomness): nothing would ever mine it. While tasks are queued this mines an
- * empty block every `intervalMs`, so their randomness becomes ready and deadlines keep moving.
+ * empty block every `intervalMs`, so their randomness becomes ready. Otherwise it mines one whenever the latest
+ * block is a second or more behind the wall clock, so an idle chain's time still moves: workers see a deadline
+ * pass (and expire the task) within about a second of it passing. The devnet's chain lets blocks share a
+ * timestamp, so this never pushes chain time ahead of the wall clock.
  */
 export function startBlockNudger(provider: JsonRpcProvider, taskManager: string, intervalMs = 1_000): BlockNudger {
   const manager = TaskManager__factory.connect(taskManager, provider);
@@ -22,7 +25,12 @@ export function startBlockNudger(provider: JsonRpcProvider, taskManager: string,
   };
   const nudge = async () => {
     try {
-      if ((await manager.queueLength()) > 0n) await provider.send("evm_mine", []);
+      if ((await manager.queueLength()) > 0n) {
+        await provider.send("evm_mine", []);
+        return;
+      }
+      const latest = await provider.getBlock("latest");
+      if (latest && latest.timestamp < Math.floor(Date.now() / 1000)) await provider.send("evm_mine", []);
     } catch {
       // the node is restarting or stopping; try again on the next tick
     }

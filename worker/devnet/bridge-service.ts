@@ -15,6 +15,8 @@ export interface BridgeServiceOptions {
   /** The fee wallet's key (a funded dev account). */
   privateKey: string;
   apiKey: string;
+  /** Lets the bridge measure prompts against each model's context before paying. */
+  modelsDir: string;
   configFile: string;
   logFile: string;
 }
@@ -42,6 +44,9 @@ export class BridgeService {
       apiKeys: [{ key: o.apiKey, name: "devnet", requestsPerMinute: 600, spendingCap: "10000" }],
       timeoutSeconds: 180,
       models: ["stories260K"],
+      modelsDir: o.modelsDir,
+      // Beside the config, in the devnet's state dir: requests and spending survive a bridge restart.
+      stateFile: path.join(path.dirname(o.configFile), "bridge-state.sqlite"),
     };
     mkdirSync(path.dirname(o.configFile), { recursive: true });
     await writeFileAtomic(o.configFile, JSON.stringify(config, null, 2) + "\n");
@@ -57,6 +62,12 @@ export class BridgeService {
 
   get pid(): number {
     return this.#process?.running ? this.#process.pid : 0;
+  }
+
+  /** SIGKILL (a crash, for reliability tests); `start()` brings it back on the same port and state file. */
+  async kill(): Promise<void> {
+    await this.#process?.kill();
+    this.#process = undefined;
   }
 
   async stop(): Promise<void> {

@@ -80,9 +80,12 @@ export interface Devnet {
   stopWorker(name: string): Promise<void>;
   /** Stops the relay and starts it again on the same port and data dir. */
   restartRelay(): Promise<void>;
-  /** An outage: stops the relay until `startRelay` (same port and data dir). */
+  /** A relay outage: stops the relay; `startRelay` brings it back on the same port and data dir. */
   stopRelay(): Promise<void>;
   startRelay(): Promise<void>;
+  /** A bridge crash: SIGKILL; `startBridge` brings it back on the same port and state file. */
+  killBridge(): Promise<void>;
+  startBridge(): Promise<void>;
   /** Workers first, then the relay, then the chain; removes the manifest. */
   stop(): Promise<void>;
 }
@@ -161,6 +164,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       deploymentFile,
       privateKey: bridgeKey.privateKey,
       apiKey: DEVNET_API_KEY,
+      modelsDir,
       configFile: path.join(stateDir, "bridge", "config.json"),
       logFile: path.join(logsDir, "bridge.log"),
     });
@@ -252,6 +256,12 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       stopRelay: () => relay.stop(),
       async startRelay() {
         await relay.start();
+        await save();
+      },
+      killBridge: () => bridge.kill(),
+      async startBridge() {
+        await bridge.start();
+        manifest.pids.bridge = bridge.pid;
         await save();
       },
       stop: () => stack.unwind(),

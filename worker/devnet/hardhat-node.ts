@@ -21,14 +21,15 @@ export interface RunningChainNode {
 
 /**
  * Starts `hardhat node` by running Hardhat's CLI script with this Node binary (not through npx, whose wrapper
- * would leave the real server holding the port when killed). It starts in automine mode.
+ * would leave the real server holding the port when killed). It starts in automine mode, on the `devnet` network of
+ * hardhat.config.ts: blocks may share a timestamp, so chain time is wall-clock time (never +1 s per block).
  */
 export async function startHardhatNode(options: HardhatNodeOptions): Promise<RunningChainNode> {
   const hardhatCli = hardhatCliPath();
   const child = await SupervisedProcess.start({
     name: "hardhat-node",
     command: process.execPath,
-    args: [hardhatCli, "node", "--hostname", options.host, "--port", String(options.port)],
+    args: [hardhatCli, "--network", "devnet", "node", "--hostname", options.host, "--port", String(options.port)],
     cwd: repoRoot,
     logFile: options.logFile,
   });

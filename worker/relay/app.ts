@@ -7,11 +7,12 @@ import type { OnChainTask, TaskView } from "./chain.js";
 import { RelayError, type RelayErrorBody } from "./errors.js";
 import type { NonceStore } from "./nonce-store.js";
 import type { ObjectStore } from "./object-store.js";
+import type { PendingArgs } from "./pending-args.js";
 import {
+  AUTH_HEADERS,
   CONTENT_HASH_HEADER,
   MAX_ARGS_BYTES,
   MAX_RESULT_BYTES,
-  NO_BODY_HASH,
   unixSeconds,
   type ObjectKind,
 } from "./protocol.js";
@@ -22,6 +23,7 @@ export interface RelayDependencies {
   objects: ObjectStore;
   tasks: TaskIndex;
   nonces: NonceStore;
+  pending: PendingArgs;
   logger: Logger;
   /** Milliseconds since the epoch; injectable for tests. */
   now?: () => number;
@@ -53,25 +55,28 @@ export function buildRelayApp(deps: RelayDependencies) {
     reply.code(404).send(errorBody("not_found", `no route ${request.method} ${request.url}`)),
   );
 
-  const signer = (request: FastifyRequest, bodyHash: () => string) =>
-    authenticate(
-      { method: request.method, path: request.url, headers: request.headers, bodyHash },
-      deps.nonces,
-      unixSeconds(now()),
-    );
+  const signer = (request: FastifyRequest, hasBody: boolean) =>
+    authenticate({ method: request.method, path: request.url, headers: request.headers, hasBody }, deps.nonces, unixSeconds(now()));
+
+  /** Hashed last, after every cheap check: the body must be the one whose hash was signed. */
+  const checkBody = (body: Uint8Array, signedHash: string) => {
+    const hash = keccak256(body);
+    if (hash !== signedHash) {
+      throw new RelayError(401, "bad_signature", `keccak256 of the body is ${hash}, not the signed ${AUTH_HEADERS.bodyHash} ${signedHash}`);
+    }
+    return hash;
+  };
 
   const upload = (kind: ObjectKind) => async (request: FastifyRequest<{ Params: TaskParams }>) => {
     const taskId = parseTaskId(request.params.taskId);
     const body = new Uint8Array(request.body instanceof Buffer ? request.body : Buffer.alloc(0));
-    let bodyHash: string | undefined;
-    const hashOfBody = () => (bodyHash ??= keccak256(body));
-    const address = await signer(request, hashOfBody);
+    const { address, bodyHash: signedHash } = await signer(request, true);
     const task = await knownTask(deps.chain, taskId);
     const expectedHash = kind === "args" ? checkArgsUpload(task, address) : checkResultUpload(task, address);
-    const hash = hashOfBody();
-    if (hash !== expectedHash) {
-      throw new RelayError(422, "hash_mismatch", `keccak256 of the body is ${hash}; the chain records ${expectedHash}`);
+    if (signedHash !== expectedHash.toLowerCase()) {
+      throw new RelayError(422, "hash_mismatch", `keccak256 of the body is ${signedHash}; the chain records ${expectedHash}`);
     }
+    const hash = checkBody(body, signedHash);
     // The object first, then the index entry that points at it.
     const stored = await deps.objects.put(body, hash);
     const indexed = (await deps.tasks.hashOf(taskId, kind)) === hash;
@@ -79,6 +84,25 @@ export function buildRelayApp(deps: RelayDependencies) {
     const created = stored.created || !indexed;
     request.log.info({ taskId: taskId.toString(), kind, hash, bytes: body.length, by: address, created }, "stored");
     return { status: created ? 201 : 200, body: { taskId: taskId.toString(), kind, hash, bytes: body.length } };
+  };
+
+  // Claims of pending uploads, one at a time per task (the three nodes ask for the arguments at once).
+  const claims = new Map<string, Promise<void>>();
+  const claimPendingArgs = (taskId: bigint, task: OnChainTask) => {
+    let claim = claims.get(taskId.toString());
+    if (!claim) {
+      claim = (async () => {
+        if ((await deps.tasks.hashOf(taskId, "args")) !== undefined) return;
+        const bytes = await deps.pending.get(task.argsHash, task.creator, now());
+        if (bytes === null) return;
+        await deps.objects.put(bytes, task.argsHash.toLowerCase());
+        await deps.tasks.record(taskId, "args", task.argsHash.toLowerCase());
+        await deps.pending.remove(task.argsHash, task.creator);
+        deps.logger.info({ taskId: taskId.toString(), hash: task.argsHash, by: task.creator }, "claimed pending args");
+      })().finally(() => claims.delete(taskId.toString()));
+      claims.set(taskId.toString(), claim);
+    }
+    return claim;
   };
 
   const download = async (taskId: bigint, kind: ObjectKind) => {
@@ -104,18 +128,41 @@ export function buildRelayApp(deps: RelayDependencies) {
     },
   );
 
+  // Arguments uploaded before createTask: signed by their future creator, checked against the hash in the path.
+  app.put<{ Params: { argsHash: string } }>("/v1/args/:argsHash", { bodyLimit: MAX_ARGS_BYTES }, async (request, reply) => {
+    const argsHash = request.params.argsHash.toLowerCase();
+    if (!/^0x[0-9a-f]{64}$/.test(argsHash)) {
+      const message = `the path must end in the keccak256 of the arguments (0x and 64 hex digits), got "${argsHash}"`;
+      throw new RelayError(400, "bad_args_hash", message);
+    }
+    const body = new Uint8Array(request.body instanceof Buffer ? request.body : Buffer.alloc(0));
+    const { address, bodyHash: signedHash } = await signer(request, true);
+    if (signedHash !== argsHash) {
+      throw new RelayError(422, "hash_mismatch", `the signed body hash ${signedHash} is not the path's ${argsHash}`);
+    }
+    checkBody(body, signedHash);
+    if (!(await deps.pending.put(argsHash, address, body, now()))) {
+      const message = `${address} already holds the most unclaimed argument uploads; create their tasks or wait for them to expire`;
+      throw new RelayError(429, "too_many_pending", message);
+    }
+    request.log.info({ hash: argsHash, bytes: body.length, by: address }, "stored pending args");
+    return reply.code(201).send({ kind: "pending-args", hash: argsHash, bytes: body.length, expiresInSeconds: deps.pending.ttlSeconds });
+  });
+
   app.get<{ Params: TaskParams }>("/v1/tasks/:taskId/args", async (request, reply) => {
     const taskId = parseTaskId(request.params.taskId);
-    const address = await signer(request, () => NO_BODY_HASH);
+    const { address } = await signer(request, false);
     const task = await knownTask(deps.chain, taskId);
     if (!sameAddress(task.creator, address) && !isTaskNode(task, address)) {
       throw new RelayError(403, "not_task_party", `${address} is neither the creator nor a node of task ${taskId}`);
     }
+    await claimPendingArgs(taskId, task);
     const { hash, bytes } = await download(taskId, "args");
     return reply.header(CONTENT_HASH_HEADER, hash).type("application/octet-stream").send(Buffer.from(bytes));
   });
 
-  // Open to anyone: the stored result was checked against the chain's resultHash on upload.
+  // Open to anyone, unsigned: results are public (docs/relay.md). The stored result was checked against the chain's
+  // resultHash on upload.
   app.get<{ Params: TaskParams }>("/v1/tasks/:taskId/result", async (request, reply) => {
     const taskId = parseTaskId(request.params.taskId);
     const { hash, bytes } = await download(taskId, "result");

@@ -1,18 +1,23 @@
 import { getAddress, isAddress, verifyMessage } from "ethers";
 import { RelayError } from "./errors.js";
 import type { NonceStore } from "./nonce-store.js";
-import { AUTH_HEADERS, relayAuthMessage, TIMESTAMP_WINDOW_SECONDS } from "./protocol.js";
+import { AUTH_HEADERS, NO_BODY_HASH, relayAuthMessage, TIMESTAMP_WINDOW_SECONDS } from "./protocol.js";
 
 export interface IncomingRequest {
   method: string;
   path: string;
   headers: Record<string, string | string[] | undefined>;
-  /** Called only once the cheap header checks passed: hashing a 4 MiB body costs about half a second. */
-  bodyHash: () => string;
+  /**
+   * The body hash the request signed: "0x" without a body, else the x-triad-body-hash header. The caller hashes
+   * the body only after authentication (and its own cheap checks) passed, and refuses it unless it matches: a
+   * junk-signed 4 MiB body costs a signature check, not half a second of hashing.
+   */
+  hasBody: boolean;
 }
 
 const TIMESTAMP = /^[0-9]{1,12}$/;
 const NONCE = /^(0x)?[0-9a-fA-F]{32}$/;
+const BODY_HASH = /^0x[0-9a-f]{64}$/;
 
 /**
  * Checks a request's auth headers and returns the (checksummed) address that signed it. Rejections are
@@ -23,7 +28,7 @@ export async function authenticate(
   request: IncomingRequest,
   nonces: NonceStore,
   nowSeconds: number,
-): Promise<string> {
+): Promise<{ address: string; bodyHash: string }> {
   const claimedAddress = header(request, AUTH_HEADERS.address);
   const timestampText = header(request, AUTH_HEADERS.timestamp);
   const nonceText = header(request, AUTH_HEADERS.nonce);
@@ -47,10 +52,14 @@ export async function authenticate(
     );
   }
 
+  const bodyHash = request.hasBody ? header(request, AUTH_HEADERS.bodyHash).toLowerCase() : NO_BODY_HASH;
+  if (request.hasBody && !BODY_HASH.test(bodyHash)) {
+    throw unauthorized("bad_body_hash", `${AUTH_HEADERS.bodyHash} must be the keccak256 of the body as 0x and 64 hex digits`);
+  }
   const message = relayAuthMessage({
     method: request.method,
     path: request.path,
-    bodyHash: request.bodyHash(),
+    bodyHash,
     timestamp,
     nonce: nonceText,
   });
@@ -70,7 +79,7 @@ export async function authenticate(
   if (!(await nonces.consume(address, nonce, timestamp, nowSeconds))) {
     throw unauthorized("replayed_nonce", `${AUTH_HEADERS.nonce} was already used by ${address}`);
   }
-  return address;
+  return { address, bodyHash };
 }
 
 function header(request: IncomingRequest, name: string): string {

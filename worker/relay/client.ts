@@ -1,7 +1,7 @@
 import { keccak256, type Signer } from "ethers";
 import pRetry, { AbortError } from "p-retry";
 import { ContentHashMismatch, RelayError, type RelayErrorBody } from "./errors.js";
-import { signRelayRequest, taskObjectPath, type ObjectKind } from "./protocol.js";
+import { pendingArgsPath, signRelayRequest, taskObjectPath, type ObjectKind } from "./protocol.js";
 
 export interface RelayHealth {
   ok: boolean;
@@ -21,7 +21,7 @@ export interface UploadReceipt {
 }
 
 export interface RelayClientOptions {
-  /** Retries after the first attempt for network errors and 5xx answers (default 4). */
+  /** Retries after the first attempt for network errors and 5xx answers (default 6: about 13 s of backoff). */
   retries?: number;
   /** Delay before the first retry in ms, doubled on each further retry (default 250). */
   minRetryDelayMs?: number;
@@ -41,8 +41,26 @@ export class RelayClient {
   constructor(baseUrl: string, signer: Signer, options: RelayClientOptions = {}) {
     this.#baseUrl = baseUrl.replace(/\/+$/, "");
     this.#signer = signer;
-    this.#retries = options.retries ?? 4;
+    this.#retries = options.retries ?? 6;
     this.#minRetryDelayMs = options.minRetryDelayMs ?? 250;
+  }
+
+  /**
+   * Uploads a task's arguments BEFORE createTask, keyed by their keccak256: the relay hands them to the task this
+   * account creates with that argsHash (docs/relay.md), so no fee is paid for arguments the relay never got.
+   */
+  async putPendingArgs(bytes: Uint8Array): Promise<{ hash: string; bytes: number; expiresInSeconds: number }> {
+    const path = pendingArgsPath(keccak256(bytes));
+    return this.#withRetries(async () => {
+      const headers = await signRelayRequest(this.#signer, { method: "PUT", path, body: bytes });
+      const response = await fetch(`${this.#baseUrl}${path}`, {
+        method: "PUT",
+        headers: { ...headers, "content-type": "application/octet-stream" },
+        body: bytes,
+      });
+      await throwUnlessOk(response);
+      return (await response.json()) as { hash: string; bytes: number; expiresInSeconds: number };
+    });
   }
 
   putArgs(taskId: bigint, bytes: Uint8Array): Promise<UploadReceipt> {
@@ -117,7 +135,7 @@ export class RelayClient {
             throw error;
           }
         },
-        { retries: this.#retries, minTimeout: this.#minRetryDelayMs, factor: 2, randomize: true },
+        { retries: this.#retries, minTimeout: this.#minRetryDelayMs, maxTimeout: 5_000, factor: 2, randomize: true },
       );
     } catch (error) {
       if (error instanceof RelayError) throw error;

@@ -13,6 +13,8 @@ export const AUTH_HEADERS = {
   timestamp: "x-triad-timestamp",
   nonce: "x-triad-nonce",
   signature: "x-triad-signature",
+  /** keccak256 of the body, as signed: the relay checks the signature before it spends time hashing the body. */
+  bodyHash: "x-triad-body-hash",
 } as const;
 
 /** Response header carrying the keccak256 of the bytes served. */
@@ -22,6 +24,11 @@ export const CONTENT_HASH_HEADER = "x-triad-content-hash";
 export const NO_BODY_HASH = "0x";
 
 export type ObjectKind = "args" | "result";
+
+/** Where a creator uploads a task's arguments before createTask (see PendingArgs). */
+export function pendingArgsPath(argsHash: string): string {
+  return `/v1/args/${argsHash.toLowerCase()}`;
+}
 
 export function taskObjectPath(taskId: bigint, kind: ObjectKind): string {
   return `/v1/tasks/${taskId.toString()}/${kind}`;
@@ -73,17 +80,13 @@ export interface SignRequestInput {
 export async function signRelayRequest(signer: Signer, input: SignRequestInput): Promise<Record<string, string>> {
   const timestamp = input.timestamp ?? unixSeconds();
   const nonce = input.nonce ?? freshNonce();
-  const message = relayAuthMessage({
-    method: input.method,
-    path: input.path,
-    bodyHash: bodyHashOf(input.body === undefined ? undefined : getBytes(input.body)),
-    timestamp,
-    nonce,
-  });
+  const bodyHash = bodyHashOf(input.body === undefined ? undefined : getBytes(input.body));
+  const message = relayAuthMessage({ method: input.method, path: input.path, bodyHash, timestamp, nonce });
   return {
     [AUTH_HEADERS.address]: await signer.getAddress(),
     [AUTH_HEADERS.timestamp]: String(timestamp),
     [AUTH_HEADERS.nonce]: nonce,
     [AUTH_HEADERS.signature]: await signer.signMessage(message),
+    ...(input.body === undefined ? {} : { [AUTH_HEADERS.bodyHash]: bodyHash }),
   };
 }

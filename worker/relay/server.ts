@@ -5,6 +5,7 @@ import { buildRelayApp } from "./app.js";
 import { contractTaskView, rpcTaskView, type TaskView } from "./chain.js";
 import { NonceStore } from "./nonce-store.js";
 import { ObjectStore } from "./object-store.js";
+import { PendingArgs } from "./pending-args.js";
 import { TIMESTAMP_WINDOW_SECONDS } from "./protocol.js";
 import { TaskIndex } from "./task-index.js";
 
@@ -16,6 +17,8 @@ interface CommonRelayOptions {
   logger?: Logger;
   /** Milliseconds since the epoch; injectable for tests. */
   now?: () => number;
+  /** How long arguments uploaded before their task exists are kept unclaimed (default 3600 s). */
+  pendingArgsTtlSeconds?: number;
 }
 
 /** Reads the chain through `rpcUrl` (production), or through an ethers `provider` (tests, in-process network). */
@@ -36,6 +39,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     objects: await ObjectStore.open(path.join(options.dataDir, "objects")),
     tasks: await TaskIndex.open(path.join(options.dataDir, "tasks")),
     nonces: await NonceStore.open(path.join(options.dataDir, "nonces.json"), TIMESTAMP_WINDOW_SECONDS),
+    pending: await PendingArgs.open(path.join(options.dataDir, "pending"), { ttlSeconds: options.pendingArgsTtlSeconds }),
     logger,
     now: options.now,
   });
