@@ -10,6 +10,7 @@ import { connectDevnet } from "../../worker/devnet/client.js";
 import { waitForResult } from "../../worker/client/result.js";
 import { startDevnet, type Devnet } from "../../worker/devnet/devnet.js";
 import { GptEngine, encodeTask, type GptResponse } from "../../worker/engine/index.js";
+import type { NetworkSnapshot } from "../../worker/explorer/indexer.js";
 import { defaultModelsDir } from "../../worker/paths.js";
 import { SCREENSHOT_DIR, chatOnce, launchChromium } from "../bridge/browser.js";
 import { expectSucceeded } from "./expectations.js";
@@ -96,6 +97,35 @@ describe("e2e: the bridge on a devnet", function () {
       expect(task.status).to.equal(TaskStatus.Succeeded);
       expect(receipt).to.contain(task.resultHash);
       for (const node of task.nodes) expect(receipt).to.contain(node);
+    } finally {
+      await browser?.close();
+    }
+  });
+
+  it("serves the network explorer: the devnet's group, its nodes and the settled tasks with their timelines", async function () {
+    const { url } = devnet.manifest.bridge;
+    const snapshot = (await (await fetch(`${url}/v1/triad/network`)).json()) as NetworkSnapshot;
+    expect(snapshot.groups.map((g) => g.cardModel)).to.deep.equal(["NVIDIA GeForce RTX 4090"]);
+    expect(snapshot.nodes.map((n) => n.address).sort()).to.deep.equal(devnet.manifest.workers.map((w) => w.address).sort());
+    for (const node of snapshot.nodes) expect(BigInt(node.stake)).to.equal(devnet.deployment.params.stakeAmount);
+    const settled = snapshot.tasks.filter((t) => t.status === "succeeded");
+    expect(settled.length, "the earlier requests' tasks").to.be.greaterThan(0);
+    for (const task of settled) {
+      const onChain = await conn.taskManager.getTask(BigInt(task.taskId));
+      expect(task.resultHash).to.equal(onChain.resultHash);
+      expect(Object.keys(task.timeline.commits)).to.have.length(3);
+      expect(Object.keys(task.timeline.reveals)).to.have.length(3);
+      expect(task.timeline.ended).to.be.at.least(task.timeline.created);
+    }
+    let browser: Browser | undefined;
+    try {
+      browser = await launchChromium();
+      const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
+      await page.goto(`${url}/explorer`);
+      await page.locator("#tasks tbody tr").first().waitFor({ timeout: 20_000 });
+      expect(await page.locator("#nodes tbody tr").count()).to.equal(3);
+      expect(await page.locator("#latency .point").count()).to.be.greaterThan(0);
+      await page.screenshot({ path: path.join(SCREENSHOT_DIR, "explorer-devnet.png"), fullPage: true });
     } finally {
       await browser?.close();
     }

@@ -9,6 +9,7 @@ import { quotaExceeded, type ApiAccounts, type ApiKeySpec } from "./accounts.js"
 import { OpenAiError, invalidRequest } from "./errors.js";
 import { chunksFromCompletion, requestToTask, type ChatCompletion } from "./mapping.js";
 import type { TriadNetwork } from "./network.js";
+import { registerExplorer, type SnapshotSource } from "../explorer/routes.js";
 import { Preflight } from "./preflight.js";
 import { RequestRunner, StillRunning } from "./requests.js";
 import { SpendingCapError, keyIdOf, type RequestRecord } from "./store.js";
@@ -26,6 +27,8 @@ export interface BridgeAppOptions {
   preflight?: Preflight;
   /** Requests per minute per client address for requests without a valid API key (default 30). */
   unauthenticatedPerMinute?: number;
+  /** The network explorer's data (GET /explorer and /v1/triad/network); without it the explorer is not served. */
+  explorer?: SnapshotSource;
   logger?: pino.Logger;
 }
 
@@ -101,6 +104,7 @@ export async function buildBridgeApp(options: BridgeAppOptions): Promise<Fastify
   };
   const authenticated = { onRequest: identify, config: { rateLimit: {} } };
 
+  if (options.explorer) registerExplorer(app, options.explorer);
   app.get("/", async (_request, reply) => reply.type("text/html; charset=utf-8").send(page("index.html")));
   app.get("/chat.js", async (_request, reply) => reply.type("text/javascript; charset=utf-8").send(page("chat.js")));
   app.get("/healthz", async () => ({ ok: true }));

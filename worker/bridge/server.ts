@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
 import { connectClient, type ClientConnection } from "../client/connection.js";
+import { NetworkIndexer } from "../explorer/indexer.js";
 import { ApiAccounts } from "./accounts.js";
 import { buildBridgeApp, recoverOpenRequests } from "./app.js";
 import { Preflight } from "./preflight.js";
@@ -34,6 +35,12 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
       fee,
       timeoutMs: config.timeoutMs,
       preflight: new Preflight(config.modelsDir),
+      explorer: new NetworkIndexer({
+        provider: conn.provider,
+        registry: conn.registry,
+        taskManager: conn.taskManager,
+        fromBlock: conn.deployment.blockNumber,
+      }),
       logger,
     };
     const app = await buildBridgeApp(appOptions);
