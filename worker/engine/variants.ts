@@ -2,7 +2,7 @@ import type { TaskDtype } from "./types.js";
 import { TaskRejection } from "./errors.js";
 
 /** transformers.js' ONNX variant names, and the file each one lives in under `onnx/`. */
-const VARIANT_FILES = {
+export const VARIANT_FILES = {
   fp32: "model.onnx",
   fp16: "model_fp16.onnx",
   q8: "model_quantized.onnx",
