@@ -1,11 +1,10 @@
-import { readFileSync } from "node:fs";
 import { Ajv, type ErrorObject } from "ajv";
 import { HF_GENERATION_DEFAULTS } from "./generation-config.js";
+import { taskSchema } from "./task-schema.js";
 import type { GenerationConfigInput, GptTask, ResolvedGenerationConfig } from "./types.js";
 
-const schema = JSON.parse(readFileSync(new URL("./task.schema.json", import.meta.url), "utf8"));
 const ajv = new Ajv({ allErrors: true, strict: true });
-const validateSchema = ajv.compile<GptTask>(schema);
+const validateSchema = ajv.compile<GptTask>(taskSchema);
 
 export type ValidationResult = { ok: true; task: GptTask } | { ok: false; message: string };
 
