@@ -14,7 +14,8 @@ export interface KvCache {
 
 /**
  * One forward pass of a decoder-only ONNX model with a KV cache (transformers.js export layout:
- * input_ids, attention_mask, position_ids, past_key_values.N.key|value -> logits, present.N.key|value).
+ * input_ids, attention_mask, position_ids, past_key_values.N.key|value -> logits, present.N.key|value; position_ids
+ * only where the graph takes it, num_logits_to_keep = 1 where it takes that).
  * Returns the float32 logits of the last position of every batch row.
  * `session` defaults to the model's own; beam search passes one whose cache comes back to host memory.
  */
@@ -53,6 +54,8 @@ export class ForwardPass {
       for (let b = 0; b < batch; b++) for (let s = 0; s < steps; s++) positions[b * steps + s] = BigInt(cache.length + s);
       feeds.position_ids = new ort.Tensor("int64", positions, [batch, steps]);
     }
+    // Exports with this input compute logits only for the last N positions; we only read the last one.
+    if (this.model.hasNumLogitsToKeep) feeds.num_logits_to_keep = new ort.Tensor("int64", BigInt64Array.of(1n), []);
     let outputs: ort.InferenceSession.ReturnType;
     try {
       outputs = await this.session.run(feeds);
@@ -65,7 +68,8 @@ export class ForwardPass {
         present[`past_key_values.${layer}.${kind}`] = outputs[`present.${layer}.${kind}`];
       }
     }
-    return { logits: lastPositionLogits(outputs.logits, batch, steps, this.vocabSize), cache: { tensors: present, length: total, batch } };
+    const positions = Number(outputs.logits.dims[1]);
+    return { logits: lastPositionLogits(outputs.logits, batch, positions, this.vocabSize), cache: { tensors: present, length: total, batch } };
   }
 
   /**

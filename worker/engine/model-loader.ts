@@ -44,6 +44,7 @@ export interface LoadedModel {
   kvType: "float32" | "float16";
   kvShape: { heads: number; headDim: number };
   hasPositionIds: boolean;
+  hasNumLogitsToKeep: boolean;
   modelSha256: string;
   tokenizerSha256: string;
   /**
@@ -164,6 +165,7 @@ export async function loadModel(
       kvType,
       kvShape: kvShape(config),
       hasPositionIds: session.inputNames.includes("position_ids"),
+      hasNumLogitsToKeep: session.inputNames.includes("num_logits_to_keep"),
       modelSha256: files.files[file]!.sha256,
       tokenizerSha256: files.files["tokenizer.json"]!.sha256,
       modelDigest: digest,
