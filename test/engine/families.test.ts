@@ -37,15 +37,18 @@ const CONVERSATIONS: ChatMessage[][] = [
     { role: "system", content: "You answer in one line." },
     { role: "user", content: "Name a prime." },
     { role: "assistant", content: "7" },
-    { role: "user", content: "Another one, with \"quotes\", a tab\tand unicode: ñ 日本 🙂\nsecond line" },
+    { role: "user", content: 'Another one, with "quotes", a tab\tand unicode: ñ 日本 🙂\nsecond line' },
   ],
   [{ role: "user", content: "  leading and trailing spaces  " }],
 ];
 
 function runTaskCli(file: string, modelsDir: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(repoRoot, "bin/triad.js"), "run-task", file, "--models-dir", modelsDir], { cwd: repoRoot }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number((error as { code?: number }).code) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [path.join(repoRoot, "bin/triad.js"), "run-task", file, "--models-dir", modelsDir],
+      { cwd: repoRoot },
+      (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code) : 0, stdout, stderr }),
     );
   });
 }
@@ -80,7 +83,10 @@ describe("engine: model families (random weights in each export layout, real tok
         expect(model.hasPositionIds).to.equal(layout.positionIds !== false);
         expect(model.hasNumLogitsToKeep).to.equal(layout.numLogitsToKeep === true);
         expect(model.kvType).to.equal(layout.kvDtype ?? "float32");
-        expect(model.kvShape).to.deep.equal({ heads: fixture.shape.kvHeads, headDim: layout.headDim ?? fixture.shape.hidden / fixture.shape.heads });
+        expect(model.kvShape).to.deep.equal({
+          heads: fixture.shape.kvHeads,
+          headDim: layout.headDim ?? fixture.shape.hidden / fixture.shape.heads,
+        });
         expect(resolveGenerationConfig({}, model.generationConfig, model.config).eos_token_ids).to.deep.equal(fixture.eosTokenIds);
       });
 
@@ -142,7 +148,9 @@ describe("engine: model families (random weights in each export layout, real tok
         { role: "user", content: "a" },
         { role: "user", content: "b" },
       ];
-      const outcome = await engine.runTask(encodeTask({ model: "gemma3-tiny", messages, seed: 1, generation_config: { max_new_tokens: 2 } }));
+      const outcome = await engine.runTask(
+        encodeTask({ model: "gemma3-tiny", messages, seed: 1, generation_config: { max_new_tokens: 2 } }),
+      );
       expect(outcome.document).to.have.nested.property("error.code", "invalid_task");
       expect((outcome.document as { error: { message: string } }).error.message).to.contain("Conversation roles must alternate");
     } finally {

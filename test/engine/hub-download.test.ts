@@ -41,7 +41,18 @@ describe("engine: models from the hub (a local mirror with the hub's URL layout 
     fixtures = mkdtempSync(path.join(os.tmpdir(), "triad-hub-fixtures-"));
     // External weights (onnx/model.onnx_data) and a generation_config.json with two stop ids: the files the hub
     // download used to skip.
-    tinyDir = await makeRandomLlama({ hidden: 32, layers: 2, heads: 4, kvHeads: 2, intermediate: 64, vocab: 512, context: 64, outDir: fixtures, name: "tiny", seed: 3 });
+    tinyDir = await makeRandomLlama({
+      hidden: 32,
+      layers: 2,
+      heads: 4,
+      kvHeads: 2,
+      intermediate: 64,
+      vocab: 512,
+      context: 64,
+      outDir: fixtures,
+      name: "tiny",
+      seed: 3,
+    });
   });
   after(() => rmSync(fixtures, { recursive: true, force: true }));
 
@@ -90,7 +101,11 @@ describe("engine: models from the hub (a local mirror with the hub's URL layout 
   it("fetches external weights (model.onnx_data) and generation_config.json, by the pinned revision", async function () {
     const manifest = await computeManifest(tinyDir);
     expect(Object.keys(manifest.files)).to.include.members(["generation_config.json", "onnx/model.onnx", "onnx/model.onnx_data"]);
-    const engine = new GptEngine({ modelsDir: cacheDir, allowRemoteModels: true, pinnedModel: () => ({ digest: manifestDigest(manifest), manifest, revision: COMMIT }) });
+    const engine = new GptEngine({
+      modelsDir: cacheDir,
+      allowRemoteModels: true,
+      pinnedModel: () => ({ digest: manifestDigest(manifest), manifest, revision: COMMIT }),
+    });
     const reference = new GptEngine({ modelsDir: fixtures });
     try {
       const outcome = await run(engine, task({ model: TINY, generation_config: { max_new_tokens: 6 } }));
@@ -122,7 +137,11 @@ describe("engine: models from the hub (a local mirror with the hub's URL layout 
     expect(existsSync(path.join(cacheDir, TINY, "onnx/model.onnx_data.incomplete"))).to.equal(false);
 
     // Through the engine it is a node fault, never a result.
-    const engine = new GptEngine({ modelsDir: cacheDir, allowRemoteModels: true, pinnedModel: () => ({ digest: manifestDigest(manifest), manifest }) });
+    const engine = new GptEngine({
+      modelsDir: cacheDir,
+      allowRemoteModels: true,
+      pinnedModel: () => ({ digest: manifestDigest(manifest), manifest }),
+    });
     let fault: unknown;
     await run(engine, task({ model: TINY })).catch((e) => (fault = e));
     await engine.close();
@@ -162,7 +181,9 @@ describe("engine: models from the hub (a local mirror with the hub's URL layout 
 
   it("optional files the hub lacks are skipped, a missing required file or revision is HubFileMissing", async function () {
     const dir = path.join(cacheDir, TINY);
-    const result = await downloadFromHub(TINY, dir, ["config.json"], ["chat_template.jinja", "generation_config.json"], { revision: COMMIT });
+    const result = await downloadFromHub(TINY, dir, ["config.json"], ["chat_template.jinja", "generation_config.json"], {
+      revision: COMMIT,
+    });
     expect(result.downloaded).to.deep.equal(["config.json", "generation_config.json"]);
     await downloadFromHub(TINY, dir, ["no-such-file.json"], [], { revision: COMMIT }).then(
       () => expect.fail("resolved"),
@@ -176,10 +197,14 @@ describe("engine: models from the hub (a local mirror with the hub's URL layout 
 
   it("refuses files the hub serves from another commit than the one asked for", async function () {
     let error: unknown;
-    await downloadFromHub(TINY, path.join(cacheDir, TINY), ["config.json"], [], { revision: OTHER_COMMIT.replace("f", "0") }).catch((e) => (error = e));
+    await downloadFromHub(TINY, path.join(cacheDir, TINY), ["config.json"], [], { revision: OTHER_COMMIT.replace("f", "0") }).catch(
+      (e) => (error = e),
+    );
     expect(error).to.be.instanceOf(HubFileMissing); // an unknown commit is a 404
     hub.server.removeAllListeners("request");
-    hub.server.on("request", (_request, response) => response.writeHead(200, { "x-repo-commit": OTHER_COMMIT, "content-length": 2 }).end("{}"));
+    hub.server.on("request", (_request, response) =>
+      response.writeHead(200, { "x-repo-commit": OTHER_COMMIT, "content-length": 2 }).end("{}"),
+    );
     error = undefined;
     await downloadFromHub(TINY, path.join(cacheDir, TINY), ["config.json"], [], { revision: COMMIT }).catch((e) => (error = e));
     expect(error).to.be.instanceOf(HubIntegrityError);
@@ -189,7 +214,9 @@ describe("engine: models from the hub (a local mirror with the hub's URL layout 
   it("reports progress: the worker's log lines (start, every 10%, done), with sizes from Content-Length", async function () {
     const reports: DownloadProgress[] = [];
     const lines: { fields: Record<string, unknown>; message: string }[] = [];
-    const logLines = progressLogLines({ info: (fields: Record<string, unknown>, message: string) => lines.push({ fields, message }) } as never);
+    const logLines = progressLogLines({
+      info: (fields: Record<string, unknown>, message: string) => lines.push({ fields, message }),
+    } as never);
     await pullModel(TINY, cacheDir, {
       revision: COMMIT,
       onProgress: (p) => {
@@ -240,7 +267,18 @@ describe("engine: pinned models are verified before they run", function () {
 
   before(async function () {
     dir = mkdtempSync(path.join(os.tmpdir(), "triad-pinned-"));
-    await makeRandomLlama({ hidden: 32, layers: 2, heads: 4, kvHeads: 2, intermediate: 64, vocab: 512, context: 64, outDir: dir, name: "tiny", seed: 5 });
+    await makeRandomLlama({
+      hidden: 32,
+      layers: 2,
+      heads: 4,
+      kvHeads: 2,
+      intermediate: 64,
+      vocab: 512,
+      context: 64,
+      outDir: dir,
+      name: "tiny",
+      seed: 5,
+    });
     manifest = await computeManifest(path.join(dir, "tiny"));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -254,7 +292,9 @@ describe("engine: pinned models are verified before they run", function () {
       const outcome = await run(engine, task({ model: "tiny", generation_config: { max_new_tokens: 3 } }));
       expect(outcome.kind).to.equal("response");
       expect(outcome.provenance).to.include({ modelDigest: manifestDigest(manifest), modelPinned: true });
-      expect((await run(digestOnly, task({ model: "tiny", generation_config: { max_new_tokens: 3 } }))).resultHash).to.equal(outcome.resultHash);
+      expect((await run(digestOnly, task({ model: "tiny", generation_config: { max_new_tokens: 3 } }))).resultHash).to.equal(
+        outcome.resultHash,
+      );
     } finally {
       await engine.close();
       await digestOnly.close();
@@ -299,7 +339,9 @@ describe("engine: pinned models are verified before they run", function () {
   });
 
   it("a variant the registered manifest does not list is the deterministic unsupported_variant outcome", async function () {
-    const onlyConfigs: ModelManifest = { files: Object.fromEntries(Object.entries(manifest.files).filter(([f]) => !f.startsWith("onnx/"))) };
+    const onlyConfigs: ModelManifest = {
+      files: Object.fromEntries(Object.entries(manifest.files).filter(([f]) => !f.startsWith("onnx/"))),
+    };
     const engine = engineFor({ digest: manifestDigest(onlyConfigs), manifest: onlyConfigs });
     try {
       const outcome = await run(engine, task({ model: "tiny" }));
@@ -314,7 +356,9 @@ describe("engine: pinned models are verified before they run", function () {
     const reordered: ModelManifest = { files: Object.fromEntries(Object.entries(manifest.files).reverse()) };
     expect(manifestDigest(reordered)).to.equal(manifestDigest(manifest));
     expect(canonicalManifest(manifest)).to.match(/^\{"files":\{"config.json":\{"sha256":"[0-9a-f]{64}","size":\d+\},/);
-    const withExtra: ModelManifest = { files: { ...manifest.files, "onnx/model.onnx": { ...manifest.files["onnx/model.onnx"]!, size: 1 } } };
+    const withExtra: ModelManifest = {
+      files: { ...manifest.files, "onnx/model.onnx": { ...manifest.files["onnx/model.onnx"]!, size: 1 } },
+    };
     await verifyModelDir(path.join(dir, "tiny"), withExtra).then(
       () => expect.fail("resolved"),
       (error) => {

@@ -31,7 +31,12 @@ export interface MirrorRepo {
 }
 
 export function startHubMirror(repos: MirrorRepo[]): Promise<HubMirror> {
-  const mirror: Omit<HubMirror, "server" | "url" | "close"> = { requests: [], failing: new Set(), cutAfter: new Map(), tampered: new Map() };
+  const mirror: Omit<HubMirror, "server" | "url" | "close"> = {
+    requests: [],
+    failing: new Set(),
+    cutAfter: new Map(),
+    tampered: new Map(),
+  };
   const server = createServer((request, response) => {
     mirror.requests.push({ url: request.url!, headers: request.headers });
     const match = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(request.url!);
@@ -52,7 +57,11 @@ export function startHubMirror(repos: MirrorRepo[]): Promise<HubMirror> {
       return;
     }
     const bytes = mirror.tampered.get(file) ?? readFileSync(filePath);
-    const headers = { etag: `"${createHash("sha256").update(bytes).digest("hex")}"`, "x-repo-commit": repo.commit, "accept-ranges": "bytes" };
+    const headers = {
+      etag: `"${createHash("sha256").update(bytes).digest("hex")}"`,
+      "x-repo-commit": repo.commit,
+      "accept-ranges": "bytes",
+    };
     const range = /^bytes=(\d+)-$/.exec(request.headers.range ?? "");
     const start = range ? Number(range[1]) : 0;
     if (start >= bytes.length && range) {

@@ -12,8 +12,11 @@ const COMMIT = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 
 function triad(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(repoRoot, "bin/triad.js"), ...args], { cwd: repoRoot, env: { ...process.env, ...env } }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number((error as { code?: number }).code) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [path.join(repoRoot, "bin/triad.js"), ...args],
+      { cwd: repoRoot, env: { ...process.env, ...env } },
+      (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code) : 0, stdout, stderr }),
     );
   });
 }
@@ -61,9 +64,12 @@ describe("triad model manifest | pull", function () {
     const manifestFile = path.join(cacheDir, "manifest.json");
     writeFileSync(manifestFile, JSON.stringify(manifest));
     const models = path.join(cacheDir, "models");
-    const pulled = await triad(["model", "pull", `mirror/${MODEL}`, "--revision", COMMIT, "--manifest", manifestFile, "--models-dir", models], {
-      HF_ENDPOINT: hub.url,
-    });
+    const pulled = await triad(
+      ["model", "pull", `mirror/${MODEL}`, "--revision", COMMIT, "--manifest", manifestFile, "--models-dir", models],
+      {
+        HF_ENDPOINT: hub.url,
+      },
+    );
     expect(pulled.code, pulled.stderr).to.equal(0);
     expect(pulled.stderr).to.contain(`pulled mirror/${MODEL} at ${COMMIT}: 8 files downloaded`);
     expect(pulled.stderr).to.contain(`digest ${manifestDigest(manifest)}`);

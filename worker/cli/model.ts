@@ -16,7 +16,8 @@ export function registerModel(program: Command): void {
     .option("--models-dir <dir>", "local models directory (<dir>/<model id>)", defaultModelsDir())
     .action(async (target: string, options: { modelsDir: string }, command: Command) => {
       const dir = (await isDirectory(target)) ? target : path.join(options.modelsDir, target);
-      if (!(await isDirectory(dir))) command.error(`error: ${target} is neither a folder nor a model in ${options.modelsDir}`, { exitCode: 2 });
+      if (!(await isDirectory(dir)))
+        command.error(`error: ${target} is neither a folder nor a model in ${options.modelsDir}`, { exitCode: 2 });
       const manifest = await computeManifest(dir).catch((error) => {
         if (error instanceof ModelMismatch) command.error(`error: ${dir}: ${error.message}`, { exitCode: 2 });
         throw error;

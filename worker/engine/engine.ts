@@ -106,7 +106,8 @@ export class GptEngine {
     if (promptIds.length + config.max_new_tokens > loaded.contextLength) {
       throw new TaskRejection(
         "context_length_exceeded",
-        `prompt (${promptIds.length} tokens) + max_new_tokens (${config.max_new_tokens}) exceeds the model's context of ${loaded.contextLength} tokens`,
+        `prompt (${promptIds.length} tokens) + max_new_tokens (${config.max_new_tokens}) ` +
+          `exceeds the model's context of ${loaded.contextLength} tokens`,
       );
     }
     const processors = buildProcessors(config);

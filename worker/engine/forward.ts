@@ -22,10 +22,7 @@ export interface KvCache {
 export class ForwardPass {
   readonly vocabSize: number;
 
-  constructor(
-    private readonly model: LoadedModel,
-    private readonly session: ort.InferenceSession = model.session,
-  ) {
+  constructor(private readonly model: LoadedModel, private readonly session: ort.InferenceSession = model.session) {
     this.vocabSize = Number(model.config.vocab_size);
   }
 
@@ -69,7 +66,10 @@ export class ForwardPass {
       }
     }
     const positions = Number(outputs.logits.dims[1]);
-    return { logits: lastPositionLogits(outputs.logits, batch, positions, this.vocabSize), cache: { tensors: present, length: total, batch } };
+    return {
+      logits: lastPositionLogits(outputs.logits, batch, positions, this.vocabSize),
+      cache: { tensors: present, length: total, batch },
+    };
   }
 
   /**
@@ -86,7 +86,8 @@ export class ForwardPass {
   selectRows(cache: KvCache, rows: number[]): KvCache {
     const tensors: Record<string, ort.Tensor> = {};
     for (const [name, tensor] of Object.entries(cache.tensors)) {
-      if (tensor.location !== "cpu") throw new EngineFault(`cache rows can only be reordered in host memory, ${name} is in ${tensor.location}`);
+      if (tensor.location !== "cpu")
+        throw new EngineFault(`cache rows can only be reordered in host memory, ${name} is in ${tensor.location}`);
       const source = tensor.data as Float32Array | Uint16Array;
       const rowSize = source.length / cache.batch;
       const target = new (source.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(rowSize * rows.length);

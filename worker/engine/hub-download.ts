@@ -21,10 +21,7 @@ export class HubFileMissing extends Error {
 
 /** A downloaded file is not the one the manifest names (size or sha256), or the hub served another revision. */
 export class HubIntegrityError extends Error {
-  constructor(
-    readonly file: string,
-    message: string,
-  ) {
+  constructor(readonly file: string, message: string) {
     super(message);
     this.name = "HubIntegrityError";
   }
@@ -93,7 +90,10 @@ export async function downloadFromHub(
       }
       if (result.commit && result.commit !== fetched.commit) {
         await rm(target, { force: true });
-        throw new HubIntegrityError(file, `${model}: revision ${revision} moved from ${result.commit} to ${fetched.commit} during the download`);
+        throw new HubIntegrityError(
+          file,
+          `${model}: revision ${revision} moved from ${result.commit} to ${fetched.commit} during the download`,
+        );
       }
       result.commit = fetched.commit;
     }
@@ -172,7 +172,8 @@ async function verifyAgainstManifest(model: string, file: string, partial: strin
   const sha256 = size === expected.size ? await sha256File(partial) : undefined;
   if (sha256 === expected.sha256) return;
   await rm(partial, { force: true });
-  const found = sha256 === undefined ? `${size} bytes, the manifest says ${expected.size}` : `sha256 ${sha256}, the manifest says ${expected.sha256}`;
+  const found =
+    sha256 === undefined ? `${size} bytes, the manifest says ${expected.size}` : `sha256 ${sha256}, the manifest says ${expected.sha256}`;
   throw new HubIntegrityError(file, `${model}/${file} from the hub does not match the manifest: ${found}`);
 }
 

@@ -4,7 +4,14 @@ import { AutoTokenizer, env, type PreTrainedTokenizer } from "@huggingface/trans
 import * as ort from "onnxruntime-node";
 import { deviceInfo, type DeviceInfo } from "./device-info.js";
 import { EngineFault, TaskRejection } from "./errors.js";
-import { ensureDeviceAvailable, kvCacheLocation, sessionOptions, type Device, type KvCacheLocation, type ProviderSettings } from "./execution-provider.js";
+import {
+  ensureDeviceAvailable,
+  kvCacheLocation,
+  sessionOptions,
+  type Device,
+  type KvCacheLocation,
+  type ProviderSettings,
+} from "./execution-provider.js";
 import { HubFileMissing, downloadFromHub, type ProgressReporter } from "./hub-download.js";
 import {
   CONFIG_FILES,
@@ -186,13 +193,12 @@ export async function loadModel(
  */
 export function hostKvSession(model: LoadedModel): Promise<ort.InferenceSession> {
   if (model.kvCacheLocation === "cpu") return Promise.resolve(model.session);
-  model.hostKvSessionPromise ??= ort.InferenceSession.create(
-    model.modelPath,
-    sessionOptions(model.settings, model.numLayers, false),
-  ).catch((error) => {
-    model.hostKvSessionPromise = undefined;
-    throw new EngineFault(`could not open a host-cache session for ${model.id}: ${(error as Error).message}`, { cause: error });
-  });
+  model.hostKvSessionPromise ??= ort.InferenceSession.create(model.modelPath, sessionOptions(model.settings, model.numLayers, false)).catch(
+    (error) => {
+      model.hostKvSessionPromise = undefined;
+      throw new EngineFault(`could not open a host-cache session for ${model.id}: ${(error as Error).message}`, { cause: error });
+    },
+  );
   return model.hostKvSessionPromise;
 }
 
@@ -218,12 +224,17 @@ async function checkPinned(
 ): Promise<ManifestDigest> {
   try {
     if (pinned.manifest) {
-      const relevant = Object.keys(pinned.manifest.files).filter((f) => isConfigFile(f) || f === variantFile || f.startsWith(`${variantFile}_data`));
+      const relevant = Object.keys(pinned.manifest.files).filter(
+        (f) => isConfigFile(f) || f === variantFile || f.startsWith(`${variantFile}_data`),
+      );
       compareManifests(pinned.manifest, local, [...new Set([...relevant, ...Object.keys(local.files)])]);
     } else {
       const whole = manifestDigest(await computeManifest(modelDir));
       if (whole !== pinned.digest) {
-        throw new ModelMismatch("(manifest)", `the local files hash to ${whole}, registered ${pinned.digest}; pass the manifest to name the file`);
+        throw new ModelMismatch(
+          "(manifest)",
+          `the local files hash to ${whole}, registered ${pinned.digest}; pass the manifest to name the file`,
+        );
       }
     }
   } catch (error) {

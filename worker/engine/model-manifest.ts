@@ -27,10 +27,7 @@ export const REQUIRED_CONFIG_FILES = ["config.json", "tokenizer.json", "tokenize
 
 /** A local file differs from the manifest (content, size, missing, or read by the engine but not registered). */
 export class ModelMismatch extends Error {
-  constructor(
-    readonly file: string,
-    readonly reason: string,
-  ) {
+  constructor(readonly file: string, readonly reason: string) {
     super(`${file}: ${reason}`);
     this.name = "ModelMismatch";
   }
@@ -128,7 +125,9 @@ function sortedFiles(files: Record<string, ManifestEntry>): Record<string, Manif
 }
 
 function isRelativePath(file: string): boolean {
-  return file.length > 0 && !file.startsWith("/") && !file.includes("\\") && file.split("/").every((s) => s !== "" && s !== "." && s !== "..");
+  return (
+    file.length > 0 && !file.startsWith("/") && !file.includes("\\") && file.split("/").every((s) => s !== "" && s !== "." && s !== "..")
+  );
 }
 
 /**

@@ -81,13 +81,17 @@ export function renderChatPrompt(tokenizer: PreTrainedTokenizer, messages: ChatM
   try {
     return new Interpreter(env).run(template.parsed).value as string;
   } catch (error) {
-    throw new TaskRejection("invalid_task", `invalid task: $.messages: the model's chat template refused them: ${(error as Error).message}`);
+    throw new TaskRejection(
+      "invalid_task",
+      `invalid task: $.messages: the model's chat template refused them: ${(error as Error).message}`,
+    );
   }
 }
 
 function specialToken(value: unknown): string | undefined {
   if (typeof value === "string") return value || undefined;
-  if (value && typeof value === "object" && (value as { __type?: string }).__type === "AddedToken") return (value as { content: string }).content;
+  if (value && typeof value === "object" && (value as { __type?: string }).__type === "AddedToken")
+    return (value as { content: string }).content;
   return undefined;
 }
 
