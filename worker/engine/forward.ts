@@ -103,7 +103,7 @@ function lastPositionLogits(logits: ort.Tensor, batch: number, steps: number, vo
   for (let b = 0; b < batch; b++) {
     const start = (b * steps + steps - 1) * vocab;
     if (logits.type === "float16") {
-      rows.push(Float32Array.from((logits.data as Uint16Array).subarray(start, start + vocab), halfToFloat));
+      rows.push(halfRowToFloat((logits.data as Uint16Array).subarray(start, start + vocab)));
     } else {
       rows.push((logits.data as Float32Array).slice(start, start + vocab));
     }
@@ -113,10 +113,22 @@ function lastPositionLogits(logits: ort.Tensor, batch: number, steps: number, vo
 
 /** IEEE 754 binary16 bits -> number (exact). */
 export function halfToFloat(bits: number): number {
+  return HALF_TO_FLOAT[bits & 0xffff]!;
+}
+
+/** binary16 values -> float32 (exact), with a plain loop over the table (a mapping callback is 50x slower). */
+export function halfRowToFloat(bits: Uint16Array): Float32Array {
+  const row = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) row[i] = HALF_TO_FLOAT[bits[i]!]!;
+  return row;
+}
+
+/** Every binary16 value as float32 (exact: binary16 is a subset), so a logits row converts with lookups. */
+const HALF_TO_FLOAT = Float32Array.from({ length: 0x10000 }, (_, bits) => {
   const sign = bits & 0x8000 ? -1 : 1;
   const exponent = (bits >> 10) & 0x1f;
   const fraction = bits & 0x3ff;
   if (exponent === 0) return sign * fraction * 2 ** -24;
   if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
   return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
-}
+});
