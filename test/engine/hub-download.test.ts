@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import os from "node:os";
 import path from "node:path";
 import { after, afterEach, before, beforeEach, describe, it } from "mocha";
+import pino from "pino";
 import { makeRandomLlama } from "../../scripts/make-random-llama.js";
 import {
   EngineFault,
@@ -71,7 +72,9 @@ describe("engine: models from the hub (a local mirror with the hub's URL layout 
     rmSync(cacheDir, { recursive: true, force: true });
   });
 
+  /** Requests for a file: to the hub's resolve URL and, for LFS files, to the CDN it redirects to. */
   const fileRequests = (file: string) => hub.requests.filter((r) => r.url.endsWith(`/${file}`));
+  const resolveRequests = (file: string) => fileRequests(file).filter((r) => r.url.includes("/resolve/"));
 
   it("downloads a missing model once, the optional files too, and gives the same result as the local copy", async function () {
     const local = new GptEngine({ modelsDir });
@@ -85,7 +88,8 @@ describe("engine: models from the hub (a local mirror with the hub's URL layout 
       expect(readFileSync(path.join(cacheDir, "mirror", MODEL, "generation_config.json"))).to.deep.equal(
         readFileSync(path.join(storiesDir, "generation_config.json")),
       );
-      expect(fileRequests("onnx/model.onnx")).to.have.length(1);
+      expect(resolveRequests("onnx/model.onnx")).to.have.length(1);
+      expect(fileRequests("onnx/model.onnx").map((r) => r.url)).to.include(`/cdn/mirror/${MODEL}/${OTHER_COMMIT}/onnx/model.onnx`);
 
       const again = new GptEngine({ modelsDir: cacheDir, allowRemoteModels: true });
       const before = hub.requests.length;
@@ -101,9 +105,13 @@ describe("engine: models from the hub (a local mirror with the hub's URL layout 
   it("fetches external weights (model.onnx_data) and generation_config.json, by the pinned revision", async function () {
     const manifest = await computeManifest(tinyDir);
     expect(Object.keys(manifest.files)).to.include.members(["generation_config.json", "onnx/model.onnx", "onnx/model.onnx_data"]);
+    // The worker's path: the engine has a logger, so download progress goes there as lines (no progress bar).
+    const lines: { msg: string; file?: string }[] = [];
+    const logger = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
     const engine = new GptEngine({
       modelsDir: cacheDir,
       allowRemoteModels: true,
+      logger,
       pinnedModel: () => ({ digest: manifestDigest(manifest), manifest, revision: COMMIT }),
     });
     const reference = new GptEngine({ modelsDir: fixtures });
@@ -114,8 +122,17 @@ describe("engine: models from the hub (a local mirror with the hub's URL layout 
       for (const file of Object.keys(manifest.files)) {
         expect(readFileSync(path.join(cacheDir, TINY, file)), file).to.deep.equal(readFileSync(path.join(tinyDir, file)));
       }
-      expect(hub.requests.every((r) => r.url.includes(`/resolve/${COMMIT}/`))).to.equal(true);
+      expect(hub.requests.every((r) => r.url.includes(`/resolve/${COMMIT}/`) || r.url.startsWith(`/cdn/`))).to.equal(true);
       expect(outcome.provenance).to.include({ modelDigest: manifestDigest(manifest), modelPinned: true, modelRevision: COMMIT });
+      const downloadedLines = lines.filter((l) => l.msg === "model file downloaded").map((l) => l.file);
+      expect(downloadedLines).to.have.members([
+        "config.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "generation_config.json",
+        "onnx/model.onnx",
+        "onnx/model.onnx_data",
+      ]);
     } finally {
       await engine.close();
       await reference.close();
@@ -162,7 +179,9 @@ describe("engine: models from the hub (a local mirror with the hub's URL layout 
     const held = statSync(partial).size;
 
     const result = await pullModel(TINY, cacheDir, { revision: COMMIT, manifest });
+    // The weights are an LFS file: the hub redirects to its CDN, where the range request lands.
     const resumed = fileRequests("onnx/model.onnx_data").at(-1)!;
+    expect(resumed.url).to.equal(`/cdn/${TINY}/${COMMIT}/onnx/model.onnx_data`);
     expect(resumed.headers.range).to.equal(`bytes=${held}-`);
     expect(result.downloaded).to.include("onnx/model.onnx_data");
     expect(result.commit).to.equal(COMMIT);

@@ -7,7 +7,11 @@ import path from "node:path";
  * A local stand-in for the HuggingFace hub, with its URL layout and headers: GET /<org>/<name>/resolve/<rev>/<file>
  * answers the file with ETag (quoted sha256, as for LFS files), X-Repo-Commit (the commit the revision resolves
  * to), Content-Length, 206 Partial Content for a Range request, and 404 for a missing repo, revision or file.
+ * Files of LFS_MIN_SIZE bytes or more are answered as the hub answers LFS files: 302 to a CDN URL
+ * (/cdn/<repo>/<commit>/<file>) with X-Repo-Commit, X-Linked-Etag and X-Linked-Size; the CDN serves the bytes
+ * (with Range) under an ETag of its own and no X-Repo-Commit.
  */
+export const LFS_MIN_SIZE = 100_000;
 export interface HubMirror {
   server: Server;
   url: string;
@@ -39,7 +43,10 @@ export function startHubMirror(repos: MirrorRepo[]): Promise<HubMirror> {
   };
   const server = createServer((request, response) => {
     mirror.requests.push({ url: request.url!, headers: request.headers });
-    const match = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(request.url!);
+    const cdn = /^\/cdn\/([^/]+\/[^/]+)\/[0-9a-f]{40}\/(.+)$/.exec(request.url!);
+    const match = cdn
+      ? [cdn[0], cdn[1], repos.find((r) => r.id === cdn[1])?.commit ?? "-", cdn[2]]
+      : /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(request.url!);
     const repo = match && repos.find((r) => r.id === match[1]);
     const revision = match && decodeURIComponent(match[2]!);
     const file = match?.[3];
@@ -57,11 +64,21 @@ export function startHubMirror(repos: MirrorRepo[]): Promise<HubMirror> {
       return;
     }
     const bytes = mirror.tampered.get(file) ?? readFileSync(filePath);
-    const headers = {
-      etag: `"${createHash("sha256").update(bytes).digest("hex")}"`,
-      "x-repo-commit": repo.commit,
-      "accept-ranges": "bytes",
-    };
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    if (!cdn && bytes.length >= LFS_MIN_SIZE) {
+      response
+        .writeHead(302, {
+          location: `/cdn/${repo.id}/${repo.commit}/${file}`,
+          "x-repo-commit": repo.commit,
+          "x-linked-etag": `"${sha256}"`,
+          "x-linked-size": bytes.length,
+        })
+        .end();
+      return;
+    }
+    const headers = cdn
+      ? { etag: `"cdn-${sha256.slice(0, 16)}"`, "accept-ranges": "bytes" }
+      : { etag: `"${sha256}"`, "x-repo-commit": repo.commit, "accept-ranges": "bytes" };
     const range = /^bytes=(\d+)-$/.exec(request.headers.range ?? "");
     const start = range ? Number(range[1]) : 0;
     if (start >= bytes.length && range) {

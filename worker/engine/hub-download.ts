@@ -116,7 +116,7 @@ async function downloadFile(
   const have = await sizeOf(partial);
   const headers: Record<string, string> = have > 0 ? { range: `bytes=${have}-` } : {};
   const url = `${hubUrl()}/${model}/resolve/${encodeURIComponent(revision)}/${file}`;
-  const response = await fetch(url, { headers });
+  const { response, commit, etag } = await resolveFile(url, headers);
   if (response.status === 404) {
     await response.body?.cancel();
     if (!required) return undefined;
@@ -129,7 +129,6 @@ async function downloadFile(
     return downloadFile(model, revision, file, target, required, options);
   }
   if (!response.ok || !response.body) throw new Error(`download of ${model}/${file} failed: HTTP ${response.status}`);
-  const etag = response.headers.get("x-linked-etag") ?? response.headers.get("etag") ?? "";
   const previousEtag = have > 0 ? await readFile(etagFile, "utf8").catch(() => "") : "";
   const resumed = response.status === 206 && etag !== "" && etag === previousEtag;
   if (response.status === 206 && !resumed) {
@@ -162,7 +161,23 @@ async function downloadFile(
   await rename(partial, target);
   await rm(etagFile, { force: true });
   report(true);
-  return { commit: response.headers.get("x-repo-commit") ?? undefined };
+  return { commit };
+}
+
+/**
+ * GET of a hub file as huggingface_hub does it: the hub's own answer carries the metadata (X-Repo-Commit, and
+ * X-Linked-Etag for large files it redirects to its CDN), read before following a redirect by hand.
+ */
+async function resolveFile(url: string, headers: Record<string, string>) {
+  let response = await fetch(url, { headers, redirect: "manual" });
+  const commit = response.headers.get("x-repo-commit") ?? undefined;
+  const etag = response.headers.get("x-linked-etag") ?? response.headers.get("etag") ?? "";
+  for (let hops = 0; response.status >= 300 && response.status < 400 && response.headers.has("location"); hops++) {
+    if (hops === 5) throw new Error(`download of ${url}: too many redirects`);
+    await response.body?.cancel();
+    response = await fetch(new URL(response.headers.get("location")!, response.url || url), { headers, redirect: "manual" });
+  }
+  return { response, commit: commit ?? response.headers.get("x-repo-commit") ?? undefined, etag };
 }
 
 async function verifyAgainstManifest(model: string, file: string, partial: string, manifest: ModelManifest | undefined) {
