@@ -357,6 +357,22 @@ describe("engine: pinned models are verified before they run", function () {
     }
   });
 
+  it("a changed registry entry is verified afresh, not served from the engine's cache", async function () {
+    let entry: PinnedModel = { digest: manifestDigest(manifest), manifest };
+    const engine = new GptEngine({ modelsDir: dir, pinnedModel: () => entry });
+    try {
+      expect((await run(engine, task({ model: "tiny", generation_config: { max_new_tokens: 2 } }))).kind).to.equal("response");
+      const other: ModelManifest = { files: { ...manifest.files, "config.json": { sha256: "0".repeat(64), size: 1 } } };
+      entry = { digest: manifestDigest(other), manifest: other };
+      await run(engine, task({ model: "tiny" })).then(
+        () => expect.fail("resolved"),
+        (error) => expect(String(error)).to.match(/config\.json: \d+ bytes, the manifest says 1/),
+      );
+    } finally {
+      await engine.close();
+    }
+  });
+
   it("a variant the registered manifest does not list is the deterministic unsupported_variant outcome", async function () {
     const onlyConfigs: ModelManifest = {
       files: Object.fromEntries(Object.entries(manifest.files).filter(([f]) => !f.startsWith("onnx/"))),

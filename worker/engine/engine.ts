@@ -119,11 +119,23 @@ export class GptEngine {
     return buildResponse(task.model, loaded.tokenizer, promptIds, sequences);
   }
 
-  private model(task: GptTask): Promise<LoadedModel> {
-    const key = JSON.stringify([task.model, task.dtype ?? "auto", task.quantize_bits ?? null]);
+  /** Releases a model's cached sessions (e.g. when its registry entry changed); the next task loads it again. */
+  async unload(model: string): Promise<void> {
+    for (const [key, loading] of [...this.models]) {
+      if (JSON.parse(key)[0] !== model) continue;
+      this.models.delete(key);
+      const loaded = await loading.catch(() => undefined);
+      if (loaded) await releaseModel(loaded);
+    }
+  }
+
+  private async model(task: GptTask): Promise<LoadedModel> {
+    const pinned = await this.options.pinnedModel?.(task.model);
+    // The registered digest is part of the key: a new registry entry is verified and loaded afresh.
+    const key = JSON.stringify([task.model, task.dtype ?? "auto", task.quantize_bits ?? null, pinned?.digest ?? null]);
     let model = this.models.get(key);
     if (!model) {
-      model = this.load(task);
+      model = this.load(task, pinned);
       this.models.set(key, model);
       // A failed load is not cached: the next task retries.
       model.catch(() => this.models.delete(key));
@@ -131,9 +143,8 @@ export class GptEngine {
     return model;
   }
 
-  private async load(task: GptTask): Promise<LoadedModel> {
+  private async load(task: GptTask, pinned: PinnedModel | undefined): Promise<LoadedModel> {
     const { logger, allowRemoteModels = false } = this.options;
-    const pinned = await this.options.pinnedModel?.(task.model);
     const onProgress = this.options.downloadProgress ?? (logger ? progressLogLines(logger) : undefined);
     return loadModel(task, this.options.modelsDir, { allowRemoteModels, pinned, onProgress }, this.settings);
   }
