@@ -214,6 +214,18 @@ describe("engine: models from the hub (a local mirror with the hub's URL layout 
     );
   });
 
+  it("with a manifest, optional files it lists are required and those it does not list are not fetched", async function () {
+    const dir = path.join(cacheDir, TINY);
+    const manifest = await computeManifest(tinyDir);
+    const withoutGeneration: ModelManifest = {
+      files: Object.fromEntries(Object.entries(manifest.files).filter(([f]) => f !== "generation_config.json")),
+    };
+    const options = { revision: COMMIT, manifest: withoutGeneration };
+    const result = await downloadFromHub(TINY, dir, ["config.json"], ["generation_config.json", "onnx/model.onnx_data"], options);
+    expect(result.downloaded).to.deep.equal(["config.json", "onnx/model.onnx_data"]);
+    expect(fileRequests("generation_config.json")).to.have.length(0);
+  });
+
   it("refuses files the hub serves from another commit than the one asked for", async function () {
     let error: unknown;
     await downloadFromHub(TINY, path.join(cacheDir, TINY), ["config.json"], [], { revision: OTHER_COMMIT.replace("f", "0") }).catch(

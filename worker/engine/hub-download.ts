@@ -43,8 +43,8 @@ export interface HubDownloadOptions {
   /** A branch, tag or commit (huggingface_hub's `revision`); default "main". */
   revision?: string;
   /**
-   * When given, every downloaded file it lists must match its size and sha256 there, and an optional file it
-   * lists is required (the manifest says it exists).
+   * When given, every downloaded file it lists must match its size and sha256 there, an optional file it lists is
+   * required (the manifest says it exists), and an optional file it does not list is not fetched.
    */
   manifest?: ModelManifest;
   onProgress?: ProgressReporter;
@@ -77,8 +77,10 @@ export async function downloadFromHub(
   const revision = options.revision ?? "main";
   const listed = options.manifest?.files ?? {};
   const required = new Set([...files, ...optional.filter((f) => listed[f] !== undefined)]);
+  // With a manifest, an optional file it does not list is not part of the model: never fetched.
+  const wanted = options.manifest ? [...required] : [...required, ...optional.filter((f) => !required.has(f))];
   const result: HubDownloadResult = { downloaded: [] };
-  for (const file of [...required, ...optional.filter((f) => !required.has(f))]) {
+  for (const file of wanted) {
     const target = path.join(modelDir, file);
     if (await exists(target)) continue;
     const fetched = await downloadFile(model, revision, file, target, required.has(file), options);
