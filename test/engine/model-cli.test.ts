@@ -53,6 +53,18 @@ describe("triad model manifest | pull", function () {
       "tokenizer_config.json",
     ]);
     expect(byId.stderr).to.contain(`digest ${manifestDigest(manifest)}`);
+    const q4 = await triad(["model", "manifest", MODEL, "--models-dir", modelsDir, "--variants", "q4,fp32"]);
+    expect(Object.keys(JSON.parse(q4.stdout).files)).to.deep.equal([
+      "config.json",
+      "generation_config.json",
+      "onnx/model.onnx",
+      "onnx/model_q4.onnx",
+      "tokenizer.json",
+      "tokenizer_config.json",
+    ]);
+    const badVariant = await triad(["model", "manifest", MODEL, "--variants", "int3"]);
+    expect(badVariant.code).not.to.equal(0);
+    expect(badVariant.stderr).to.contain("unknown variant int3");
     const byDir = await triad(["model", "manifest", modelDir]);
     expect(byDir.stdout).to.equal(byId.stdout);
     const missing = await triad(["model", "manifest", "no-such-model", "--models-dir", modelsDir]);

@@ -1,7 +1,8 @@
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { Command } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 import { ModelMismatch, computeManifest, manifestDigest, parseManifest, pullModel, type ModelManifest } from "../engine/index.js";
+import { VARIANT_FILES, type OnnxVariant } from "../engine/variants.js";
 import { defaultModelsDir } from "../paths.js";
 import { progressBar } from "./progress-bar.js";
 
@@ -14,11 +15,12 @@ export function registerModel(program: Command): void {
     .description("print a local model's manifest (canonical JSON) on stdout and its digest (keccak256) on stderr")
     .argument("<dir-or-id>", "a model folder, or a model id under --models-dir")
     .option("--models-dir <dir>", "local models directory (<dir>/<model id>)", defaultModelsDir())
-    .action(async (target: string, options: { modelsDir: string }, command: Command) => {
+    .option("--variants <list>", `ONNX variants to include, comma-separated (${VARIANTS.join(", ")}); default: all present`, parseVariants)
+    .action(async (target: string, options: { modelsDir: string; variants?: OnnxVariant[] }, command: Command) => {
       const dir = (await isDirectory(target)) ? target : path.join(options.modelsDir, target);
       if (!(await isDirectory(dir)))
         command.error(`error: ${target} is neither a folder nor a model in ${options.modelsDir}`, { exitCode: 2 });
-      const manifest = await computeManifest(dir).catch((error) => {
+      const manifest = await computeManifest(dir, options.variants).catch((error) => {
         if (error instanceof ModelMismatch) command.error(`error: ${dir}: ${error.message}`, { exitCode: 2 });
         throw error;
       });
@@ -31,24 +33,45 @@ export function registerModel(program: Command): void {
     .argument("<id>", "hub model id (org/name)")
     .option("--revision <rev>", "branch, tag or commit", "main")
     .option("--manifest <file>", "the registered manifest (JSON): every file it lists is fetched and checked")
+    .option(
+      "--variants <list>",
+      "without --manifest: ONNX variants to fetch, comma-separated (default: the one dtype auto uses)",
+      parseVariants,
+    )
     .option("--models-dir <dir>", "local models directory (<dir>/<model id>)", defaultModelsDir())
-    .action(async (id: string, options: { revision: string; manifest?: string; modelsDir: string }, command: Command) => {
-      let manifest: ModelManifest | undefined;
-      if (options.manifest) {
-        try {
-          manifest = parseManifest(JSON.parse(await readFile(options.manifest, "utf8")));
-        } catch (error) {
-          command.error(`error: --manifest ${options.manifest}: ${(error as Error).message}`, { exitCode: 2 });
+    .action(
+      async (
+        id: string,
+        options: { revision: string; manifest?: string; variants?: OnnxVariant[]; modelsDir: string },
+        command: Command,
+      ) => {
+        let manifest: ModelManifest | undefined;
+        if (options.manifest) {
+          try {
+            manifest = parseManifest(JSON.parse(await readFile(options.manifest, "utf8")));
+          } catch (error) {
+            command.error(`error: --manifest ${options.manifest}: ${(error as Error).message}`, { exitCode: 2 });
+          }
         }
-      }
-      try {
-        const result = await pullModel(id, options.modelsDir, { revision: options.revision, manifest, onProgress: progressBar() });
-        process.stderr.write(`pulled ${id} at ${result.commit ?? options.revision}: ${result.downloaded.length} files downloaded\n`);
-        printManifest(result.manifest);
-      } catch (error) {
-        command.error(`error: ${(error as Error).message}`, { exitCode: 1 });
-      }
-    });
+        try {
+          const pull = { revision: options.revision, manifest, variants: options.variants, onProgress: progressBar() };
+          const result = await pullModel(id, options.modelsDir, pull);
+          process.stderr.write(`pulled ${id} at ${result.commit ?? options.revision}: ${result.downloaded.length} files downloaded\n`);
+          printManifest(result.manifest);
+        } catch (error) {
+          command.error(`error: ${(error as Error).message}`, { exitCode: 1 });
+        }
+      },
+    );
+}
+
+const VARIANTS = Object.keys(VARIANT_FILES) as OnnxVariant[];
+
+function parseVariants(value: string): OnnxVariant[] {
+  const variants = value.split(",").map((v) => v.trim());
+  const unknown = variants.filter((v) => !(VARIANTS as string[]).includes(v));
+  if (unknown.length > 0) throw new InvalidArgumentError(`unknown variant ${unknown.join(", ")} (known: ${VARIANTS.join(", ")})`);
+  return variants as OnnxVariant[];
 }
 
 function printManifest(manifest: ModelManifest): void {
