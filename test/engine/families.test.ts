@@ -15,9 +15,20 @@ import { repoRoot } from "./helpers.js";
 const settings = { device: "cpu" as const, intraOpThreads: 1, interOpThreads: 1, graphOptimizationLevel: "all" as const };
 const REFERENCE = path.join(repoRoot, "test/engine/chat_template_reference.py");
 
+/** Debian's python3-jinja2 (the README's set-up installs it), else any `python3` on PATH that has jinja2. */
+const PYTHON = ["/usr/bin/python3", "python3"].find((python) => {
+  try {
+    execFileSync(python, ["-c", "import jinja2"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+});
+
 /** Python's jinja2, configured as HF renders chat templates (see chat_template_reference.py). */
 function referenceRender(request: object): { text?: string | string[]; error?: string } {
-  return JSON.parse(execFileSync("python3", [REFERENCE], { input: JSON.stringify(request), encoding: "utf8" }));
+  if (!PYTHON) throw new Error("no python3 with jinja2: install Debian's python3-jinja2 (see the README's set-up command)");
+  return JSON.parse(execFileSync(PYTHON, [REFERENCE], { input: JSON.stringify(request), encoding: "utf8" }));
 }
 
 function specialTokens(fixture: FamilyFixture): Record<string, string> {
