@@ -85,7 +85,8 @@ async function measure(contenders: Record<string, () => Promise<number>>): Promi
     for (const [name, once] of Object.entries(contenders)) {
       const started = performance.now();
       const tokens = await once();
-      (rates[name] ??= []).push(tokens / ((performance.now() - started) / 1000));
+      rates[name] ??= [];
+      rates[name].push(tokens / ((performance.now() - started) / 1000));
     }
   }
   return Object.fromEntries(Object.entries(rates).map(([name, list]) => [name, list.sort((a, b) => a - b)[Math.floor(list.length / 2)]!]));

@@ -1,5 +1,5 @@
 import type pino from "pino";
-import { TaskTimeoutError } from "../client/result.js";
+import { TaskTimeoutError, type TaskResult } from "../client/result.js";
 import type { GptTask } from "../engine/index.js";
 import { quotaExceeded, type ApiKeySpec } from "./accounts.js";
 import { OpenAiError, invalidRequest } from "./errors.js";
@@ -134,7 +134,7 @@ export class RequestRunner {
   async #outcome(record: RequestRecord, waitMs: number, cancelOnTimeout: boolean): Promise<ChatCompletion> {
     const { network, store } = this.options;
     const taskId = record.taskId!;
-    let result;
+    let result: TaskResult;
     try {
       result = await network.result(taskId, waitMs);
     } catch (error) {

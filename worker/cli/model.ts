@@ -1,6 +1,6 @@
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { Command, InvalidArgumentError } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { ModelMismatch, computeManifest, manifestDigest, parseManifest, pullModel, type ModelManifest } from "../engine/index.js";
 import { VARIANT_FILES, type OnnxVariant } from "../engine/variants.js";
 import { defaultModelsDir } from "../paths.js";

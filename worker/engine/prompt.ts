@@ -53,7 +53,10 @@ const compiled = new Map<string, Template>();
 export function renderChatPrompt(tokenizer: PreTrainedTokenizer, messages: ChatMessage[]): string {
   const source = tokenizer.get_chat_template();
   let template = compiled.get(source);
-  if (!template) compiled.set(source, (template = new Template(source)));
+  if (!template) {
+    template = new Template(source);
+    compiled.set(source, template);
+  }
   const env = new Environment();
   const globals: Record<string, unknown> = {
     false: false,

@@ -1,4 +1,4 @@
-import { Wallet, isError, type ContractTransactionResponse, type Provider } from "ethers";
+import { type Wallet, isError, type ContractTransactionResponse, type Provider } from "ethers";
 import pRetry, { AbortError } from "p-retry";
 import type pino from "pino";
 import type { NodeRegistry, TaskManager, TriadToken } from "../../typechain-types/index.js";
