@@ -19,6 +19,7 @@ import { resolveGenerationConfig } from "../worker/engine/generation-config.js";
 import { argmax, buildProcessors } from "../worker/engine/logits-processors.js";
 import { loadModel, type LoadedModel } from "../worker/engine/model-loader.js";
 import { defaultModelsDir, repoRoot } from "../worker/paths.js";
+import { bareForwardLoop } from "./lib/bare-loop.js";
 
 const MODEL = "stories260K";
 const PROMPT_LENGTHS = [8, 128, 400];
@@ -72,37 +73,9 @@ async function engineLoop(model: LoadedModel, promptIds: number[], mode: Mode, s
   return sequence.tokenIds.length;
 }
 
-/** The floor: session.run + argmax (or top-k + one draw), tensors built inline, nothing else. */
-async function bareLoop(model: LoadedModel, promptIds: number[], mode: Mode): Promise<number> {
-  const { heads, headDim } = model.kvShape;
-  let feeds: Record<string, ort.Tensor> = {};
-  for (let layer = 0; layer < model.numLayers; layer++) {
-    for (const kind of ["key", "value"]) {
-      feeds[`past_key_values.${layer}.${kind}`] = new ort.Tensor("float32", new Float32Array(0), [1, heads, 0, headDim]);
-    }
-  }
-  let input = promptIds;
-  let past = 0;
-  const vocab = Number(model.config.vocab_size);
-  for (let generated = 0; generated < NEW_TOKENS; generated++) {
-    const total = past + input.length;
-    feeds.input_ids = new ort.Tensor("int64", BigInt64Array.from(input, BigInt), [1, input.length]);
-    feeds.attention_mask = new ort.Tensor("int64", new BigInt64Array(total).fill(1n), [1, total]);
-    feeds.position_ids = new ort.Tensor("int64", BigInt64Array.from(input, (_, i) => BigInt(past + i)), [1, input.length]);
-    const outputs = await model.session.run(feeds);
-    const logits = outputs.logits.data as Float32Array;
-    const last = logits.subarray(logits.length - vocab);
-    const next = mode === "greedy" ? argmax(last) : drawTopK(last, TOP_K);
-    const nextFeeds: Record<string, ort.Tensor> = {};
-    for (let layer = 0; layer < model.numLayers; layer++) {
-      nextFeeds[`past_key_values.${layer}.key`] = outputs[`present.${layer}.key`];
-      nextFeeds[`past_key_values.${layer}.value`] = outputs[`present.${layer}.value`];
-    }
-    feeds = nextFeeds;
-    past = total;
-    input = [next];
-  }
-  return NEW_TOKENS;
+/** The floor (scripts/lib/bare-loop.ts): argmax, or top-k and one draw. */
+function bareLoop(model: LoadedModel, promptIds: number[], mode: Mode): Promise<number> {
+  return bareForwardLoop(model, promptIds, NEW_TOKENS, mode === "greedy" ? argmax : (logits) => drawTopK(logits, TOP_K));
 }
 
 function drawTopK(logits: Float32Array, k: number): number {

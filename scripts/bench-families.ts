@@ -12,12 +12,13 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";
 import { greedyOrSample } from "../worker/engine/decode-loop.js";
-import { ForwardPass, halfRowToFloat } from "../worker/engine/forward.js";
+import { ForwardPass } from "../worker/engine/forward.js";
 import { resolveGenerationConfig } from "../worker/engine/generation-config.js";
 import { argmax, buildProcessors } from "../worker/engine/logits-processors.js";
 import { loadModel, releaseModel, type LoadedModel } from "../worker/engine/model-loader.js";
 import { promptTokenIds } from "../worker/engine/prompt.js";
 import { repoRoot } from "../worker/paths.js";
+import { bareForwardLoop } from "./lib/bare-loop.js";
 import { FAMILIES, makeFamilyFixture } from "./make-family-fixtures.js";
 
 const NEW_TOKENS = 32;
@@ -35,46 +36,9 @@ async function engineLoop(model: LoadedModel, promptIds: number[]): Promise<numb
   return sequence!.tokenIds.length;
 }
 
-/** The floor: session.run with the inputs this graph takes + argmax over the last position, nothing else. */
-async function bareLoop(model: LoadedModel, promptIds: number[]): Promise<number> {
-  const { heads, headDim } = model.kvShape;
-  let feeds: Record<string, ort.Tensor> = {};
-  for (let layer = 0; layer < model.numLayers; layer++) {
-    for (const kind of ["key", "value"]) {
-      const empty = model.kvType === "float16" ? new Uint16Array(0) : new Float32Array(0);
-      feeds[`past_key_values.${layer}.${kind}`] = new ort.Tensor(model.kvType, empty, [1, heads, 0, headDim]);
-    }
-  }
-  let input = promptIds;
-  let past = 0;
-  const vocab = Number(model.config.vocab_size);
-  for (let generated = 0; generated < NEW_TOKENS; generated++) {
-    const total = past + input.length;
-    feeds.input_ids = new ort.Tensor("int64", BigInt64Array.from(input, BigInt), [1, input.length]);
-    feeds.attention_mask = new ort.Tensor("int64", new BigInt64Array(total).fill(1n), [1, total]);
-    if (model.hasPositionIds) {
-      feeds.position_ids = new ort.Tensor(
-        "int64",
-        BigInt64Array.from(input, (_, i) => BigInt(past + i)),
-        [1, input.length],
-      );
-    }
-    if (model.hasNumLogitsToKeep) feeds.num_logits_to_keep = new ort.Tensor("int64", BigInt64Array.of(1n), []);
-    const outputs = await model.session.run(feeds);
-    const data = outputs.logits!.data as Float32Array | Uint16Array;
-    const lastRow = data.subarray(data.length - vocab);
-    const last = lastRow instanceof Uint16Array ? halfRowToFloat(lastRow) : lastRow;
-    const next = argmax(last);
-    const nextFeeds: Record<string, ort.Tensor> = {};
-    for (let layer = 0; layer < model.numLayers; layer++) {
-      nextFeeds[`past_key_values.${layer}.key`] = outputs[`present.${layer}.key`]!;
-      nextFeeds[`past_key_values.${layer}.value`] = outputs[`present.${layer}.value`]!;
-    }
-    feeds = nextFeeds;
-    past = total;
-    input = [next];
-  }
-  return NEW_TOKENS;
+/** The floor (scripts/lib/bare-loop.ts) with argmax. */
+function bareLoop(model: LoadedModel, promptIds: number[]): Promise<number> {
+  return bareForwardLoop(model, promptIds, NEW_TOKENS, argmax);
 }
 
 /** Both contenders round-robin, one warm-up round, then RUNS rounds; median tokens/s each. */

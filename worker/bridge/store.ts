@@ -32,16 +32,10 @@ export interface RequestRecord {
   outcome: string | null;
 }
 
-export interface NewRequest {
-  keyId: string;
-  idempotencyKey: string | null;
-  bodyHash: string;
-  taskJson: string;
-  argsHash: string;
-  seed: number;
-  feeWei: bigint;
+/** What a request is recorded with before its fee is paid; `capWei` is its key's spending cap. */
+export type NewRequest = Pick<RequestRecord, "keyId" | "idempotencyKey" | "bodyHash" | "taskJson" | "argsHash" | "seed" | "feeWei"> & {
   capWei: bigint;
-}
+};
 
 export class SpendingCapError extends Error {
   constructor(

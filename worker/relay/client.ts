@@ -50,17 +50,8 @@ export class RelayClient {
    * account creates with that argsHash (docs/relay.md), so no fee is paid for arguments the relay never got.
    */
   async putPendingArgs(bytes: Uint8Array): Promise<{ hash: string; bytes: number; expiresInSeconds: number }> {
-    const path = pendingArgsPath(keccak256(bytes));
-    return this.#withRetries(async () => {
-      const headers = await signRelayRequest(this.#signer, { method: "PUT", path, body: bytes });
-      const response = await fetch(`${this.#baseUrl}${path}`, {
-        method: "PUT",
-        headers: { ...headers, "content-type": "application/octet-stream" },
-        body: bytes,
-      });
-      await throwUnlessOk(response);
-      return (await response.json()) as { hash: string; bytes: number; expiresInSeconds: number };
-    });
+    const response = await this.#signedPut(pendingArgsPath(keccak256(bytes)), bytes);
+    return (await response.json()) as { hash: string; bytes: number; expiresInSeconds: number };
   }
 
   putArgs(taskId: bigint, bytes: Uint8Array): Promise<UploadReceipt> {
@@ -92,7 +83,13 @@ export class RelayClient {
   }
 
   async #upload(taskId: bigint, kind: ObjectKind, bytes: Uint8Array): Promise<UploadReceipt> {
-    const path = taskObjectPath(taskId, kind);
+    const response = await this.#signedPut(taskObjectPath(taskId, kind), bytes);
+    const receipt = (await response.json()) as Omit<UploadReceipt, "created">;
+    return { ...receipt, created: response.status === 201 };
+  }
+
+  /** A signed PUT of `bytes` (signed anew on every retry: a fresh timestamp and nonce); resolves once it is 2xx. */
+  #signedPut(path: string, bytes: Uint8Array): Promise<Response> {
     return this.#withRetries(async () => {
       const headers = await signRelayRequest(this.#signer, { method: "PUT", path, body: bytes });
       const response = await fetch(`${this.#baseUrl}${path}`, {
@@ -101,8 +98,7 @@ export class RelayClient {
         body: bytes,
       });
       await throwUnlessOk(response);
-      const receipt = (await response.json()) as Omit<UploadReceipt, "created">;
-      return { ...receipt, created: response.status === 201 };
+      return response;
     });
   }
 
