@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import OpenAI from "openai";
 import { parseEther } from "ethers";
-import { FEE, KEY, NODES, RESULT_HASH, fakeBridge } from "./fake-network.js";
+import { FEE, KEY, NODES, RESULT_HASH, apiFailure as failure, fakeBridge } from "./fake-network.js";
 
 type Bridge = Awaited<ReturnType<typeof fakeBridge>>;
 const messages = [{ role: "user" as const, content: "Once upon a time" }];
@@ -9,16 +9,6 @@ const messages = [{ role: "user" as const, content: "Once upon a time" }];
 /** The official client, without retries (they would hide the status codes under test). */
 function client(bridge: Bridge, apiKey = KEY.key): OpenAI {
   return new OpenAI({ apiKey, baseURL: bridge.baseURL, maxRetries: 0 });
-}
-
-async function failure(promise: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(OpenAI.APIError);
-    return error as InstanceType<typeof OpenAI.APIError>;
-  }
-  throw new Error("the request succeeded");
 }
 
 describe("bridge: OpenAI-compatible API (official openai client, fake network)", function () {

@@ -1,3 +1,5 @@
+import { expect } from "chai";
+import OpenAI from "openai";
 import { parseEther } from "ethers";
 import type { TaskResult } from "../../worker/client/result.js";
 import { TaskTimeoutError } from "../../worker/client/result.js";
@@ -128,4 +130,15 @@ export async function fakeBridge(
   const address = app.server.address();
   const url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
   return { app, network, accounts, store, url, baseURL: `${url}/v1`, port: Number(new URL(url).port), recovered };
+}
+
+/** Awaits a request that must fail, and returns the openai client's APIError. */
+export async function apiFailure(promise: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).to.be.instanceOf(OpenAI.APIError);
+    return error as InstanceType<typeof OpenAI.APIError>;
+  }
+  throw new Error("the request succeeded");
 }

@@ -7,7 +7,7 @@ import { parseEther } from "ethers";
 import OpenAI from "openai";
 import { defaultModelsDir } from "../../worker/paths.js";
 import { keyIdOf } from "../../worker/bridge/store.js";
-import { FEE, FakeNetwork, KEY, fakeBridge } from "./fake-network.js";
+import { FEE, FakeNetwork, KEY, apiFailure as failure, fakeBridge } from "./fake-network.js";
 
 type Bridge = Awaited<ReturnType<typeof fakeBridge>>;
 const messages = [{ role: "user" as const, content: "Once upon a time" }];
@@ -16,16 +16,6 @@ const request = { model: "stories260K", messages, max_tokens: 8 };
 /** The official client with its default retries (2) and backoff: what applications use. */
 function client(bridge: { baseURL: string }, maxRetries = 2): OpenAI {
   return new OpenAI({ apiKey: KEY.key, baseURL: bridge.baseURL, maxRetries });
-}
-
-async function failure(promise: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(OpenAI.APIError);
-    return error as InstanceType<typeof OpenAI.APIError>;
-  }
-  throw new Error("the request succeeded");
 }
 
 async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
