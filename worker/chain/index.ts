@@ -2,4 +2,5 @@
 export * from "./contracts.js";
 export * from "./deployment.js";
 export * from "./enums.js";
+export * from "./revert.js";
 export * from "./task-id.js";

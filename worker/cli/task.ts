@@ -3,7 +3,7 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import { parseUnits } from "ethers";
 import { connectClient, type ClientConnection } from "../client/connection.js";
 import { connectDevnet } from "../devnet/client.js";
-import { parseTaskId, TaskStatus, taskStatusName } from "../chain/index.js";
+import { ContractRefusal, parseTaskId, TaskStatus, taskStatusName } from "../chain/index.js";
 import { renderTaskResult } from "../client/render.js";
 import { waitForResult } from "../client/result.js";
 import { InvalidTaskError, submitTask } from "../client/submit.js";
@@ -11,10 +11,14 @@ import { readManifest } from "../devnet/manifest.js";
 
 const DEFAULT_DEVNET_DIR = ".triad/devnet";
 
-/** Exit codes: 2 = invalid input (task or options), 3 = not finished yet (without --wait), 4 = task aborted. */
+/**
+ * Exit codes: 2 = invalid input (task or options), 3 = not finished yet (without --wait), 4 = task aborted,
+ * 5 = the contracts refused the submission (the decoded custom error is printed).
+ */
 const EXIT_INVALID = 2;
 const EXIT_NOT_FINISHED = 3;
 const EXIT_ABORTED = 4;
+const EXIT_REFUSED = 5;
 
 interface ConnectionOptions {
   rpc?: string;
@@ -55,6 +59,7 @@ export function registerTask(program: Command): void {
         console.log(`Follow it with: npx triad task result ${submitted.taskId} --wait${connectionHint(options)}`);
       } catch (error) {
         if (error instanceof InvalidTaskError) fail(`${file}: ${error.message}`, EXIT_INVALID);
+        if (error instanceof ContractRefusal) fail(error.message, EXIT_REFUSED);
         throw error;
       }
     });

@@ -1,4 +1,5 @@
 import { createdTaskId } from "../chain/contracts.js";
+import { refusalsDecoded } from "../chain/revert.js";
 import { encodeTask, hashBytes, validateTask } from "../engine/index.js";
 import type { ClientConnection } from "./connection.js";
 
@@ -41,7 +42,8 @@ export class InvalidTaskError extends Error {
 
 /**
  * Creates a task on-chain and uploads its arguments: validates, encodes canonically (RFC 8785), approves the fee,
- * calls createTask with keccak256 of those bytes, then puts the same bytes on the relay.
+ * calls createTask with keccak256 of those bytes, then puts the same bytes on the relay. A transaction the
+ * contracts refuse rejects with a ContractRefusal naming the decoded custom error and its arguments.
  */
 export async function submitTask(conn: ClientConnection, task: unknown, options: SubmitTaskOptions = {}): Promise<SubmittedTask> {
   if (options.validate !== false) {
@@ -62,12 +64,14 @@ export async function submitTask(conn: ClientConnection, task: unknown, options:
   if (allowance < fee) {
     const amount = options.approve ?? fee;
     if (amount < fee) throw new RangeError(`approve (${amount}) must cover the fee (${fee})`);
-    await (await conn.token.approve(conn.deployment.taskManager, amount)).wait();
+    await refusalsDecoded("approve", async () => (await conn.token.approve(conn.deployment.taskManager, amount)).wait());
   }
 
-  const estimate = await conn.taskManager.createTask.estimateGas(argsHash, minVramGb, fee);
-  const tx = await conn.taskManager.createTask(argsHash, minVramGb, fee, { gasLimit: estimate + AUTO_DISPATCH_HEADROOM });
-  const receipt = await tx.wait();
+  const { tx, receipt } = await refusalsDecoded("createTask", async () => {
+    const estimate = await conn.taskManager.createTask.estimateGas(argsHash, minVramGb, fee);
+    const sent = await conn.taskManager.createTask(argsHash, minVramGb, fee, { gasLimit: estimate + AUTO_DISPATCH_HEADROOM });
+    return { tx: sent, receipt: await sent.wait() };
+  });
   if (receipt === null || receipt.status !== 1) throw new Error(`createTask transaction ${tx.hash} failed`);
   const taskId = await createdTaskId(conn.taskManager, receipt);
 
