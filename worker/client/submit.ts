@@ -1,3 +1,4 @@
+import { isError } from "ethers";
 import { createdTaskId } from "../chain/contracts.js";
 import { refusalsDecoded } from "../chain/revert.js";
 import { encodeTask, hashBytes, validateTask } from "../engine/index.js";
@@ -64,17 +65,40 @@ export async function submitTask(conn: ClientConnection, task: unknown, options:
   if (allowance < fee) {
     const amount = options.approve ?? fee;
     if (amount < fee) throw new RangeError(`approve (${amount}) must cover the fee (${fee})`);
-    await refusalsDecoded("approve", async () => (await conn.token.approve(conn.deployment.taskManager, amount)).wait());
+    await refusalsDecoded("approve", () =>
+      withFreshNonceOnce(conn, async () => (await conn.token.approve(conn.deployment.taskManager, amount)).wait()),
+    );
   }
 
-  const { tx, receipt } = await refusalsDecoded("createTask", async () => {
-    const estimate = await conn.taskManager.createTask.estimateGas(argsHash, minVramGb, fee);
-    const sent = await conn.taskManager.createTask(argsHash, minVramGb, fee, { gasLimit: estimate + AUTO_DISPATCH_HEADROOM });
-    return { tx: sent, receipt: await sent.wait() };
-  });
+  const { tx, receipt } = await refusalsDecoded("createTask", () =>
+    withFreshNonceOnce(conn, async () => {
+      const estimate = await conn.taskManager.createTask.estimateGas(argsHash, minVramGb, fee);
+      const sent = await conn.taskManager.createTask(argsHash, minVramGb, fee, { gasLimit: estimate + AUTO_DISPATCH_HEADROOM });
+      return { tx: sent, receipt: await sent.wait() };
+    }),
+  );
   if (receipt === null || receipt.status !== 1) throw new Error(`createTask transaction ${tx.hash} failed`);
   const taskId = await createdTaskId(conn.taskManager, receipt);
 
   await conn.relay.putArgs(taskId, bytes);
   return { taskId, argsHash, fee, minVramGb, createTxHash: tx.hash, bytes };
+}
+
+/**
+ * The connection's NonceManager counts the account's transactions itself; another sender on the same account (the
+ * CLI next to a long-running client) or a reorganisation makes that count wrong. On a nonce refusal it is re-read
+ * from the chain and the transaction sent once more.
+ */
+async function withFreshNonceOnce<T>(conn: ClientConnection, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    if (!isNonceError(error)) throw error;
+    conn.signer.reset();
+    return send();
+  }
+}
+
+function isNonceError(error: unknown): boolean {
+  return isError(error, "NONCE_EXPIRED") || /nonce too (high|low)|nonce has already been used/i.test(String((error as Error)?.message));
 }
