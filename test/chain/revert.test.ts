@@ -7,7 +7,10 @@ describe("chain: decoded contract refusals", function () {
   it("names a Triad custom error and each of its arguments; other failures are not refusals", async function () {
     const w = await world();
     let caught: unknown;
-    await w.taskManager.connect(w.creator).createTask.estimateGas(ethersLib.id("a"), 81, FEE).catch((error) => (caught = error));
+    await w.taskManager
+      .connect(w.creator)
+      .createTask.estimateGas(ethersLib.id("a"), 81, FEE)
+      .catch((error) => (caught = error));
     expect(describeRevert(caught)).to.equal("NoGroupForVram(minVramGb 81, maxActiveVramGb 80)");
 
     const create = () => w.taskManager.connect(w.creator).createTask(ethersLib.id("a"), 0, FEE);
