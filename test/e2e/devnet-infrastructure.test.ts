@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { JsonRpcProvider, keccak256, parseEther } from "ethers";
+import { ContractRefusal } from "../../worker/chain/revert.js";
 import type { ClientConnection } from "../../worker/client/connection.js";
 import { connectDevnet } from "../../worker/devnet/client.js";
 import { submitTask } from "../../worker/client/submit.js";
@@ -153,6 +154,19 @@ describe("devnet infrastructure (no workers)", function () {
       expect(taskId).to.equal(countBefore + 1n);
       const onChain = await conn.taskManager.getTask(taskId);
       expect(onChain.argsHash).to.equal(keccak256(encodeTask(readExample("invalid.json"))));
+    });
+
+    it("a demand above every card group is refused with the decoded custom error in one line (submitTask, and exit 6)", async function () {
+      const countBefore = await conn.taskManager.taskCount();
+      const expected = "createTask refused by the contract: NoGroupForVram(minVramGb 1000, maxActiveVramGb 80)";
+      const refusal = await submitTask(conn, readExample("greedy.json"), { minVramGb: 1000 }).catch((error: unknown) => error);
+      expect(refusal).to.be.instanceOf(ContractRefusal);
+      expect((refusal as ContractRefusal).message).to.equal(expected);
+
+      const cli = await runTriad(["task", "submit", path.join(examples, "greedy.json"), "--min-vram", "1000", "--devnet", stateDir]);
+      expect(cli.code, cli.stderr).to.equal(6);
+      expect(cli.stderr).to.equal(`error: ${expected}\n`);
+      expect(await conn.taskManager.taskCount(), "no task was created").to.equal(countBefore);
     });
 
     it("`triad task result` without --wait reports a task that is not finished (exit 3)", async function () {

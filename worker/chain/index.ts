@@ -2,5 +2,6 @@
 export * from "./contracts.js";
 export * from "./deployment.js";
 export * from "./enums.js";
+export * from "./revert.js";
 export * from "./task-id.js";
 export * from "./wallet.js";

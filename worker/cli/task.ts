@@ -3,7 +3,7 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import { parseUnits } from "ethers";
 import { connectClient, type ClientConnection } from "../client/connection.js";
 import { connectDevnet } from "../devnet/client.js";
-import { parseTaskId, TaskStatus, taskStatusName } from "../chain/index.js";
+import { ContractRefusal, parseTaskId, TaskStatus, taskStatusName } from "../chain/index.js";
 import { renderTaskResult } from "../client/render.js";
 import { waitForResult } from "../client/result.js";
 import { InvalidTaskError, submitTask } from "../client/submit.js";
@@ -13,12 +13,14 @@ const DEFAULT_DEVNET_DIR = ".triad/devnet";
 
 /**
  * Exit codes: 1 = failed (the message says what), 2 = invalid input (task or options), 3 = not finished yet (without
- * --wait), 4 = task aborted, 5 = no network to connect to (no devnet running, bad endpoints).
+ * --wait), 4 = task aborted, 5 = no network to connect to (no devnet running, bad endpoints), 6 = the contracts refused
+ * the submission (the decoded custom error is printed).
  */
 const EXIT_INVALID = 2;
 const EXIT_NOT_FINISHED = 3;
 const EXIT_ABORTED = 4;
 const EXIT_NO_NETWORK = 5;
+const EXIT_REFUSED = 6;
 const EXIT_FAILED = 1;
 
 interface ConnectionOptions {
@@ -60,6 +62,7 @@ export function registerTask(program: Command): void {
         console.log(`Follow it with: npx triad task result ${submitted.taskId} --wait${connectionHint(options)}`);
       } catch (error) {
         if (error instanceof InvalidTaskError) fail(`${file}: ${error.message}`, EXIT_INVALID);
+        if (error instanceof ContractRefusal) fail(error.message, EXIT_REFUSED);
         throw error;
       }
     });

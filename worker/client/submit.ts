@@ -1,4 +1,6 @@
+import { isError } from "ethers";
 import { createdTaskId } from "../chain/contracts.js";
+import { refusalsDecoded } from "../chain/revert.js";
 import { encodeTask, hashBytes, validateTask } from "../engine/index.js";
 import { MAX_ARGS_BYTES } from "../relay/protocol.js";
 import type { ClientConnection } from "./connection.js";
@@ -44,7 +46,8 @@ export class InvalidTaskError extends Error {
 /**
  * Uploads a task's arguments, then creates it on-chain: validates, encodes canonically (RFC 8785), checks the
  * relay's size limit, uploads the bytes to the relay as pending arguments, approves the fee and calls createTask
- * with keccak256 of those bytes. Nothing is paid unless the relay holds the arguments.
+ * with keccak256 of those bytes. Nothing is paid unless the relay holds the arguments. A transaction the contracts
+ * refuse rejects with a ContractRefusal naming the decoded custom error and its arguments.
  */
 export async function submitTask(conn: ClientConnection, task: unknown, options: SubmitTaskOptions = {}): Promise<SubmittedTask> {
   if (options.validate !== false) {
@@ -72,13 +75,38 @@ export async function submitTask(conn: ClientConnection, task: unknown, options:
   if (allowance < fee) {
     const amount = options.approve ?? fee;
     if (amount < fee) throw new RangeError(`approve (${amount}) must cover the fee (${fee})`);
-    await (await conn.token.approve(conn.deployment.taskManager, amount)).wait();
+    await refusalsDecoded("approve", () =>
+      withFreshNonceOnce(conn, async () => (await conn.token.approve(conn.deployment.taskManager, amount)).wait()),
+    );
   }
 
-  const estimate = await withRpcRetries("estimating createTask", () => conn.taskManager.createTask.estimateGas(argsHash, minVramGb, fee));
-  const tx = await conn.taskManager.createTask(argsHash, minVramGb, fee, { gasLimit: estimate + AUTO_DISPATCH_HEADROOM });
-  const receipt = await tx.wait();
+  const { tx, receipt } = await refusalsDecoded("createTask", () =>
+    withFreshNonceOnce(conn, async () => {
+      const estimate = await withRpcRetries("estimating createTask", () => conn.taskManager.createTask.estimateGas(argsHash, minVramGb, fee));
+      const sent = await conn.taskManager.createTask(argsHash, minVramGb, fee, { gasLimit: estimate + AUTO_DISPATCH_HEADROOM });
+      return { tx: sent, receipt: await sent.wait() };
+    }),
+  );
   if (receipt === null || receipt.status !== 1) throw new Error(`createTask transaction ${tx.hash} failed`);
   const taskId = await createdTaskId(conn.taskManager, receipt);
   return { taskId, argsHash, fee, minVramGb, createTxHash: tx.hash, bytes };
+}
+
+/**
+ * The connection's NonceManager counts the account's transactions itself; another sender on the same account (the
+ * CLI next to a long-running client) or a reorganisation makes that count wrong. On a nonce refusal it is re-read
+ * from the chain and the transaction sent once more.
+ */
+async function withFreshNonceOnce<T>(conn: ClientConnection, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    if (!isNonceError(error)) throw error;
+    conn.signer.reset();
+    return send();
+  }
+}
+
+function isNonceError(error: unknown): boolean {
+  return isError(error, "NONCE_EXPIRED") || /nonce too (high|low)|nonce has already been used/i.test(String((error as Error)?.message));
 }

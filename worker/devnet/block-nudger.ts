@@ -1,6 +1,6 @@
 import type { JsonRpcProvider, Signer } from "ethers";
 import { VRFCoordinatorV2_5Mock__factory } from "../../typechain-types/index.js";
-import { TaskManager__factory } from "../../typechain-types/index.js";
+import { TaskManager__factory, VrfRandomness__factory } from "../../typechain-types/index.js";
 
 export interface BlockNudger {
   stop(): Promise<void>;
@@ -49,33 +49,57 @@ export function startBlockNudger(provider: JsonRpcProvider, taskManager: string,
  * The devnet's stand-in for Chainlink's VRF nodes: every `intervalMs` it fulfils the coordinator mock's pending
  * requests (`fulfillRandomWords`), which delivers the word to the Triad randomness adapter and, in the same
  * transaction, draws the task's nodes. A real deployment has Chainlink's oracle network do this.
+ *
+ * Requests are found from the coordinator's RandomWordsRequested events. A reorganisation (or `evm_revert`) can
+ * bring back a request that was already fulfilled, or drop the blocks the scan cursor points into: when the last
+ * scanned block's hash changed, the scan starts again from `fromBlock` and every request the adapter still
+ * reports as pending (`pendingTask`) is fulfilled again.
  */
-export function startVrfFulfiller(signer: Signer, coordinator: string, consumer: string, intervalMs = 1_000): BlockNudger {
+export function startVrfFulfiller(
+  signer: Signer,
+  coordinator: string,
+  adapter: string,
+  options: { fromBlock: number; intervalMs?: number },
+): BlockNudger {
   const mock = VRFCoordinatorV2_5Mock__factory.connect(coordinator, signer);
-  const pending = new Set<bigint>();
-  let fromBlock = 0;
+  const randomness = VrfRandomness__factory.connect(adapter, signer);
+  const provider = signer.provider!;
+  const requests = new Set<bigint>();
+  let scanned: { number: number; hash: string } | undefined;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let tick: Promise<void> = Promise.resolve();
 
   const schedule = () => {
-    if (!stopped) timer = setTimeout(() => (tick = fulfil().finally(schedule)), intervalMs);
+    if (!stopped) timer = setTimeout(() => (tick = fulfil().finally(schedule)), options.intervalMs ?? 1_000);
+  };
+  /** Adds the requests of the blocks not scanned yet; rescans everything after a reorganisation. */
+  const scan = async () => {
+    const head = await provider.getBlock("latest");
+    if (!head) return;
+    if (scanned && (await provider.getBlock(scanned.number))?.hash !== scanned.hash) scanned = undefined;
+    const from = scanned ? scanned.number + 1 : options.fromBlock;
+    if (head.number >= from) {
+      for (const event of await mock.queryFilter(mock.filters.RandomWordsRequested(), from, head.number))
+        requests.add(event.args.requestId);
+    }
+    scanned = { number: head.number, hash: head.hash! };
   };
   const fulfil = async () => {
     try {
-      const head = await signer.provider!.getBlockNumber();
-      if (head >= fromBlock) {
-        for (const event of await mock.queryFilter(mock.filters.RandomWordsRequested(), fromBlock, head)) pending.add(event.args.requestId);
-        fromBlock = head + 1;
-      }
-      for (const requestId of [...pending]) {
+      await scan();
+      for (const requestId of [...requests]) {
         if (stopped) return;
-        try {
-          await (await mock.fulfillRandomWords(requestId, consumer)).wait();
-        } catch {
-          // already fulfilled (the mock forgets it) or refused: nothing left to deliver for this request
+        if (!(await randomness.pendingTask(requestId)).pending) {
+          requests.delete(requestId);
+          continue;
         }
-        pending.delete(requestId);
+        try {
+          await (await mock.fulfillRandomWords(requestId, adapter)).wait();
+          requests.delete(requestId);
+        } catch {
+          // refused by the mock (the request is gone) or the node is restarting: the next tick checks it again
+        }
       }
     } catch {
       // the node is restarting or stopping; try again on the next tick

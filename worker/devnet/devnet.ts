@@ -36,7 +36,8 @@ import { RelayService } from "./relay-service.js";
 import { ShutdownStack } from "./shutdown-stack.js";
 import { WorkerFleet } from "./worker-fleet.js";
 import type { WorkerFaults } from "../node/config.js";
-import { DEFAULT_WORKER_GROUPS, checkWorkerGroup, type WorkerGroupSpec } from "./worker-group.js";
+import { DEFAULT_CARD_GROUPS, DEFAULT_WORKER_GROUPS, checkWorkerGroup, type WorkerGroupSpec } from "./worker-group.js";
+import { ensureCardGroup, type CardGroup } from "./card-groups.js";
 
 export interface DevnetOptions {
   /** Holds the manifest, deployment, relay data, worker state and logs; wiped at start (the chain is new). */
@@ -52,7 +53,13 @@ export interface DevnetOptions {
   blockTimeSeconds?: number;
   /** The EVM node: `hardhat node` or anvil, an independent implementation; default: defaultChainKind(). */
   chain?: ChainKind;
+  /** Workers to start (default: DEFAULT_WORKER_GROUPS); governance adds each group's card if missing. */
   groups?: WorkerGroupSpec[];
+  /**
+   * Card groups governance adds at start, before any worker joins (default: DEFAULT_CARD_GROUPS), so tasks
+   * can be created and queued for them even while no worker runs.
+   */
+  cardGroups?: CardGroup[];
   /** ONNX Runtime threads per worker. */
   workerThreads?: number;
   workerPollIntervalMs?: number;
@@ -95,6 +102,11 @@ const CLIENT_INDEX = 1;
 const FIRST_WORKER_INDEX = 2;
 /** The bridge's fee wallet: the last dev account, so workers (from #2 up) never collide with it. */
 const BRIDGE_INDEX = HARDHAT_DEV_ACCOUNT_COUNT - 1;
+/**
+ * Sends the VRF mock's fulfilments. Its own account, without a nonce cache: after a reorganisation (evm_revert)
+ * the deployer's NonceManager would be ahead of the chain and every fulfilment would be refused.
+ */
+const VRF_FULFILLER_INDEX = HARDHAT_DEV_ACCOUNT_COUNT - 2;
 /** The devnet bridge's API key. Like the dev keys, public: for this local devnet only. */
 export const DEVNET_API_KEY = "sk-triad-devnet-0000000000000000";
 const LOOPBACK = "127.0.0.1";
@@ -134,12 +146,17 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     await (await token.mint(clientKey.address, options.clientTokens ?? parseEther("10000"))).wait();
     const bridgeKey = devAccount(BRIDGE_INDEX);
     await (await token.mint(bridgeKey.address, parseEther("10000"))).wait();
+    for (const group of options.cardGroups ?? DEFAULT_CARD_GROUPS) await ensureCardGroup(deployment.nodeRegistry, deployer, group);
 
     if (blockTimeSeconds > 0) await setBlockTime(provider, blockTimeSeconds);
     const nudger: BlockNudger | undefined = blockTimeSeconds === 0 ? startBlockNudger(provider, deployment.taskManager, 250) : undefined;
     if (nudger) stack.push(nudger.stop);
     if (deployment.vrfCoordinator) {
-      const fulfiller = startVrfFulfiller(deployer, deployment.vrfCoordinator, deployment.randomness, 250);
+      const oracle = new ChainWallet(devAccount(VRF_FULFILLER_INDEX).privateKey, provider);
+      const fulfiller = startVrfFulfiller(oracle, deployment.vrfCoordinator, deployment.randomness, {
+        fromBlock: deployment.blockNumber,
+        intervalMs: 250,
+      });
       stack.push(fulfiller.stop);
     }
 
@@ -211,7 +228,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       pollIntervalMs: options.workerPollIntervalMs ?? 500,
       onUnexpectedExit: options.onWorkerExit ?? (() => undefined),
       firstAccountIndex: FIRST_WORKER_INDEX,
-      accountLimit: BRIDGE_INDEX,
+      accountLimit: VRF_FULFILLER_INDEX,
     });
     // Registered before any worker starts, so the stack stops workers first.
     stack.push(() => workers.stopAll());
@@ -308,9 +325,11 @@ function accountTable(workers: ManifestWorker[]): ManifestAccount[] {
           ? "client"
           : index === BRIDGE_INDEX
             ? "bridge (fee wallet)"
-            : workerAddresses.has(account.address)
-              ? "worker"
-              : "spare";
+            : index === VRF_FULFILLER_INDEX
+              ? "vrf fulfiller"
+              : workerAddresses.has(account.address)
+                ? "worker"
+                : "spare";
     return manifestAccount(account, role);
   });
 }

@@ -6,7 +6,7 @@ import type { WorkerFaults } from "../node/config.js";
 export const MANIFEST_FILE = "devnet.json";
 
 export interface ManifestAccount {
-  role: "deployer (token minter)" | "client" | "bridge (fee wallet)" | "worker" | "spare";
+  role: "deployer (token minter)" | "client" | "bridge (fee wallet)" | "vrf fulfiller" | "worker" | "spare";
   index: number;
   address: string;
   /** A Hardhat well-known key: public knowledge, for this local devnet only. */

@@ -8,6 +8,7 @@ import { NodeRegistry__factory } from "../../typechain-types/index.js";
 import { TriadToken__factory } from "../../typechain-types/index.js";
 import { repoRoot } from "../paths.js";
 import { devAccount } from "./accounts.js";
+import { ensureCardGroup } from "./card-groups.js";
 import type { ManifestWorker } from "./manifest.js";
 import { freePort } from "./ports.js";
 import { SupervisedProcess, waitUntilReady, type ExitInfo } from "./processes.js";
@@ -84,7 +85,7 @@ export class WorkerFleet {
       this.#workers.set(name, worker);
       created.push(worker);
     }
-    await this.#ensureCardGroup(group.cardModel, group.vramGb);
+    await ensureCardGroup(this.options.deployment.nodeRegistry, this.options.deployer, group);
     await this.#fundStake(created.map((w) => w.entry.address));
     await Promise.all(created.map((w) => this.#start(w)));
     return created.map((w) => w.entry);
@@ -121,17 +122,6 @@ export class WorkerFleet {
   }
 
   /** Mints each new worker its stake; dev accounts already hold ETH for gas. */
-  /** On the devnet the deployer is governance: it adds the workers' card group unless it exists. */
-  async #ensureCardGroup(cardModel: string, vramGb: number): Promise<void> {
-    const registry = NodeRegistry__factory.connect(this.options.deployment.nodeRegistry, this.options.deployer);
-    const count = await registry.groupCount();
-    for (let id = 0n; id < count; id++) {
-      const group = await registry.groupAt(id);
-      if (group.cardModel === cardModel && Number(group.vramGb) === vramGb && !group.retired) return;
-    }
-    await (await registry.addGroup(cardModel, vramGb)).wait();
-  }
-
   async #fundStake(addresses: string[]): Promise<void> {
     const token = TriadToken__factory.connect(this.options.deployment.token, this.options.deployer);
     const stake = this.options.deployment.params.stakeAmount;

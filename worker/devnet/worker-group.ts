@@ -1,9 +1,8 @@
 import type { WorkerFaults } from "../node/config.js";
+import type { CardGroup } from "./card-groups.js";
 
 /** A set of identical GPUs to emulate: tasks only ever go to three workers of one (cardModel, vramGb) group. */
-export interface WorkerGroupSpec {
-  cardModel: string;
-  vramGb: number;
+export interface WorkerGroupSpec extends CardGroup {
   count: number;
   /** Fault switches (tests and the demo only) for the worker at each index of the group. */
   faults?: Record<number, WorkerFaults>;
@@ -14,6 +13,9 @@ export const DEFAULT_WORKER_GROUPS: WorkerGroupSpec[] = [
   { cardModel: "NVIDIA H100 80GB HBM3", vramGb: 80, count: 3 },
   { cardModel: "NVIDIA GeForce RTX 4090", vramGb: 24, count: 3 },
 ];
+
+/** The card groups the devnet's governance adds at start, workers or not: the default workers' cards. */
+export const DEFAULT_CARD_GROUPS: CardGroup[] = DEFAULT_WORKER_GROUPS.map(({ cardModel, vramGb }) => ({ cardModel, vramGb }));
 
 export function checkWorkerGroup(group: WorkerGroupSpec): void {
   if (typeof group.cardModel !== "string" || group.cardModel.trim() === "") {

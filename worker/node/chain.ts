@@ -1,22 +1,12 @@
-import { type Wallet, isError, type ContractTransactionResponse, type Provider } from "ethers";
+import type { ContractTransactionResponse, Provider, Wallet } from "ethers";
 import pRetry, { AbortError } from "p-retry";
 import type pino from "pino";
 import type { NodeRegistry, TaskManager, TriadToken } from "../../typechain-types/index.js";
 import { connectContracts } from "../chain/contracts.js";
 import type { TriadDeployment } from "../chain/deployment.js";
+import { ContractRefusal, asRefusal } from "../chain/revert.js";
 import { ChainWallet } from "../chain/wallet.js";
 import type { WorkerMetrics } from "./metrics.js";
-
-/** A transaction the contract refused (decoded custom error): retrying the same call cannot help. */
-export class ContractRefusal extends Error {
-  constructor(
-    readonly action: string,
-    readonly reason: string,
-  ) {
-    super(`${action} refused by the contract: ${reason}`);
-    this.name = "ContractRefusal";
-  }
-}
 
 export interface TxCall {
   /** Simulates the call; rejects with the contract's revert. */
@@ -107,13 +97,4 @@ export class ChainClient {
   destroy(): void {
     this.provider.destroy?.();
   }
-}
-
-function asRefusal(action: string, error: unknown): ContractRefusal | undefined {
-  if (error instanceof ContractRefusal) return error;
-  if (isError(error, "CALL_EXCEPTION")) {
-    const reason = error.revert ? `${error.revert.name}(${error.revert.args.join(", ")})` : (error.reason ?? error.shortMessage);
-    return new ContractRefusal(action, reason);
-  }
-  return undefined;
 }

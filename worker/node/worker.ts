@@ -7,7 +7,8 @@ import { NodeStatus } from "../chain/enums.js";
 import { GptEngine, deviceInfo } from "../engine/index.js";
 import { RelayClient } from "../relay/client.js";
 import { chooseCardIdentity, type CardIdentity } from "./card-model.js";
-import { ChainClient, ContractRefusal } from "./chain.js";
+import { ContractRefusal } from "../chain/revert.js";
+import { ChainClient } from "./chain.js";
 import type { WorkerConfig } from "./config.js";
 import { TaskJournal } from "./journal.js";
 import { WorkerMetrics, serveMetrics } from "./metrics.js";
@@ -190,9 +191,13 @@ export class TriadWorker {
     const tm = this.#chain.taskManager;
     const queued = (await tm.queuedTaskIds()).slice(0, DISPATCH_SCAN);
     if (queued.length === 0) return false;
-    // A push source (VRF) draws in its own fulfilment: dispatch only requests a fresh word after a discarded one.
+    // A push source (VRF) draws in its own fulfilment: dispatch only requests a fresh word after a discarded one,
+    // and only once a group can serve the task (otherwise the transaction would do nothing, block after block).
     if (await tm.pushRandomness()) {
-      for (const taskId of queued) if ((await tm.requestIdOf(taskId)) === 0n) return true;
+      for (const taskId of queued) {
+        if ((await tm.requestIdOf(taskId)) !== 0n) continue;
+        if (await this.#chain.registry.canDraw((await tm.getTask(taskId)).minVramGb)) return true;
+      }
       return false;
     }
     const source = IRandomnessSource__factory.connect(await tm.randomnessSource(), this.#chain.provider);
