@@ -17,16 +17,26 @@ contract VrfRandomness is IRandomnessSource {
     error ZeroAddress();
     error NotAPullSource();
 
+    /// @notice A random word was requested from the coordinator for `taskId`.
     event VrfRequested(uint256 indexed requestId, uint256 indexed taskId);
+    /// @notice The coordinator's word was handed to the consumer, which drew the task's nodes.
     event VrfDelivered(uint256 indexed requestId, uint256 indexed taskId);
+    /// @notice The consumer reverted on delivery (caught: the coordinator never retries); `reason` is its revert data.
     event VrfDeliveryFailed(uint256 indexed requestId, uint256 indexed taskId, bytes reason);
 
+    /// @notice The Chainlink VRF v2.5 coordinator asked for words.
     IVRFCoordinatorV2Plus public immutable coordinator;
+    /// @notice The task manager the words are delivered to.
     IRandomnessConsumer public immutable consumer;
+    /// @notice The coordinator's gas lane.
     bytes32 public immutable keyHash;
+    /// @notice The subscription billed for the requests.
     uint256 public immutable subscriptionId;
+    /// @notice Gas the coordinator gives the delivery (the draw runs in it).
     uint32 public immutable callbackGasLimit;
+    /// @notice Blocks the coordinator waits before answering.
     uint16 public immutable requestConfirmations;
+    /// @notice Whether the subscription pays in the native coin instead of LINK.
     bool public immutable nativePayment;
 
     /// @dev Request id -> task id + 1 (0: unknown or already delivered).

@@ -30,6 +30,7 @@ interface IRandomnessSource {
 }
 
 /// @title What a push randomness source calls
+/// @notice Implemented by the task manager: receives a pushed random word and draws the task's nodes with it.
 interface IRandomnessConsumer {
     /// @notice Delivers the random word requested for `taskId`. Must not revert for a valid delivery (a VRF
     /// coordinator does not retry).

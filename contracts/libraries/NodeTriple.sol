@@ -12,6 +12,7 @@ struct NodeTriple {
 using NodeTripleLib for NodeTriple global;
 
 /// @title Packing and lookup of a NodeTriple
+/// @notice Stores a task's three node addresses in two slots and finds a node's seat among them.
 library NodeTripleLib {
     /// @notice Writes the three addresses (two storage writes).
     function store(NodeTriple storage self, address[3] memory nodes) internal {

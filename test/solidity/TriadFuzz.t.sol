@@ -5,7 +5,6 @@ import {vm} from "./Vm.sol";
 import {TriadSetup} from "./TriadSetup.sol";
 import {INodeRegistry} from "../../contracts/interfaces/INodeRegistry.sol";
 import {ITaskManager} from "../../contracts/interfaces/ITaskManager.sol";
-import {TaskManager} from "../../contracts/TaskManager.sol";
 
 /// forge-config: default.fuzz.runs = 64
 contract TriadFuzzTest is TriadSetup {
