@@ -105,7 +105,10 @@ describe("e2e: the bridge on a devnet", function () {
   it("serves the network explorer: the devnet's group, its nodes and the settled tasks with their timelines", async function () {
     const { url } = devnet.manifest.bridge;
     const snapshot = (await (await fetch(`${url}/v1/triad/network`)).json()) as NetworkSnapshot;
-    expect(snapshot.groups.map((g) => g.cardModel)).to.deep.equal(["NVIDIA GeForce RTX 4090"]);
+    // Governance adds the devnet's default card groups; only the RTX 4090 group has nodes here.
+    const rtx = snapshot.groups.find((g) => g.cardModel === "NVIDIA GeForce RTX 4090");
+    expect(rtx?.nodes).to.equal(3);
+    expect(snapshot.groups.filter((g) => g !== rtx).every((g) => g.nodes === 0)).to.equal(true);
     expect(snapshot.nodes.map((n) => n.address).sort()).to.deep.equal(devnet.manifest.workers.map((w) => w.address).sort());
     for (const node of snapshot.nodes) expect(BigInt(node.stake)).to.equal(devnet.deployment.params.stakeAmount);
     const settled = snapshot.tasks.filter((t) => t.status === "succeeded");
