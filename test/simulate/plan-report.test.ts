@@ -72,6 +72,21 @@ describe("simulate: report", function () {
     expect(report.gasPerTask).to.equal(1_000_000);
   });
 
+  it("a task won by two colluders is the residual risk, not a lost answer; one faulty winner's lost answer is a violation", function () {
+    const faultyNodes = new Set([A, B].map((a) => a.toLowerCase()));
+    const report = buildReport(
+      facts({
+        tasks: [
+          { taskId: 1n, outcome: "succeeded", nodes: [A, B, C], winners: [A, B], answerLost: "no bytes hash to the result" },
+          { taskId: 2n, outcome: "succeeded", nodes: [A, C, D], winners: [C, D], answerLost: "relay unreachable" },
+        ],
+        faultyNodes,
+      }),
+    );
+    expect(report.tasks).to.include({ wonByFaultyMajority: 1, answersLost: 1 });
+    expect(report.violations).to.deep.equal(["task 2 succeeded on chain but its answer was not retrievable: relay unreachable"]);
+  });
+
   it("lost answers, unfinished tasks, escrow left behind and unconserved tokens are violations", function () {
     const report = buildReport(
       facts({

@@ -119,14 +119,21 @@ async function observe(conn: ClientConnection, taskId: bigint, submittedAt: numb
     const result = await waitForResult(conn, taskId, { timeoutMs });
     const latencyMs = Date.now() - submittedAt;
     return result.outcome === "succeeded"
-      ? { taskId, outcome: "succeeded", nodes: result.nodes, latencyMs }
+      ? { taskId, outcome: "succeeded", nodes: result.nodes, latencyMs, winners: winnersOf(result.reveals, result.resultHash) }
       : { taskId, outcome: "aborted", reason: result.reason, nodes: result.nodes, latencyMs };
   } catch (error) {
     // No verified answer came back: say whether the chain ended the task anyway (then the answer was lost).
     const task = await conn.taskManager.getTask(taskId);
     const nodes = [...task.nodes];
     const problem = (error as Error).message;
-    if (task.status === TaskStatus.Succeeded) return { taskId, outcome: "succeeded", nodes, answerLost: problem };
+    if (task.status === TaskStatus.Succeeded) {
+      const reveals = await conn.taskManager.queryFilter(conn.taskManager.filters.TaskRevealed(taskId), conn.deployment.blockNumber);
+      const winners = winnersOf(
+        reveals.map((e) => ({ node: e.args.node, resultHash: e.args.resultHash })),
+        task.resultHash,
+      );
+      return { taskId, outcome: "succeeded", nodes, answerLost: problem, winners };
+    }
     if (task.status === TaskStatus.Aborted) return { taskId, outcome: "aborted", reason: abortReasonName(task.abortReason), nodes };
     return { taskId, outcome: "unfinished", nodes, answerLost: problem };
   }
@@ -174,6 +181,10 @@ async function sumOfAllBalances(conn: ClientConnection): Promise<bigint> {
   let sum = 0n;
   for (const holder of holders) sum += await conn.token.balanceOf(holder);
   return sum;
+}
+
+function winnersOf(reveals: Array<{ node: string; resultHash: string }>, resultHash: string): string[] {
+  return reveals.filter((r) => r.resultHash === resultHash).map((r) => r.node);
 }
 
 function firstLine(text: string): string {
