@@ -1,10 +1,11 @@
 /**
  * `npm run bench`: every benchmark in one go, each in its own process, then bench/suite.json + bench/suite.md.
  *   engine        scripts/bench-engine.ts        -> bench/engine.{json,md}  (ours vs transformers.js vs bare loop)
+ *   families      scripts/bench-families.ts      -> bench/families.{json,md} (family fixtures: ours vs bare loop)
  *   random-llama  scripts/bench-random-llama.ts  -> bench/random-llama.{json,md} (~100M / ~400M vs bandwidth limit)
  *   gas           scripts/gas-report.ts (hardhat run), its stdout kept as-is -> bench/gas.txt
  *   network       scripts/bench-network.ts when present -> bench/network.{json,md}; a failure skips it with the reason
- * Exit status 1 when a required step (engine, random-llama, gas) failed.
+ * Exit status 1 when a required step (engine, families, random-llama, gas) failed.
  * Run: npm run bench [-- --only engine,gas]
  */
 import { spawn } from "node:child_process";
@@ -34,8 +35,24 @@ interface StepResult {
 }
 
 const STEPS: Step[] = [
-  { name: "engine", command: ["npx", "--no-install", "tsx", "scripts/bench-engine.ts", "--runs", "15"], required: true, outputs: ["bench/engine.json", "bench/engine.md"] },
-  { name: "random-llama", command: ["npx", "--no-install", "tsx", "scripts/bench-random-llama.ts"], required: true, outputs: ["bench/random-llama.json", "bench/random-llama.md"] },
+  {
+    name: "engine",
+    command: ["npx", "--no-install", "tsx", "scripts/bench-engine.ts", "--runs", "15"],
+    required: true,
+    outputs: ["bench/engine.json", "bench/engine.md"],
+  },
+  {
+    name: "families",
+    command: ["npx", "--no-install", "tsx", "scripts/bench-families.ts"],
+    required: true,
+    outputs: ["bench/families.json", "bench/families.md"],
+  },
+  {
+    name: "random-llama",
+    command: ["npx", "--no-install", "tsx", "scripts/bench-random-llama.ts"],
+    required: true,
+    outputs: ["bench/random-llama.json", "bench/random-llama.md"],
+  },
   { name: "gas", command: ["npx", "--no-install", "hardhat", "run", "scripts/gas-report.ts"], required: true, outputs: ["bench/gas.txt"] },
   {
     name: "network",
@@ -123,7 +140,9 @@ async function markdown(results: StepResult[]): Promise<string> {
     "",
     "| step | status | seconds | output |",
     "| --- | --- | ---: | --- |",
-    ...results.map((r) => `| ${r.name} | ${r.status}${r.reason ? `: ${r.reason.replace(/\|/g, "/")}` : ""} | ${r.seconds} | ${r.outputs.join(", ")} |`),
+    ...results.map(
+      (r) => `| ${r.name} | ${r.status}${r.reason ? `: ${r.reason.replace(/\|/g, "/")}` : ""} | ${r.seconds} | ${r.outputs.join(", ")} |`,
+    ),
     "",
   ];
   for (const r of results) {

@@ -250,6 +250,7 @@ ${rows.join("\n")}
 
 Bare loop: the same ONNX session, \`session.run\` + argmax (greedy) or top-50 softmax draw (sampling), nothing else.
 Goals: ours / bare >= 0.95, ours / transformers.js > 1.
+The random-weight model-family fixtures (Qwen3, Llama 3.2, Qwen2.5, Gemma 3 layouts): bench/families.md.
 `;
 }
 

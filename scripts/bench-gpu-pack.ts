@@ -3,9 +3,8 @@
  * .carry/gpu/ (about 50 MB; the device tool carries 64 MiB at most), see docs/gpu.md:
  *   node.xz          this Node 22 binary, xz-compressed
  *   ort.tar.xz       node_modules/onnxruntime-node (linux/x64 binaries, dist, package.json) + onnxruntime-common
- *   app/*.mjs        esbuild bundles (+ task.schema.json, read at run time): run-task.mjs (the `run-task` command
- *                    alone), gpu-determinism.mjs, make-random-llama.mjs (sharp, which only transformers.js' image
- *                    code uses, replaced by a stub)
+ *   app/*.mjs        esbuild bundles: run-task.mjs (the `run-task` command alone), gpu-determinism.mjs,
+ *                    make-random-llama.mjs (sharp, which only transformers.js' image code uses, replaced by a stub)
  *   models/stories260K  a copy of the test model
  * Run: npx tsx scripts/bench-gpu-pack.ts
  */
@@ -75,8 +74,6 @@ for (const [entry, out] of entries) {
   ]);
 }
 rmSync(scratch, { recursive: true, force: true });
-// Read at run time next to the bundled module (validation.ts opens it relative to import.meta.url).
-cpSync(path.join(repoRoot, "worker/engine/task.schema.json"), path.join(app, "task.schema.json"));
 
 cpSync(path.join(defaultModelsDir(), "stories260K"), path.join(carry, "models", "stories260K"), { recursive: true });
 

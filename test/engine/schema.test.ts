@@ -119,6 +119,11 @@ describe("engine: defaults", function () {
     expect(chooseVariant("float16", 4, config)).to.deep.equal({ variant: "q4f16", file: "onnx/model_q4f16.onnx" });
     expect(() => chooseVariant("bfloat16", undefined, config)).to.throw(/bfloat16 with no quantization has no ONNX variant/);
     expect(() => chooseVariant("float16", 8, config)).to.throw(/float16 with quantize_bits 8/);
+    // An export naming its own variant (Llama 3.2's q4f16) is what `auto` loads; quantize_bits still maps by precision.
+    const q4f16 = { "transformers.js_config": { dtype: "q4f16" } };
+    expect(chooseVariant("auto", undefined, q4f16)).to.deep.equal({ variant: "q4f16", file: "onnx/model_q4f16.onnx" });
+    expect(chooseVariant(undefined, 4, q4f16)).to.deep.equal({ variant: "q4f16", file: "onnx/model_q4f16.onnx" });
+    expect(chooseVariant("auto", undefined, { torch_dtype: "float16" })).to.deep.equal({ variant: "fp16", file: "onnx/model_fp16.onnx" });
   });
 });
 

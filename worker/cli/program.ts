@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { registerBridge } from "./bridge.js";
 import { registerDemo } from "./demo.js";
 import { registerDevnet } from "./devnet.js";
+import { registerModel } from "./model.js";
 import { registerRelay } from "./relay.js";
 import { registerRunTask } from "./run-task.js";
 import { registerSimulate } from "./simulate.js";
@@ -14,7 +15,7 @@ export function buildProgram(): Command {
     .name("triad")
     .description("Triad: verifiable LLM text generation on a network of GPU nodes")
     .showHelpAfterError();
-  const registrations = [registerRelay, registerRunTask, registerDevnet, registerTask, registerDemo, registerWorker, registerBridge, registerSimulate];
+  const registrations = [registerRelay, registerRunTask, registerDevnet, registerTask, registerDemo, registerWorker, registerBridge, registerSimulate, registerModel];
   for (const register of registrations) register(program);
   return program;
 }

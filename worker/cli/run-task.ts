@@ -3,6 +3,7 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import { EngineFault, GptEngine } from "../engine/index.js";
 import type { TaskErrorDocument } from "../engine/types.js";
 import { defaultModelsDir } from "../paths.js";
+import { progressBar } from "./progress-bar.js";
 
 /** Exit status for a task the engine rejected (bad JSON, schema or range violation, unavailable model...). */
 const EXIT_INVALID_TASK = 2;
@@ -27,6 +28,7 @@ export function registerRunTask(program: Command): void {
         device: options.device,
         threads: options.threads,
         allowRemoteModels: options.allowRemoteModels,
+        downloadProgress: progressBar(),
       });
       try {
         const outcome = await engine.runTask(bytes);

@@ -1,31 +1,12 @@
+import { GENERATION_DEFAULTS, GENERATION_SETTINGS } from "./task-schema.js";
 import type { GenerationConfigInput, ResolvedGenerationConfig } from "./types.js";
 
-/** HF GenerationConfig's defaults, except max_new_tokens (256, as the seed format says). */
-export const HF_GENERATION_DEFAULTS = {
-  max_new_tokens: 256,
-  do_sample: false,
-  num_beams: 1,
-  temperature: 1.0,
-  typical_p: 1.0,
-  top_k: 50,
-  top_p: 1.0,
-  repetition_penalty: 1.0,
-  num_return_sequences: 1,
+/** HF GenerationConfig's defaults: the task settings' (from the schema), and those only a model sets. */
+export const HF_GENERATION_DEFAULTS: Omit<ResolvedGenerationConfig, "eos_token_ids"> = {
+  ...GENERATION_DEFAULTS,
   length_penalty: 1.0,
-  early_stopping: false as boolean | "never",
-} satisfies Omit<ResolvedGenerationConfig, "eos_token_ids">;
-
-const TASK_SETTINGS = [
-  "max_new_tokens",
-  "do_sample",
-  "num_beams",
-  "temperature",
-  "typical_p",
-  "top_k",
-  "top_p",
-  "repetition_penalty",
-  "num_return_sequences",
-] as const;
+  early_stopping: false,
+};
 
 /**
  * Effective settings: the task's value, else the model's generation_config.json, else HF's default.
@@ -38,11 +19,11 @@ export function resolveGenerationConfig(
 ): ResolvedGenerationConfig {
   const resolved: ResolvedGenerationConfig = { ...HF_GENERATION_DEFAULTS, eos_token_ids: [] };
   const settings = resolved as unknown as Record<string, unknown>;
-  for (const key of [...TASK_SETTINGS, "length_penalty", "early_stopping"] as const) {
+  for (const key of [...GENERATION_SETTINGS, "length_penalty", "early_stopping"] as const) {
     const fromModel = modelGenerationConfig[key];
     if (fromModel !== undefined && fromModel !== null) settings[key] = fromModel;
   }
-  for (const key of TASK_SETTINGS) {
+  for (const key of GENERATION_SETTINGS) {
     const fromTask = task?.[key];
     if (fromTask !== undefined) settings[key] = fromTask;
   }

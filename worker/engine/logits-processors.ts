@@ -1,3 +1,4 @@
+import { shiftedExp } from "./shifted-exp.js";
 import type { ResolvedGenerationConfig } from "./types.js";
 
 /**
@@ -104,21 +105,14 @@ function sortedIndices(values: Float32Array, compare: (a: number, b: number) => 
 
 /** float32 softmax (computed in float64, rounded to float32 per element). */
 export function softmax(scores: Float32Array): Float32Array {
-  let max = -Infinity;
-  for (const s of scores) if (s > max) max = s;
-  const exps = Float64Array.from(scores, (s) => Math.exp(s - max));
-  let sum = 0;
-  for (const e of exps) sum += e;
-  return Float32Array.from(exps, (e) => e / sum);
+  const { weights, total } = shiftedExp(scores);
+  return Float32Array.from(weights, (w) => w / total);
 }
 
 /** float32 log-softmax (computed in float64, rounded to float32 per element). */
 export function logSoftmax(scores: Float32Array): Float32Array {
-  let max = -Infinity;
-  for (const s of scores) if (s > max) max = s;
-  let sum = 0;
-  for (const s of scores) sum += Math.exp(s - max);
-  const logSum = Math.log(sum);
+  const { max, total } = shiftedExp(scores);
+  const logSum = Math.log(total);
   return Float32Array.from(scores, (s) => s - max - logSum);
 }
 

@@ -4,9 +4,25 @@ import { AutoTokenizer, env, type PreTrainedTokenizer } from "@huggingface/trans
 import * as ort from "onnxruntime-node";
 import { deviceInfo, type DeviceInfo } from "./device-info.js";
 import { EngineFault, TaskRejection } from "./errors.js";
-import { ensureDeviceAvailable, kvCacheLocation, sessionOptions, type Device, type KvCacheLocation, type ProviderSettings } from "./execution-provider.js";
-import { sha256File } from "./file-hash.js";
-import { HubFileMissing, downloadFromHub } from "./hub-download.js";
+import {
+  ensureDeviceAvailable,
+  kvCacheLocation,
+  sessionOptions,
+  type Device,
+  type KvCacheLocation,
+  type ProviderSettings,
+} from "./execution-provider.js";
+import { HubFileMissing, downloadFromHub, type ProgressReporter } from "./hub-download.js";
+import {
+  CONFIG_FILES,
+  REQUIRED_CONFIG_FILES,
+  ModelMismatch,
+  compareManifests,
+  computeManifest,
+  manifestDigest,
+  type ManifestDigest,
+  type ModelManifest,
+} from "./model-manifest.js";
 import { chooseVariant, type OnnxVariant } from "./variants.js";
 import type { TaskDtype } from "./types.js";
 
@@ -35,8 +51,16 @@ export interface LoadedModel {
   kvType: "float32" | "float16";
   kvShape: { heads: number; headDim: number };
   hasPositionIds: boolean;
+  hasNumLogitsToKeep: boolean;
   modelSha256: string;
   tokenizerSha256: string;
+  /**
+   * The registered digest the files were verified against, or (unpinned) the digest of the local manifest of
+   * the configs and this variant's files.
+   */
+  modelDigest: ManifestDigest;
+  pinned: boolean;
+  revision?: string;
   modelFile: string;
   /** Absolute path of the ONNX file. */
   modelPath: string;
@@ -48,40 +72,74 @@ export interface LoadRequest {
   quantize_bits?: 4 | 8;
 }
 
-/** Loads a model's tokenizer, configs and ONNX session from `<modelsDir>/<model id>` (or the hub when allowed). */
+/** What governance registered for a model id: its files' manifest digest, and where the hub has them. */
+export interface PinnedModel {
+  /** keccak256 of the manifest's canonical JSON (manifestDigest). */
+  digest: ManifestDigest;
+  /** The manifest itself, when known: lets the engine name the file that differs. */
+  manifest?: ModelManifest;
+  /** Hub revision (commit) to download missing files from; default "main". */
+  revision?: string;
+}
+
+/** Where missing files may come from and what the local files must match. */
+export interface ModelSource {
+  allowRemoteModels?: boolean;
+  pinned?: PinnedModel;
+  onProgress?: ProgressReporter;
+}
+
+/**
+ * Loads a model's tokenizer, configs and ONNX session from `<modelsDir>/<model id>` (or the hub when allowed).
+ * A pinned model's files are checked against its registered digest first: a mismatch is an EngineFault (the
+ * node holds the wrong files; it must not commit), never a task result.
+ */
 export async function loadModel(
   request: LoadRequest,
   modelsDir: string,
-  allowRemoteModels: boolean,
+  source: boolean | ModelSource,
   settings: SessionSettings,
 ): Promise<LoadedModel> {
+  const { allowRemoteModels = false, pinned, onProgress } = typeof source === "boolean" ? { allowRemoteModels: source } : source;
   const modelDir = path.join(modelsDir, request.model);
+  const hub = { revision: pinned?.revision, manifest: pinned?.manifest, onProgress };
+  if (pinned?.manifest && manifestDigest(pinned.manifest) !== pinned.digest) {
+    throw new EngineFault(`the manifest given for ${request.model} does not hash to its registered digest ${pinned.digest}`);
+  }
   if (!(await isFile(path.join(modelDir, "config.json")))) {
     if (!allowRemoteModels) {
+      // A registered model exists by definition: lacking it is this node's fault, not the task's.
+      if (pinned) throw new EngineFault(`registered model ${request.model} is not in ${modelsDir} (run: triad model pull)`);
       throw new TaskRejection("model_not_found", `model ${request.model} is not available on this node`);
     }
-    await downloadFromHub(request.model, modelDir, ["config.json", "tokenizer.json", "tokenizer_config.json"], [
-      "generation_config.json",
-    ]).catch((error) => {
+    await downloadFromHub(request.model, modelDir, [...REQUIRED_CONFIG_FILES], ["generation_config.json"], hub).catch((error) => {
       if (error instanceof HubFileMissing) throw new TaskRejection("model_not_found", `model ${request.model} is not on the hub`);
       throw new EngineFault(`could not download ${request.model}: ${(error as Error).message}`, { cause: error });
     });
   }
   const config = await readJson(path.join(modelDir, "config.json"));
-  const generationConfig = (await readJsonIfPresent(path.join(modelDir, "generation_config.json"))) ?? {};
   const { variant, file } = chooseVariant(request.dtype, request.quantize_bits, config);
   const modelFile = path.join(modelDir, file);
-  if (!(await isFile(modelFile))) {
-    if (!allowRemoteModels) {
-      throw new TaskRejection("unsupported_variant", `model ${request.model} has no ${variant} ONNX variant (${file})`);
-    }
-    await downloadFromHub(request.model, modelDir, [file], [`${file}_data`]).catch((error) => {
-      if (error instanceof HubFileMissing) {
-        throw new TaskRejection("unsupported_variant", `model ${request.model} has no ${variant} ONNX variant (${file})`);
-      }
-      throw new EngineFault(`could not download ${request.model}/${file}: ${(error as Error).message}`, { cause: error });
-    });
+  const noVariant = () => new TaskRejection("unsupported_variant", `model ${request.model} has no ${variant} ONNX variant (${file})`);
+  // A registered model has exactly the variants its manifest lists, on every honest node.
+  if (pinned?.manifest && !pinned.manifest.files[file]) throw noVariant();
+  if (allowRemoteModels && (pinned?.manifest || !(await isFile(modelFile)))) {
+    // External data first: a present graph file then means its weights are complete too.
+    await downloadFromHub(request.model, modelDir, [], externalDataFiles(file, pinned?.manifest), hub)
+      .then(() => downloadFromHub(request.model, modelDir, [file], [], hub))
+      .catch((error) => {
+        if (error instanceof HubFileMissing) throw noVariant();
+        throw new EngineFault(`could not download ${request.model}/${file}: ${(error as Error).message}`, { cause: error });
+      });
+  } else if (!(await isFile(modelFile))) {
+    if (pinned) throw new EngineFault(`registered model ${request.model} lacks its ${variant} file ${file} on this node`);
+    throw noVariant();
   }
+  const files = await computeManifest(modelDir, [variant]).catch((error) => {
+    throw new EngineFault(`could not read the files of ${request.model}: ${(error as Error).message}`, { cause: error });
+  });
+  const digest = pinned ? await checkPinned(request.model, modelDir, pinned, files, file) : manifestDigest(files);
+  const generationConfig = (await readJsonIfPresent(path.join(modelDir, "generation_config.json"))) ?? {};
 
   await ensureDeviceAvailable(settings.device);
   const layersInConfig = configuredLayers(config);
@@ -98,10 +156,6 @@ export async function loadModel(
     }
     const kvMeta = session.inputMetadata.find((m) => m.name === "past_key_values.0.key");
     const kvType = kvMeta?.isTensor && kvMeta.type === "float16" ? "float16" : "float32";
-    const [modelSha256, tokenizerSha256] = await Promise.all([
-      sha256File(modelFile),
-      sha256File(path.join(modelDir, "tokenizer.json")),
-    ]);
     return {
       id: request.model,
       variant,
@@ -118,8 +172,12 @@ export async function loadModel(
       kvType,
       kvShape: kvShape(config),
       hasPositionIds: session.inputNames.includes("position_ids"),
-      modelSha256,
-      tokenizerSha256,
+      hasNumLogitsToKeep: session.inputNames.includes("num_logits_to_keep"),
+      modelSha256: files.files[file]!.sha256,
+      tokenizerSha256: files.files["tokenizer.json"]!.sha256,
+      modelDigest: digest,
+      pinned: pinned !== undefined,
+      revision: pinned?.revision,
       modelFile: `${request.model}/${file}`,
       modelPath: modelFile,
     };
@@ -135,13 +193,12 @@ export async function loadModel(
  */
 export function hostKvSession(model: LoadedModel): Promise<ort.InferenceSession> {
   if (model.kvCacheLocation === "cpu") return Promise.resolve(model.session);
-  model.hostKvSessionPromise ??= ort.InferenceSession.create(
-    model.modelPath,
-    sessionOptions(model.settings, model.numLayers, false),
-  ).catch((error) => {
-    model.hostKvSessionPromise = undefined;
-    throw new EngineFault(`could not open a host-cache session for ${model.id}: ${(error as Error).message}`, { cause: error });
-  });
+  model.hostKvSessionPromise ??= ort.InferenceSession.create(model.modelPath, sessionOptions(model.settings, model.numLayers, false)).catch(
+    (error) => {
+      model.hostKvSessionPromise = undefined;
+      throw new EngineFault(`could not open a host-cache session for ${model.id}: ${(error as Error).message}`, { cause: error });
+    },
+  );
   return model.hostKvSessionPromise;
 }
 
@@ -151,6 +208,50 @@ export async function releaseModel(model: LoadedModel): Promise<void> {
   model.hostKvSessionPromise = undefined;
   if (hostSession) await (await hostSession.catch(() => undefined))?.release();
   await model.session.release();
+}
+
+/**
+ * The local files against the pinned model: with its manifest, the configs and this variant's files must be
+ * exactly the listed ones (the fault names the file that differs); with the digest alone, the manifest of the
+ * whole local folder (configs and every variant present) must hash to it. Returns the registered digest.
+ */
+async function checkPinned(
+  model: string,
+  modelDir: string,
+  pinned: PinnedModel,
+  local: ModelManifest,
+  variantFile: string,
+): Promise<ManifestDigest> {
+  try {
+    if (pinned.manifest) {
+      const relevant = Object.keys(pinned.manifest.files).filter(
+        (f) => isConfigFile(f) || f === variantFile || f.startsWith(`${variantFile}_data`),
+      );
+      compareManifests(pinned.manifest, local, [...new Set([...relevant, ...Object.keys(local.files)])]);
+    } else {
+      const whole = manifestDigest(await computeManifest(modelDir));
+      if (whole !== pinned.digest) {
+        throw new ModelMismatch(
+          "(manifest)",
+          `the local files hash to ${whole}, registered ${pinned.digest}; pass the manifest to name the file`,
+        );
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof ModelMismatch)) throw error;
+    throw new EngineFault(`model ${model} does not match its registered digest ${pinned.digest}: ${error.message}`, { cause: error });
+  }
+  return pinned.digest;
+}
+
+function isConfigFile(file: string): boolean {
+  return (CONFIG_FILES as readonly string[]).includes(file);
+}
+
+/** External data files of an ONNX file: those the manifest lists, else the usual single `<file>_data`. */
+function externalDataFiles(file: string, manifest: ModelManifest | undefined): string[] {
+  if (!manifest) return [`${file}_data`];
+  return Object.keys(manifest.files).filter((f) => f === `${file}_data` || f.startsWith(`${file}_data_`));
 }
 
 function configuredLayers(config: Record<string, unknown>): number | undefined {

@@ -30,6 +30,10 @@ export function provenance(model: LoadedModel | undefined, settings: SessionSett
       model: model.id,
       variant: model.variant,
       modelFile: model.modelFile,
+      // keccak256 of the files' manifest: the registered digest they were verified against, else the local one.
+      modelDigest: model.modelDigest,
+      modelPinned: model.pinned,
+      ...(model.revision && { modelRevision: model.revision }),
       modelSha256: model.modelSha256,
       tokenizerSha256: model.tokenizerSha256,
     }),

@@ -1,3 +1,5 @@
+import { shiftedExp } from "./shifted-exp.js";
+
 /**
  * Picks a token from processed scores with one uniform number u in [0, 1), bit-reproducibly:
  * weights w_i = exp(s_i - max_j s_j) in float64 (V8's Math.exp), total W = sum of w_i in id order,
@@ -5,11 +7,7 @@
  * or the last id with w_i > 0 if rounding leaves none.
  */
 export function pickToken(scores: Float32Array, uniform: number): number {
-  let max = -Infinity;
-  for (const s of scores) if (s > max) max = s;
-  const weights = Float64Array.from(scores, (s) => Math.exp(s - max));
-  let total = 0;
-  for (const w of weights) total += w;
+  const { weights, total } = shiftedExp(scores);
   const target = uniform * total;
   let cumulative = 0;
   let lastPositive = -1;

@@ -1,50 +1,14 @@
-/** Types of the GPT task (input) and its response (the hashed output document). */
+/** Types of the GPT task (input, derived from its schema in task-schema.ts) and its response (the hashed document). */
+import type { GenerationConfigInput } from "./task-schema.js";
 
-export type Role = "system" | "user" | "assistant";
+export type { ChatMessage, GenerationConfigInput, GenerationSetting, GptTask, Role, TaskDtype } from "./task-schema.js";
 
-export interface ChatMessage {
-  role: Role;
-  content: string;
-}
-
-export interface GenerationConfigInput {
-  max_new_tokens?: number;
-  do_sample?: boolean;
-  num_beams?: number;
-  temperature?: number;
-  typical_p?: number;
-  top_k?: number;
-  top_p?: number;
-  repetition_penalty?: number;
-  num_return_sequences?: number;
-}
-
-export type TaskDtype = "float16" | "bfloat16" | "float32" | "auto";
-
-export interface GptTask {
-  model: string;
-  messages: ChatMessage[];
-  generation_config?: GenerationConfigInput;
-  seed: number;
-  dtype?: TaskDtype;
-  quantize_bits?: 4 | 8;
-}
-
-/** Every generation setting after defaults are applied (task, then model, then HF defaults). */
-export interface ResolvedGenerationConfig {
-  max_new_tokens: number;
-  do_sample: boolean;
-  num_beams: number;
-  temperature: number;
-  typical_p: number;
-  top_k: number;
-  top_p: number;
-  repetition_penalty: number;
-  num_return_sequences: number;
+/** Every generation setting after defaults are applied (task, then model, then HF defaults), plus what only models set. */
+export type ResolvedGenerationConfig = Required<GenerationConfigInput> & {
   length_penalty: number;
   early_stopping: boolean | "never";
   eos_token_ids: number[];
-}
+};
 
 export type FinishReason = "stop" | "length";
 

@@ -1,12 +1,11 @@
-import { readFileSync } from "node:fs";
 import { Ajv, type ErrorObject } from "ajv";
 import { HF_GENERATION_DEFAULTS } from "./generation-config.js";
+import { taskSchema } from "./task-schema.js";
 import type { GenerationConfigInput, GptTask, ResolvedGenerationConfig } from "./types.js";
 import { describeSchemaError } from "../schema-errors.js";
 
-const schema = JSON.parse(readFileSync(new URL("./task.schema.json", import.meta.url), "utf8"));
 const ajv = new Ajv({ allErrors: true, strict: true });
-const validateSchema = ajv.compile<GptTask>(schema);
+const validateSchema = ajv.compile<GptTask>(taskSchema);
 
 /** The task schema has one pattern, the model id. */
 const MODEL_ID_RULE = "must be a HuggingFace model id (org/name or name; letters, digits, '.', '_', '-')";

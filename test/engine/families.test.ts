@@ -1,0 +1,160 @@
+import { expect } from "chai";
+import { execFile, execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "mocha";
+import { FAMILIES, makeFamilyFixture, tokenizerDir, type FamilyFixture } from "../../scripts/make-family-fixtures.js";
+import { ForwardPass } from "../../worker/engine/forward.js";
+import { resolveGenerationConfig } from "../../worker/engine/generation-config.js";
+import { GptEngine, encodeTask, type ChatMessage } from "../../worker/engine/index.js";
+import { loadModel, releaseModel, type LoadedModel } from "../../worker/engine/model-loader.js";
+import { pinnedStrftime, promptTokenIds, renderChatPrompt } from "../../worker/engine/prompt.js";
+import { repoRoot } from "./helpers.js";
+
+const settings = { device: "cpu" as const, intraOpThreads: 1, interOpThreads: 1, graphOptimizationLevel: "all" as const };
+const REFERENCE = path.join(repoRoot, "test/engine/chat_template_reference.py");
+
+/** Python's jinja2, configured as HF renders chat templates (see chat_template_reference.py). */
+function referenceRender(request: object): { text?: string | string[]; error?: string } {
+  return JSON.parse(execFileSync("python3", [REFERENCE], { input: JSON.stringify(request), encoding: "utf8" }));
+}
+
+function specialTokens(fixture: FamilyFixture): Record<string, string> {
+  const config = JSON.parse(readFileSync(path.join(tokenizerDir(fixture), "tokenizer_config.json"), "utf8"));
+  const tokens: Record<string, string> = {};
+  for (const name of ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"]) {
+    const value = config[name];
+    if (typeof value === "string" && value) tokens[name] = value;
+    else if (value && typeof value === "object" && value.content) tokens[name] = value.content;
+  }
+  return tokens;
+}
+
+const CONVERSATIONS: ChatMessage[][] = [
+  [{ role: "user", content: "Hello, who are you?" }],
+  [
+    { role: "system", content: "You answer in one line." },
+    { role: "user", content: "Name a prime." },
+    { role: "assistant", content: "7" },
+    { role: "user", content: 'Another one, with "quotes", a tab\tand unicode: ñ 日本 🙂\nsecond line' },
+  ],
+  [{ role: "user", content: "  leading and trailing spaces  " }],
+];
+
+function runTaskCli(file: string, modelsDir: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [path.join(repoRoot, "bin/triad.js"), "run-task", file, "--models-dir", modelsDir],
+      { cwd: repoRoot },
+      (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe("engine: model families (random weights in each export layout, real tokenizers and chat templates)", function () {
+  this.timeout(300_000);
+  let dir: string;
+
+  before(async function () {
+    dir = mkdtempSync(path.join(os.tmpdir(), "triad-families-"));
+    for (const fixture of FAMILIES) await makeFamilyFixture(fixture, dir);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("strftime_now is pinned: Python's strftime on 2024-07-26 for every directive we allow, others refused", function () {
+    const formats = ["%d %b %Y", "%Y-%m-%d", "%A, %B %e", "%a %y %H:%M:%S %%"];
+    expect(formats.map(pinnedStrftime)).to.deep.equal(referenceRender({ strftime: formats }).text);
+    expect(() => pinnedStrftime("%Z")).to.throw(/%Z is not supported/);
+  });
+
+  for (const fixture of FAMILIES) {
+    describe(`${fixture.family} (${fixture.realModel} layout, ${fixture.tokenizerPackage})`, function () {
+      let model: LoadedModel;
+      before(async function () {
+        model = await loadModel({ model: fixture.name }, dir, false, settings);
+      });
+      after(async () => model && (await releaseModel(model)));
+
+      it("loads with the family's I/O: variant file, position_ids, num_logits_to_keep, KV type, head_dim, stop ids", function () {
+        const layout = fixture.layout;
+        expect(model.modelFile).to.equal(`${fixture.name}/onnx/${layout.onnxFile ?? "model.onnx"}`);
+        expect(model.hasPositionIds).to.equal(layout.positionIds !== false);
+        expect(model.hasNumLogitsToKeep).to.equal(layout.numLogitsToKeep === true);
+        expect(model.kvType).to.equal(layout.kvDtype ?? "float32");
+        expect(model.kvShape).to.deep.equal({
+          heads: fixture.shape.kvHeads,
+          headDim: layout.headDim ?? fixture.shape.hidden / fixture.shape.heads,
+        });
+        expect(resolveGenerationConfig({}, model.generationConfig, model.config).eos_token_ids).to.deep.equal(fixture.eosTokenIds);
+      });
+
+      it("decoding with the KV cache gives the logits of running the whole sequence from scratch", async function () {
+        const forward = new ForwardPass(model);
+        const tokens = promptTokenIds(model.tokenizer, CONVERSATIONS[0]!).slice(0, 12);
+        let { logits, cache } = await forward.run([tokens.slice(0, 8)], forward.emptyCache(1));
+        const tolerance = model.kvType === "float16" ? 2e-2 : 1e-4;
+        for (let i = 8; i < tokens.length; i++) {
+          ({ logits, cache } = await forward.run([[tokens[i]!]], cache));
+          const { logits: full } = await forward.run([tokens.slice(0, i + 1)], forward.emptyCache(1));
+          const maxDiff = full[0]!.reduce((worst, v, t) => Math.max(worst, Math.abs(v - logits[0]![t]!)), 0);
+          expect(maxDiff, `position ${i}`).to.be.below(tolerance);
+        }
+        expect(logits[0]!.length).to.equal(fixture.shape.vocab);
+      });
+
+      it("renders the chat prompt exactly as Python's jinja2 does (HF's settings), the task fields alone deciding it", function () {
+        const template = model.tokenizer.get_chat_template();
+        for (const messages of CONVERSATIONS) {
+          const reference = referenceRender({ template, messages, special_tokens: specialTokens(fixture) });
+          let ours: string | undefined;
+          let error: string | undefined;
+          try {
+            ours = renderChatPrompt(model.tokenizer, messages);
+          } catch (e) {
+            error = (e as Error).message;
+          }
+          if (reference.error !== undefined) {
+            expect(error, `${fixture.family} refuses as jinja2 does`).to.contain(reference.error);
+          } else {
+            expect(error).to.equal(undefined);
+            expect(ours).to.equal(reference.text);
+          }
+        }
+        if (fixture.family === "llama3") expect(renderChatPrompt(model.tokenizer, CONVERSATIONS[0]!)).to.contain("Today Date: 26 Jul 2024");
+      });
+
+      it("run-task gives byte-identical results in separate processes (a sampled task)", async function () {
+        for (const generation_config of [{ max_new_tokens: 6, do_sample: true, top_k: 40, temperature: 0.9 }]) {
+          const file = path.join(dir, `${fixture.name}-task.json`);
+          writeFileSync(file, encodeTask({ model: fixture.name, messages: CONVERSATIONS[1]!, seed: 5, generation_config }));
+          const [first, second] = [await runTaskCli(file, dir), await runTaskCli(file, dir)];
+          expect(first.code, first.stderr).to.equal(0);
+          expect(second.stdout).to.equal(first.stdout);
+          const response = JSON.parse(first.stdout);
+          expect(response.model).to.equal(fixture.name);
+          expect(response.usage.completion_tokens).to.be.within(1, 6);
+          expect(first.stderr.match(/resultHash 0x[0-9a-f]{64}/)![0]).to.equal(second.stderr.match(/resultHash 0x[0-9a-f]{64}/)![0]);
+        }
+      });
+    });
+  }
+
+  it("a template that raises (Gemma 3: roles must alternate) is the deterministic invalid_task outcome", async function () {
+    const engine = new GptEngine({ modelsDir: dir });
+    try {
+      const messages = [
+        { role: "user", content: "a" },
+        { role: "user", content: "b" },
+      ];
+      const outcome = await engine.runTask(
+        encodeTask({ model: "gemma3-tiny", messages, seed: 1, generation_config: { max_new_tokens: 2 } }),
+      );
+      expect(outcome.document).to.have.nested.property("error.code", "invalid_task");
+      expect((outcome.document as { error: { message: string } }).error.message).to.contain("Conversation roles must alternate");
+    } finally {
+      await engine.close();
+    }
+  });
+});

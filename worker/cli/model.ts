@@ -1,0 +1,87 @@
+import { readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import { Command, InvalidArgumentError } from "commander";
+import { ModelMismatch, computeManifest, manifestDigest, parseManifest, pullModel, type ModelManifest } from "../engine/index.js";
+import { VARIANT_FILES, type OnnxVariant } from "../engine/variants.js";
+import { defaultModelsDir } from "../paths.js";
+import { progressBar } from "./progress-bar.js";
+
+/** `triad model manifest|pull`: what governance registers for a model, and fetching a registered model ahead of time. */
+export function registerModel(program: Command): void {
+  const model = program.command("model").description("Model manifests (files, sha256, digest) and hub downloads by revision");
+
+  model
+    .command("manifest")
+    .description("print a local model's manifest (canonical JSON) on stdout and its digest (keccak256) on stderr")
+    .argument("<dir-or-id>", "a model folder, or a model id under --models-dir")
+    .option("--models-dir <dir>", "local models directory (<dir>/<model id>)", defaultModelsDir())
+    .option("--variants <list>", `ONNX variants to include, comma-separated (${VARIANTS.join(", ")}); default: all present`, parseVariants)
+    .action(async (target: string, options: { modelsDir: string; variants?: OnnxVariant[] }, command: Command) => {
+      const dir = (await isDirectory(target)) ? target : path.join(options.modelsDir, target);
+      if (!(await isDirectory(dir)))
+        command.error(`error: ${target} is neither a folder nor a model in ${options.modelsDir}`, { exitCode: 2 });
+      const manifest = await computeManifest(dir, options.variants).catch((error) => {
+        if (error instanceof ModelMismatch) command.error(`error: ${dir}: ${error.message}`, { exitCode: 2 });
+        throw error;
+      });
+      printManifest(manifest);
+    });
+
+  model
+    .command("pull")
+    .description("download a model from the hub at a revision into --models-dir and verify it (sha256 against --manifest)")
+    .argument("<id>", "hub model id (org/name)")
+    .option("--revision <rev>", "branch, tag or commit", "main")
+    .option("--manifest <file>", "the registered manifest (JSON): every file it lists is fetched and checked")
+    .option(
+      "--variants <list>",
+      "without --manifest: ONNX variants to fetch, comma-separated (default: the one dtype auto uses)",
+      parseVariants,
+    )
+    .option("--models-dir <dir>", "local models directory (<dir>/<model id>)", defaultModelsDir())
+    .action(
+      async (
+        id: string,
+        options: { revision: string; manifest?: string; variants?: OnnxVariant[]; modelsDir: string },
+        command: Command,
+      ) => {
+        let manifest: ModelManifest | undefined;
+        if (options.manifest) {
+          try {
+            manifest = parseManifest(JSON.parse(await readFile(options.manifest, "utf8")));
+          } catch (error) {
+            command.error(`error: --manifest ${options.manifest}: ${(error as Error).message}`, { exitCode: 2 });
+          }
+        }
+        try {
+          const pull = { revision: options.revision, manifest, variants: options.variants, onProgress: progressBar() };
+          const result = await pullModel(id, options.modelsDir, pull);
+          process.stderr.write(`pulled ${id} at ${result.commit ?? options.revision}: ${result.downloaded.length} files downloaded\n`);
+          printManifest(result.manifest);
+        } catch (error) {
+          command.error(`error: ${(error as Error).message}`, { exitCode: 1 });
+        }
+      },
+    );
+}
+
+const VARIANTS = Object.keys(VARIANT_FILES) as OnnxVariant[];
+
+function parseVariants(value: string): OnnxVariant[] {
+  const variants = value.split(",").map((v) => v.trim());
+  const unknown = variants.filter((v) => !(VARIANTS as string[]).includes(v));
+  if (unknown.length > 0) throw new InvalidArgumentError(`unknown variant ${unknown.join(", ")} (known: ${VARIANTS.join(", ")})`);
+  return variants as OnnxVariant[];
+}
+
+function printManifest(manifest: ModelManifest): void {
+  process.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);
+  process.stderr.write(`digest ${manifestDigest(manifest)}\n`);
+}
+
+async function isDirectory(dir: string): Promise<boolean> {
+  return stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+}
