@@ -29,6 +29,7 @@ interface ITaskManager {
         AbortReason abortReason;
         address creator;
         uint32 minVramGb;
+        uint256 model; // index in the model registry (NodeRegistry.getModel): id, revision, files digest
         uint64 createdAt;
         uint64 deadline; // end of the current phase (queue, commit or reveal)
         bytes32 argsHash; // keccak256 of the task document's bytes
@@ -40,7 +41,10 @@ interface ITaskManager {
 
     error InvalidArgsHash();
     error InvalidVram();
-    error NoGroupForVram(uint32 minVramGb, uint32 maxActiveVramGb);
+    error UnknownModel(uint256 model);
+    error ModelRetired(uint256 model);
+    /// @notice No active group that enables the model has `minVramGb` (`servedVramGb`: the most one has, 0: none).
+    error NoGroupForModel(uint256 model, uint32 minVramGb, uint32 servedVramGb);
     error FeeTooLow(uint256 fee, uint256 minFee);
     error QueueFull(uint256 maxQueueLength);
     error UnknownTask(uint256 taskId);
@@ -64,7 +68,9 @@ interface ITaskManager {
     error InvalidScan(uint256 scan);
     error ZeroAddress();
 
-    event TaskCreated(uint256 indexed taskId, address indexed creator, bytes32 argsHash, uint32 minVramGb, uint256 fee);
+    event TaskCreated(
+        uint256 indexed taskId, address indexed creator, bytes32 argsHash, uint256 model, uint32 minVramGb, uint256 fee
+    );
     event TaskQueued(uint256 indexed taskId, uint256 queueLength);
     event TaskStarted(uint256 indexed taskId, uint256 indexed groupId, address[3] nodes, uint64 commitDeadline);
     event TaskCommitted(uint256 indexed taskId, address indexed node);
@@ -88,9 +94,13 @@ interface ITaskManager {
     event TreasurySet(address treasury);
 
     /// @notice Escrows `fee` (transferFrom), queues a task and requests its randomness; it starts once the
-    /// random word is drawn and three nodes of one group with at least `minVramGb` are free. Reverts with
-    /// NoGroupForVram when no active group has that much VRAM.
-    function createTask(bytes32 argsHash, uint32 minVramGb, uint256 fee) external returns (uint256 taskId);
+    /// random word is drawn and three nodes of one group that enables `model` with at least `minVramGb` are free.
+    /// Reverts with UnknownModel / ModelRetired for a model not registered or retired, and NoGroupForModel when
+    /// no active group enabling the model has that much VRAM. The task document's `model` field must be the
+    /// registered id of `model`: nodes answer a mismatch with a deterministic error result.
+    function createTask(bytes32 argsHash, uint256 model, uint32 minVramGb, uint256 fee)
+        external
+        returns (uint256 taskId);
 
     /// @notice Starts queued tasks whose randomness is available (pull source) or requests fresh randomness
     /// for tasks whose pushed word was discarded; expires queued tasks past their deadline on the way.

@@ -55,7 +55,9 @@ contract TriadHandler {
     function createTask(bool needsBigCard, uint64 feeSeed) external {
         uint256 fee = 1 ether + uint256(feeSeed) % 100 ether;
         vm.prank(creator);
-        try taskManager.createTask(keccak256(abi.encode(feeSeed, block.number)), needsBigCard ? 48 : 16, fee) {} catch {}
+        bytes32 argsHash = keccak256(abi.encode(feeSeed, block.number));
+        uint256 model = needsBigCard && feeSeed % 2 == 0 ? 1 : 0; // TriadSetup: MODEL_BIG = 1, MODEL_SMALL = 0
+        try taskManager.createTask(argsHash, model, needsBigCard ? 48 : 16, fee) {} catch {}
         vm.roll(block.number + 2);
     }
 

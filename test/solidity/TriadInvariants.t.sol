@@ -68,6 +68,18 @@ contract TriadInvariantsTest is TriadSetup {
         }
     }
 
+    /// A started task's nodes come from a group that enables the task's model (the chain's half of "a task reaches
+    /// only nodes that hold its model"; the worker's half is verifying its files before joining or resuming).
+    function invariant_tasksDrawnOnlyFromGroupsEnablingTheirModel() public view {
+        uint256 count = taskManager.taskCount();
+        for (uint256 taskId = 1; taskId <= count; ++taskId) {
+            ITaskManager.TaskInfo memory task = taskManager.getTask(taskId);
+            if (task.nodes[0] == address(0)) continue;
+            (uint64 enabled,,) = registry.groupModels(task.groupId);
+            require(enabled & (uint64(1) << uint8(task.model)) != 0, "task drawn from a group without its model");
+        }
+    }
+
     /// Once all deadlines pass, `expire` brings every task to a terminal state, frees every node and empties
     /// the escrow. Checked on a snapshot that is thrown away afterwards.
     function invariant_everyTaskTerminatesAfterDeadlines() public {
