@@ -65,10 +65,16 @@ export async function buildBridgeApp(options: BridgeAppOptions): Promise<Fastify
   app.get("/chat.js", async (_request, reply) => reply.type("text/javascript; charset=utf-8").send(page("chat.js")));
   app.get("/healthz", async () => ({ ok: true }));
 
-  app.get("/v1/models", { onRequest: authenticate }, async () => ({
-    object: "list",
-    data: options.models.map((id) => ({ id, object: "model", created: 0, owned_by: "triad" })),
-  }));
+  // The served models registered on chain (with their pinned revision), when the network can say.
+  app.get("/v1/models", { onRequest: authenticate }, async () => {
+    const registered = await options.network.registeredModels?.();
+    const revisions = new Map(registered?.map((m) => [m.id, m.revision]));
+    const served = registered ? options.models.filter((id) => revisions.has(id)) : options.models;
+    return {
+      object: "list",
+      data: served.map((id) => ({ id, object: "model", created: 0, owned_by: "triad", ...(registered ? { revision: revisions.get(id) } : {}) })),
+    };
+  });
 
   app.post("/v1/chat/completions", { onRequest: authenticate, config: { rateLimit: {} } }, async (request, reply) => {
     const key = request.apiKey!;

@@ -21,6 +21,8 @@ export interface TriadNetwork {
   result(taskId: bigint, timeoutMs: number): Promise<TaskResult>;
   /** Cancels a task still waiting in the queue (fee refunded); "started" when nodes already work on it. */
   cancel(taskId: bigint): Promise<"cancelled" | "started">;
+  /** The models registered on chain and not retired, with their pinned hub revision (absent: not known). */
+  registeredModels?(): Promise<Array<{ id: string; revision: string }>>;
 }
 
 /**
@@ -48,6 +50,16 @@ export class ChainNetwork implements TriadNetwork {
     });
     this.#submissions = run.catch(() => undefined);
     return run;
+  }
+
+  async registeredModels(): Promise<Array<{ id: string; revision: string }>> {
+    const registry = this.conn.registry;
+    const models = [];
+    for (let index = 0n; index < (await registry.modelCount()); index++) {
+      const model = await registry.getModel(index);
+      if (model.status === 1n) models.push({ id: model.id, revision: model.revision });
+    }
+    return models;
   }
 
   result(taskId: bigint, timeoutMs: number): Promise<TaskResult> {

@@ -65,12 +65,20 @@ export async function submitTask(conn: ClientConnection, task: unknown, options:
     await (await conn.token.approve(conn.deployment.taskManager, amount)).wait();
   }
 
-  const estimate = await conn.taskManager.createTask.estimateGas(argsHash, minVramGb, fee);
-  const tx = await conn.taskManager.createTask(argsHash, minVramGb, fee, { gasLimit: estimate + AUTO_DISPATCH_HEADROOM });
+  // The registered model the task document names (refused on chain unless an active group serves it).
+  const model = await conn.registry.modelIndexOf(modelIdOf(task));
+  const estimate = await conn.taskManager.createTask.estimateGas(argsHash, model, minVramGb, fee);
+  const tx = await conn.taskManager.createTask(argsHash, model, minVramGb, fee, { gasLimit: estimate + AUTO_DISPATCH_HEADROOM });
   const receipt = await tx.wait();
   if (receipt === null || receipt.status !== 1) throw new Error(`createTask transaction ${tx.hash} failed`);
   const taskId = await createdTaskId(conn.taskManager, receipt);
 
   await conn.relay.putArgs(taskId, bytes);
   return { taskId, argsHash, fee, minVramGb, createTxHash: tx.hash, bytes };
+}
+
+function modelIdOf(task: unknown): string {
+  const model = (task as { model?: unknown } | null)?.model;
+  if (typeof model !== "string") throw new InvalidTaskError("$.model: must be the id of a registered model");
+  return model;
 }

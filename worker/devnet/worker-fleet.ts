@@ -12,6 +12,7 @@ import type { ManifestWorker } from "./manifest.js";
 import { freePort } from "./ports.js";
 import { SupervisedProcess, waitUntilReady, type ExitInfo } from "./processes.js";
 import type { WorkerFaults } from "../node/config.js";
+import { enableAllModels } from "./models.js";
 import { workerName, type WorkerGroupSpec } from "./worker-group.js";
 
 const TRIAD_CLI = path.join(repoRoot, "bin", "triad.js");
@@ -121,7 +122,7 @@ export class WorkerFleet {
   }
 
   /** Mints each new worker its stake; dev accounts already hold ETH for gas. */
-  /** On the devnet the deployer is governance: it adds the workers' card group unless it exists. */
+  /** On the devnet the deployer is governance: it adds the workers' card group, serving every model, unless it exists. */
   async #ensureCardGroup(cardModel: string, vramGb: number): Promise<void> {
     const registry = NodeRegistry__factory.connect(this.options.deployment.nodeRegistry, this.options.deployer);
     const count = await registry.groupCount();
@@ -130,6 +131,7 @@ export class WorkerFleet {
       if (group.cardModel === cardModel && Number(group.vramGb) === vramGb && !group.retired) return;
     }
     await (await registry.addGroup(cardModel, vramGb)).wait();
+    await enableAllModels(registry, count);
   }
 
   async #fundStake(addresses: string[]): Promise<void> {
