@@ -52,9 +52,7 @@ interface IModelRegistry {
     /// @param digest keccak256 of the manifest's canonical JSON (non-zero).
     /// @param vramGb VRAM the model needs (> 0).
     /// @return model The model's index (0 .. MAX_MODELS - 1), the bit groups enable and tasks name.
-    function registerModel(string calldata id, string calldata revision, bytes32 digest, uint32 vramGb)
-        external
-        returns (uint256 model);
+    function registerModel(string calldata id, string calldata revision, bytes32 digest, uint32 vramGb) external returns (uint256 model);
 
     /// @notice Retires a model (governance): createTask refuses it; queued tasks naming it can still be drawn
     /// from the groups that enable it until governance disables it there.

@@ -20,23 +20,35 @@ describe("Model registry", () => {
   it("governance registers a model: id, revision, digest and VRAM are readable, events say so", async () => {
     const w = await world();
     const entry = await w.registry.getModel(MODEL);
-    expect([entry.id, entry.revision, entry.digest, entry.vramGb, entry.servedVramGb]).to.deep.equal([MODEL_ID, "main", MODEL_DIGEST, 1n, 80n]);
+    expect([entry.id, entry.revision, entry.digest, entry.vramGb, entry.servedVramGb]).to.deep.equal([
+      MODEL_ID,
+      "main",
+      MODEL_DIGEST,
+      1n,
+      80n,
+    ]);
     expect(await w.registry.modelIndexOf(MODEL_ID)).to.equal(MODEL);
     await expect(w.registry.registerModel("model-b", "0123abcd", DIGEST_B, 40))
-      .to.emit(w.registry, "ModelRegistered").withArgs(1n, "model-b", "0123abcd", DIGEST_B, 40);
+      .to.emit(w.registry, "ModelRegistered")
+      .withArgs(1n, "model-b", "0123abcd", DIGEST_B, 40);
     await expect(w.registry.modelIndexOf("nope")).to.be.revertedWithCustomError(w.registry, "UnknownModelId").withArgs("nope");
   });
 
   it("refuses bad registrations with a named error, and anyone but governance", async () => {
     const w = await world();
     const r = w.registry;
-    await expect(r.connect(w.outsider).registerModel("x", "main", DIGEST_B, 1)).to.be.revertedWithCustomError(r, "AccessControlUnauthorizedAccount");
+    await expect(r.connect(w.outsider).registerModel("x", "main", DIGEST_B, 1)).to.be.revertedWithCustomError(
+      r,
+      "AccessControlUnauthorizedAccount",
+    );
     await expect(r.registerModel("", "main", DIGEST_B, 1)).to.be.revertedWithCustomError(r, "InvalidModelId");
     await expect(r.registerModel("x".repeat(65), "main", DIGEST_B, 1)).to.be.revertedWithCustomError(r, "InvalidModelId");
     await expect(r.registerModel("x", "", DIGEST_B, 1)).to.be.revertedWithCustomError(r, "InvalidRevision");
     await expect(r.registerModel("x", "main", ethersLib.ZeroHash, 1)).to.be.revertedWithCustomError(r, "InvalidDigest");
     await expect(r.registerModel("x", "main", DIGEST_B, 0)).to.be.revertedWithCustomError(r, "InvalidVram");
-    await expect(r.registerModel(MODEL_ID, "other", DIGEST_B, 1)).to.be.revertedWithCustomError(r, "ModelExists").withArgs(MODEL);
+    await expect(r.registerModel(MODEL_ID, "other", DIGEST_B, 1))
+      .to.be.revertedWithCustomError(r, "ModelExists")
+      .withArgs(MODEL);
     await expect(r.connect(w.outsider).enableModel(0, MODEL)).to.be.revertedWithCustomError(r, "AccessControlUnauthorizedAccount");
     await expect(r.connect(w.outsider).retireModel(MODEL)).to.be.revertedWithCustomError(r, "AccessControlUnauthorizedAccount");
   });
@@ -54,16 +66,26 @@ describe("Model registry", () => {
     it("refuses an unregistered model, a retired one and one no group serves (or with too little VRAM)", async () => {
       const w = await world();
       const tm = w.taskManager.connect(w.creator);
-      await expect(tm.createTask(ethersLib.id("a"), 7, 16, FEE)).to.be.revertedWithCustomError(tm, "UnknownModel").withArgs(7n);
-      await expect(tm.createTask(ethersLib.id("a"), 300, 16, FEE)).to.be.revertedWithCustomError(tm, "UnknownModel").withArgs(300n);
+      await expect(tm.createTask(ethersLib.id("a"), 7, 16, FEE))
+        .to.be.revertedWithCustomError(tm, "UnknownModel")
+        .withArgs(7n);
+      await expect(tm.createTask(ethersLib.id("a"), 300, 16, FEE))
+        .to.be.revertedWithCustomError(tm, "UnknownModel")
+        .withArgs(300n);
       const b = await registerB(w, 40);
-      await expect(tm.createTask(ethersLib.id("a"), b, 16, FEE)).to.be.revertedWithCustomError(tm, "NoGroupForModel").withArgs(b, 16, 0);
+      await expect(tm.createTask(ethersLib.id("a"), b, 16, FEE))
+        .to.be.revertedWithCustomError(tm, "NoGroupForModel")
+        .withArgs(b, 16, 0);
       await w.registry.enableModel(1, b); // H100 / 80 GB, no nodes yet: drawable at once
       expect((await w.registry.getModel(b)).servedVramGb).to.equal(80n);
-      await expect(tm.createTask(ethersLib.id("a"), b, 81, FEE)).to.be.revertedWithCustomError(tm, "NoGroupForModel").withArgs(b, 81, 80);
+      await expect(tm.createTask(ethersLib.id("a"), b, 81, FEE))
+        .to.be.revertedWithCustomError(tm, "NoGroupForModel")
+        .withArgs(b, 81, 80);
       await expect(tm.createTask(ethersLib.id("a"), b, 16, FEE)).to.emit(tm, "TaskCreated");
       await expect(w.registry.retireModel(b)).to.emit(w.registry, "ModelRetirement").withArgs(b);
-      await expect(tm.createTask(ethersLib.id("b"), b, 16, FEE)).to.be.revertedWithCustomError(tm, "ModelRetired").withArgs(b);
+      await expect(tm.createTask(ethersLib.id("b"), b, 16, FEE))
+        .to.be.revertedWithCustomError(tm, "ModelRetired")
+        .withArgs(b);
       await expect(w.registry.retireModel(b)).to.be.revertedWithCustomError(w.registry, "ModelIsRetired").withArgs(b);
       await expect(w.registry.enableModel(0, b)).to.be.revertedWithCustomError(w.registry, "ModelIsRetired");
     });
@@ -130,11 +152,15 @@ describe("Model registry", () => {
       const [enabled, pending, activatesAt] = await w.registry.groupModels(1);
       expect(enabled & (1n << b)).to.equal(0n);
       expect(pending).to.equal(1n << b);
-      await expect(w.taskManager.connect(w.creator).createTask(ethersLib.id("early"), b, 16, FEE))
-        .to.be.revertedWithCustomError(w.taskManager, "NoGroupForModel");
+      await expect(w.taskManager.connect(w.creator).createTask(ethersLib.id("early"), b, 16, FEE)).to.be.revertedWithCustomError(
+        w.taskManager,
+        "NoGroupForModel",
+      );
       await expect(w.registry.activateModels(1)).to.be.revertedWithCustomError(w.registry, "ModelsNotDue").withArgs(1n, activatesAt);
       await networkHelpers.time.increase(delay);
-      await expect(w.registry.connect(w.outsider).activateModels(1)).to.emit(w.registry, "ModelsActivated").withArgs(1n, 1n << b);
+      await expect(w.registry.connect(w.outsider).activateModels(1))
+        .to.emit(w.registry, "ModelsActivated")
+        .withArgs(1n, 1n << b);
       await expect(w.registry.activateModels(1)).to.be.revertedWithCustomError(w.registry, "NoPendingModels");
       const taskId = await w.create(16, FEE, ethersLib.id("late"), b);
       await w.mineAndDispatch();

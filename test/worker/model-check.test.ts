@@ -28,7 +28,12 @@ const ID = "stories260K-pinned";
 const FILES = ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "onnx/model.onnx"];
 
 function taskBytes(model = ID): Uint8Array {
-  return encodeTask({ model, messages: [{ role: "user", content: "Once upon a time" }], seed: 7, generation_config: { max_new_tokens: 4 } });
+  return encodeTask({
+    model,
+    messages: [{ role: "user", content: "Once upon a time" }],
+    seed: 7,
+    generation_config: { max_new_tokens: 4 },
+  });
 }
 
 /** Changes one byte of a file, keeping its size (a tampered or corrupted download). */
@@ -76,13 +81,29 @@ describe("worker: models pinned on chain (real contracts, real engine)", functio
   function nodeFor(args: Uint8Array) {
     const log = pino({ level: "silent" });
     const metrics = new WorkerMetrics();
-    const chain = new ChainClient(ethers.provider as unknown as ChainProvider, devAccount(nodeIndex).privateKey, w.deployment, log, metrics);
+    const chain = new ChainClient(
+      ethers.provider as unknown as ChainProvider,
+      devAccount(nodeIndex).privateKey,
+      w.deployment,
+      log,
+      metrics,
+    );
     const models = new ModelVerifier(chain.registry, modelsDir, false, log);
     const engine = new GptEngine({ modelsDir, logger: log, pinnedModel: (model) => models.pinned(model) });
     const relay = { getArgs: async () => args } as unknown as RelayClient;
     const handler = new TaskHandler({
-      chain, journal: new TaskJournal(stateDir), engine, models, relay, metrics, log, faults: {}, safetyMarginSeconds: 2,
-      crash: () => { throw new Error("crash"); },
+      chain,
+      journal: new TaskJournal(stateDir),
+      engine,
+      models,
+      relay,
+      metrics,
+      log,
+      faults: {},
+      safetyMarginSeconds: 2,
+      crash: () => {
+        throw new Error("crash");
+      },
     });
     return { handler, models, engine };
   }

@@ -120,7 +120,11 @@ export class ModelVerifier {
         throw error;
       }
     }
-    return new ModelNotHeld(model.id, "(manifest)", `the local files hash to ${digest}, registered ${model.digest} (revision ${model.revision})`);
+    return new ModelNotHeld(
+      model.id,
+      "(manifest)",
+      `the local files hash to ${digest}, registered ${model.digest} (revision ${model.revision})`,
+    );
   }
 }
 
@@ -130,7 +134,13 @@ export class ModelVerifier {
  */
 function variantSubsets(local: ModelManifest): ModelManifest[] {
   const variantOf = (file: string) => Object.values(VARIANT_FILES).find((v) => file === `onnx/${v}` || file.startsWith(`onnx/${v}_data`));
-  const present = [...new Set(Object.keys(local.files).map(variantOf).filter((v) => v !== undefined))];
+  const present = [
+    ...new Set(
+      Object.keys(local.files)
+        .map(variantOf)
+        .filter((v) => v !== undefined),
+    ),
+  ];
   if (present.length > 10) return [local];
   const subsets: ModelManifest[] = [];
   for (let mask = (1 << present.length) - 1; mask > 0; mask--) {

@@ -151,7 +151,7 @@ export class TaskHandler {
       }
       throw error;
     }
-    let outcome;
+    let outcome: Awaited<ReturnType<GptEngine["runTask"]>>;
     try {
       // A node whose files differ from the registered digest does not commit: a node fault, never a result.
       const registered = await this.deps.models.ensure(task.model);
