@@ -72,7 +72,13 @@ export async function buildBridgeApp(options: BridgeAppOptions): Promise<Fastify
     const served = registered ? options.models.filter((id) => revisions.has(id)) : options.models;
     return {
       object: "list",
-      data: served.map((id) => ({ id, object: "model", created: 0, owned_by: "triad", ...(registered ? { revision: revisions.get(id) } : {}) })),
+      data: served.map((id) => ({
+        id,
+        object: "model",
+        created: 0,
+        owned_by: "triad",
+        ...(registered ? { revision: revisions.get(id) } : {}),
+      })),
     };
   });
 

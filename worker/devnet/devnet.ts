@@ -118,8 +118,10 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     const deployer = new NonceManager(new Wallet(deployerKey.privateKey, provider));
     const deployment = await deployTriad(deployer, options.params, (options.randomness ?? "vrf") === "vrf" ? "vrf-mock" : "blockhash");
     const deploymentFile = saveDeployment(deployment, path.join(stateDir, "deployments"));
-    progress("registering the models");
-    await registerDevnetModels(NodeRegistry__factory.connect(deployment.nodeRegistry, deployer), modelsDir);
+    const registry = NodeRegistry__factory.connect(deployment.nodeRegistry, deployer);
+    for (const model of await registerDevnetModels(registry, modelsDir)) {
+      progress(`registered model ${model.id} (revision main, files digest ${model.digest})`);
+    }
     const token = TriadToken__factory.connect(deployment.token, deployer);
     const clientKey = devAccount(CLIENT_INDEX);
     await (await token.mint(clientKey.address, options.clientTokens ?? parseEther("10000"))).wait();

@@ -8,16 +8,16 @@ export const DEVNET_MODELS = [{ id: "stories260K", vramGb: 1 }] as const;
 
 /**
  * Registers the devnet's models through governance (the deployer), each with the digest of the local files in
- * `modelsDir` (the manifest `npx triad model manifest` prints) and revision "main". Returns the ids registered.
+ * `modelsDir` (the manifest `npx triad model manifest` prints) and revision "main". Returns what it registered.
  */
-export async function registerDevnetModels(registry: NodeRegistry, modelsDir: string): Promise<string[]> {
-  const registered: string[] = [];
+export async function registerDevnetModels(registry: NodeRegistry, modelsDir: string): Promise<Array<{ id: string; digest: string }>> {
+  const registered: Array<{ id: string; digest: string }> = [];
   for (const { id, vramGb } of DEVNET_MODELS) {
     const dir = path.join(modelsDir, id);
     if (!existsSync(dir)) continue;
     const digest = manifestDigest(await computeManifest(dir));
     await (await registry.registerModel(id, "main", digest, vramGb)).wait();
-    registered.push(id);
+    registered.push({ id, digest });
   }
   return registered;
 }

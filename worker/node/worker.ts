@@ -22,6 +22,8 @@ const RECEIPT_POLL_MS = 250;
 const RPC_TIMEOUT_MS = 10_000;
 /** Queued tasks an idle node examines and dispatches at once. */
 const DISPATCH_SCAN = 4;
+/** A node paused for models it lacks checks (and, with remote models allowed, fetches) again after this long. */
+const MODEL_RETRY_MS = 30_000;
 /** Longest random pause before an idle node dispatches (spreads the idle nodes so that one usually goes first). */
 const DISPATCH_JITTER_MS = 300;
 
@@ -47,6 +49,8 @@ export class TriadWorker {
   #models!: ModelVerifier;
   /** The group models (indexes, comma-joined) last verified; a change pauses the node until they are held. */
   #verifiedModels: string | undefined;
+  #pausedForModels = false;
+  #modelsRetryAt = 0;
 
   constructor(private readonly config: WorkerConfig) {
     this.log = pino({ level: config.logLevel, base: { service: "triad-worker" } });
@@ -290,12 +294,21 @@ export class TriadWorker {
    * after MODEL_ACTIVATION_DELAY, time for this).
    */
   async #keepModelsCurrent(groupId: bigint, status: bigint): Promise<void> {
-    const current = (await groupModelIndexes(this.#chain.registry, groupId)).map(String).join(",");
+    const indexes = (await groupModelIndexes(this.#chain.registry, groupId)).map(String);
+    const current = indexes.join(",");
     if (current === this.#verifiedModels) return;
+    const verified = new Set(this.#verifiedModels?.split(","));
+    if (!this.#pausedForModels && indexes.every((i) => verified.has(i))) {
+      this.#verifiedModels = current; // models were only disabled: nothing new to hold
+      return;
+    }
+    if (Date.now() < this.#modelsRetryAt) return;
+    this.#modelsRetryAt = Date.now() + MODEL_RETRY_MS;
     const registry = this.#chain.registry;
     if (status === NodeStatus.Available || status === NodeStatus.Busy) {
       this.log.info({ groupId: String(groupId), models: current }, "the group's models changed: pausing to verify them");
       await this.#chain.execute("pause", { simulate: () => registry.pause.staticCall(), send: () => registry.pause() });
+      this.#pausedForModels = true;
     }
     try {
       await this.#verifyModels(groupId, "staying paused");
@@ -303,7 +316,9 @@ export class TriadWorker {
       return; // logged; retried next pass
     }
     const after = (await registry.getNode(this.address)).status;
-    if (after === NodeStatus.Paused || after === NodeStatus.PendingPause) {
+    // Only a pause of this check is undone: a node its operator paused stays paused.
+    if (this.#pausedForModels && (after === NodeStatus.Paused || after === NodeStatus.PendingPause)) {
+      this.#pausedForModels = false;
       await this.#chain.execute("resume", { simulate: () => registry.resume.staticCall(), send: () => registry.resume() });
       this.log.info("resumed with the group's models verified");
     }
