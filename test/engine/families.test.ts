@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "mocha";
 import { FAMILIES, makeFamilyFixture, tokenizerDir, type FamilyFixture } from "../../scripts/make-family-fixtures.js";
-import { ForwardPass } from "../../worker/engine/forward.js";
+import { ForwardPass, halfRowToFloat } from "../../worker/engine/forward.js";
 import { resolveGenerationConfig } from "../../worker/engine/generation-config.js";
 import { GptEngine, encodeTask, type ChatMessage } from "../../worker/engine/index.js";
 import { loadModel, releaseModel, type LoadedModel } from "../../worker/engine/model-loader.js";
@@ -62,6 +62,25 @@ describe("engine: model families (random weights in each export layout, real tok
     for (const fixture of FAMILIES) await makeFamilyFixture(fixture, dir);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("fp16 logits convert exactly: every binary16 value equals its float32 built from the bits", function () {
+    const all = Uint16Array.from({ length: 0x10000 }, (_, i) => i);
+    const converted = halfRowToFloat(all);
+    const bits = new Uint32Array(1);
+    const asFloat = new Float32Array(bits.buffer);
+    for (let h = 0; h < 0x10000; h++) {
+      const sign = (h & 0x8000) << 16;
+      const exponent = (h >> 10) & 0x1f;
+      const fraction = h & 0x3ff;
+      if (exponent === 0) {
+        expect(converted[h], `0x${h.toString(16)}`).to.equal((sign ? -1 : 1) * fraction * 2 ** -24);
+        continue;
+      }
+      bits[0] = sign | ((exponent === 0x1f ? 0xff : exponent - 15 + 127) << 23) | (fraction << 13);
+      if (Number.isNaN(asFloat[0])) expect(Number.isNaN(converted[h]!)).to.equal(true);
+      else expect(converted[h], `0x${h.toString(16)}`).to.equal(asFloat[0]);
+    }
+  });
 
   it("strftime_now is pinned: Python's strftime on 2024-07-26 for every directive we allow, others refused", function () {
     const formats = ["%d %b %Y", "%Y-%m-%d", "%A, %B %e", "%a %y %H:%M:%S %%"];

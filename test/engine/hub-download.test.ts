@@ -276,6 +276,20 @@ describe("engine: models from the hub (a local mirror with the hub's URL layout 
     }
   });
 
+  it("a registered model the hub does not serve is a node fault, never model_not_found", async function () {
+    const manifest = await computeManifest(tinyDir);
+    const pinned = { digest: manifestDigest(manifest), manifest, revision: COMMIT };
+    const engine = new GptEngine({ modelsDir: cacheDir, allowRemoteModels: true, pinnedModel: () => pinned });
+    try {
+      let error: unknown;
+      await run(engine, task({ model: "mirror/not-mirrored" })).catch((e) => (error = e));
+      expect(error).to.be.instanceOf(EngineFault);
+      expect(String(error)).to.contain("has no mirror/not-mirrored/config.json at revision");
+    } finally {
+      await engine.close();
+    }
+  });
+
   it("a failing download is a node fault (no result to commit), not a task error, and leaves no model file", async function () {
     hub.failing.add("onnx/model.onnx");
     const engine = new GptEngine({ modelsDir: cacheDir, allowRemoteModels: true });

@@ -12,7 +12,7 @@ export function registerModel(program: Command): void {
 
   model
     .command("manifest")
-    .description("print a local model's manifest (canonical JSON) on stdout and its digest (keccak256) on stderr")
+    .description("print a local model's manifest (JSON) on stdout and its digest (keccak256) on stderr")
     .argument("<dir-or-id>", "a model folder, or a model id under --models-dir")
     .option("--models-dir <dir>", "local models directory (<dir>/<model id>)", defaultModelsDir())
     .option("--variants <list>", `ONNX variants to include, comma-separated (${VARIANTS.join(", ")}); default: all present`, parseVariants)

@@ -113,7 +113,9 @@ export async function loadModel(
       throw new TaskRejection("model_not_found", `model ${request.model} is not available on this node`);
     }
     await downloadFromHub(request.model, modelDir, [...REQUIRED_CONFIG_FILES], ["generation_config.json"], hub).catch((error) => {
-      if (error instanceof HubFileMissing) throw new TaskRejection("model_not_found", `model ${request.model} is not on the hub`);
+      // A registered model missing on the hub is this node's problem (its mirror), not the task's.
+      if (error instanceof HubFileMissing && !pinned)
+        throw new TaskRejection("model_not_found", `model ${request.model} is not on the hub`);
       throw new EngineFault(`could not download ${request.model}: ${(error as Error).message}`, { cause: error });
     });
   }
@@ -128,7 +130,7 @@ export async function loadModel(
     await downloadFromHub(request.model, modelDir, [], externalDataFiles(file, pinned?.manifest), hub)
       .then(() => downloadFromHub(request.model, modelDir, [file], [], hub))
       .catch((error) => {
-        if (error instanceof HubFileMissing) throw noVariant();
+        if (error instanceof HubFileMissing && !pinned) throw noVariant();
         throw new EngineFault(`could not download ${request.model}/${file}: ${(error as Error).message}`, { cause: error });
       });
   } else if (!(await isFile(modelFile))) {
