@@ -47,7 +47,9 @@ async function measure(freeNodes: number, randomness: RandomnessChoice = "blockh
   let taskId = 2n;
   for (; served.size < freeNodes; taskId++) for (const node of (await lifecycle(taskId)).nodes) served.add(node);
   const second = await lifecycle(taskId);
-  return { addGroupGas, registerModelGas, enableModelGas, joinFirst: joinGas[0], joinLast: joinGas[joinGas.length - 1], quitGas, first, second };
+  const joinFirst = joinGas[0];
+  const joinLast = joinGas[joinGas.length - 1];
+  return { addGroupGas, registerModelGas, enableModelGas, joinFirst, joinLast, quitGas, first, second };
 
   async function lifecycle(taskId: bigint) {
     const create = await gasOf(tm.connect(creator).createTask(ethersLib.id(`args ${taskId}`), 0, 16, ethersLib.parseEther("10")));

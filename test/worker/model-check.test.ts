@@ -8,10 +8,13 @@
  */
 import { expect } from "chai";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { ethers as ethersLib } from "ethers";
 import pino from "pino";
+import { saveDeployment } from "../../worker/chain/deployment.js";
 import { devAccount } from "../../worker/devnet/accounts.js";
 import { GptEngine, computeManifest, encodeTask, manifestDigest } from "../../worker/engine/index.js";
 import type { RelayClient } from "../../worker/relay/client.js";
@@ -20,8 +23,9 @@ import { TaskJournal } from "../../worker/node/journal.js";
 import { WorkerMetrics } from "../../worker/node/metrics.js";
 import { ModelNotHeld, ModelVerifier } from "../../worker/node/model-check.js";
 import { TaskHandler } from "../../worker/node/task-handler.js";
+import { TriadWorker } from "../../worker/node/worker.js";
 import { repoRoot } from "../../worker/paths.js";
-import { FEE, MODEL, TaskStatus, ethers, world, type World } from "../contracts/fixture.js";
+import { CARD_4090, FEE, MODEL, NodeStatus, TaskStatus, connection, ethers, world, type World } from "../contracts/fixture.js";
 
 const SOURCE = path.resolve(repoRoot, "..", "shared", "models", "stories260K");
 const ID = "stories260K-pinned";
@@ -34,6 +38,32 @@ function taskBytes(model = ID): Uint8Array {
     seed: 7,
     generation_config: { max_new_tokens: 4 },
   });
+}
+
+/** The in-process chain over HTTP JSON-RPC (what a worker process connects to). */
+async function serveChain(): Promise<{ url: string; close: () => Promise<void> }> {
+  type Call = { id: unknown; method: string; params?: unknown[] };
+  const answer = async (call: Call) => {
+    try {
+      return { jsonrpc: "2.0", id: call.id, result: await connection.provider.request({ method: call.method, params: call.params }) };
+    } catch (error) {
+      const e = error as { code?: number; message: string; data?: unknown };
+      return { jsonrpc: "2.0", id: call.id, error: { code: e.code ?? -32603, message: e.message, data: e.data } };
+    }
+  };
+  const server = http.createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk) => (body += chunk));
+    request.on("end", async () => {
+      const parsed = JSON.parse(body) as Call | Call[];
+      const result = Array.isArray(parsed) ? await Promise.all(parsed.map(answer)) : await answer(parsed);
+      response.setHeader("content-type", "application/json");
+      response.end(JSON.stringify(result));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
 /** Changes one byte of a file, keeping its size (a tampered or corrupted download). */
@@ -162,5 +192,53 @@ describe("worker: models pinned on chain (real contracts, real engine)", functio
     expect(results[0]!.canonicalJson).to.contain("invalid_task").and.contain(ID);
     expect(results[1]!.resultHash).to.equal(results[0]!.resultHash);
     expect((await w.taskManager.taskProgress(taskId)).committedMask, "the error result is committed").to.equal(1n);
+  });
+
+  describe("the worker process logic (TriadWorker over JSON-RPC)", function () {
+    async function startWorker() {
+      const chain = await serveChain();
+      const worker = new TriadWorker({
+        rpcUrl: chain.url,
+        privateKey: devAccount(4 + 5).privateKey, // a funded node signer that has not joined
+        relayUrl: "http://127.0.0.1:9",
+        deployment: saveDeployment(w.deployment, path.join(stateDir, "deployments")),
+        stateDir: path.join(stateDir, "worker"),
+        cardModel: CARD_4090,
+        vramGb: 24,
+        modelsDir,
+        allowRemoteModels: false,
+        device: "cpu",
+        threads: 1,
+        preload: [],
+        pollIntervalMs: 200,
+        safetyMarginSeconds: 2,
+        onShutdown: "pause",
+        logLevel: "fatal",
+        faults: {},
+      });
+      return { worker, chain, address: ethersLib.computeAddress(devAccount(4 + 5).privateKey) };
+    }
+
+    it("never joins a group whose models it lacks (the error names the model, the local and the registered digest)", async function () {
+      tamper(path.join(modelsDir, ID, "tokenizer.json"));
+      const { worker, chain, address } = await startWorker();
+      const error = await worker.start().catch((e: unknown) => e as Error);
+      await chain.close();
+      expect(error).to.be.instanceOf(Error);
+      expect((error as Error).message)
+        .to.contain(`model ${ID}`)
+        .and.contain("not joining")
+        .and.match(/hash to 0x[0-9a-f]{64}, registered 0x/);
+      expect((await w.registry.getNode(address)).status).to.equal(NodeStatus.None);
+    });
+
+    it("joins once it holds every model its group enables", async function () {
+      const { worker, chain, address } = await startWorker();
+      await worker.start();
+      expect((await w.registry.getNode(address)).status).to.equal(NodeStatus.Available);
+      await worker.stop();
+      await chain.close();
+      expect((await w.registry.getNode(address)).status).to.equal(NodeStatus.Paused);
+    });
   });
 });
