@@ -15,6 +15,8 @@ import path from "node:path";
 import { ethers as ethersLib } from "ethers";
 import pino from "pino";
 import { saveDeployment } from "../../worker/chain/deployment.js";
+import type { ClientConnection } from "../../worker/client/connection.js";
+import { InvalidTaskError, submitTask } from "../../worker/client/submit.js";
 import { devAccount } from "../../worker/devnet/accounts.js";
 import { GptEngine, computeManifest, encodeTask, manifestDigest } from "../../worker/engine/index.js";
 import type { RelayClient } from "../../worker/relay/client.js";
@@ -192,6 +194,13 @@ describe("worker: models pinned on chain (real contracts, real engine)", functio
     expect(results[0]!.canonicalJson).to.contain("invalid_task").and.contain(ID);
     expect(results[1]!.resultHash).to.equal(results[0]!.resultHash);
     expect((await w.taskManager.taskProgress(taskId)).committedMask, "the error result is committed").to.equal(1n);
+  });
+
+  it("the client refuses a task naming an unregistered model before creating anything", async function () {
+    const conn = { registry: w.registry, taskManager: w.taskManager } as unknown as ClientConnection;
+    const error = await submitTask(conn, JSON.parse(new TextDecoder().decode(taskBytes("not-registered")))).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(InvalidTaskError);
+    expect((error as Error).message).to.contain('$.model: "not-registered" is not a registered model');
   });
 
   describe("the worker process logic (TriadWorker over JSON-RPC)", function () {

@@ -48,6 +48,12 @@ export async function submitTask(conn: ClientConnection, task: unknown, options:
     const validation = validateTask(task);
     if (!validation.ok) throw new InvalidTaskError(validation.message);
   }
+  // The registered model the task document names (refused on chain unless an active group serves it).
+  const modelId = modelIdOf(task);
+  const model = await conn.registry.modelIndexOf(modelId).catch((error: unknown) => {
+    if (!isUnknownModelId(conn, error)) throw error;
+    throw new InvalidTaskError(`$.model: ${JSON.stringify(modelId)} is not a registered model (npx hardhat triad model list)`);
+  });
   const minVramGb = options.minVramGb ?? 1;
   if (!Number.isInteger(minVramGb) || minVramGb < 1 || minVramGb > 0xffff_ffff) {
     throw new RangeError(`minVramGb must be a positive integer (got ${minVramGb})`);
@@ -65,8 +71,6 @@ export async function submitTask(conn: ClientConnection, task: unknown, options:
     await (await conn.token.approve(conn.deployment.taskManager, amount)).wait();
   }
 
-  // The registered model the task document names (refused on chain unless an active group serves it).
-  const model = await conn.registry.modelIndexOf(modelIdOf(task));
   const estimate = await conn.taskManager.createTask.estimateGas(argsHash, model, minVramGb, fee);
   const tx = await conn.taskManager.createTask(argsHash, model, minVramGb, fee, { gasLimit: estimate + AUTO_DISPATCH_HEADROOM });
   const receipt = await tx.wait();
@@ -81,4 +85,11 @@ function modelIdOf(task: unknown): string {
   const model = (task as { model?: unknown } | null)?.model;
   if (typeof model !== "string") throw new InvalidTaskError("$.model: must be the id of a registered model");
   return model;
+}
+
+/** The registry's UnknownModelId revert, as ethers (revert data) or an in-process node (message) reports it. */
+function isUnknownModelId(conn: ClientConnection, error: unknown): boolean {
+  const selector = conn.registry.interface.getError("UnknownModelId")!.selector.slice(2);
+  const { message, data } = error as { message?: string; data?: unknown };
+  return String(message).includes("UnknownModelId") || (typeof data === "string" && data.includes(selector));
 }
