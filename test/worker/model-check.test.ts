@@ -120,7 +120,7 @@ describe("worker: models pinned on chain (real contracts, real engine)", functio
       log,
       metrics,
     );
-    const models = new ModelVerifier(chain.registry, modelsDir, false, log);
+    const models = new ModelVerifier(chain.registry, modelsDir, false, log, path.join(stateDir, "model-manifests"));
     const engine = new GptEngine({ modelsDir, logger: log, pinnedModel: (model) => models.pinned(model) });
     const relay = { getArgs: async () => args } as unknown as RelayClient;
     const handler = new TaskHandler({
@@ -171,9 +171,15 @@ describe("worker: models pinned on chain (real contracts, real engine)", functio
     const error = await models.verify(index).catch((e: unknown) => e);
     expect((error as ModelNotHeld).file).to.equal("onnx/model.onnx");
     expect((error as Error).message).to.match(/sha256 [0-9a-f]{64}, the manifest says/);
-    // A fresh process without the verified manifest still refuses (by digest).
+    // A restarted worker reads the manifest it verified from its state dir: it still names the file.
+    const restarted = nodeFor(taskBytes());
+    const again = await restarted.models.verifyGroup(0n).catch((e: unknown) => e);
+    expect((again as ModelNotHeld).file).to.equal("onnx/model.onnx");
+    // Without it (state dir lost), it still refuses, by digest.
+    rmSync(path.join(stateDir, "model-manifests"), { recursive: true });
     const fresh = nodeFor(taskBytes());
-    expect(await fresh.models.verifyGroup(0n).catch((e: unknown) => e)).to.be.instanceOf(ModelNotHeld);
+    const byDigest = await fresh.models.verifyGroup(0n).catch((e: unknown) => e);
+    expect((byDigest as ModelNotHeld).file).to.equal("(manifest)");
     const node = await w.registry.getNode((await w.taskManager.getTask(taskId)).nodes[0]);
     expect(node.stake, "stake intact").to.equal(await w.registry.stakeAmount());
     await engine.close();

@@ -1,11 +1,14 @@
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type pino from "pino";
 import type { NodeRegistry } from "../../typechain-types/index.js";
 import {
   ModelMismatch,
+  canonicalManifest,
   compareManifests,
   computeManifest,
   manifestDigest,
+  parseManifest,
   progressLogLines,
   pullModel,
   type ModelManifest,
@@ -45,7 +48,8 @@ export async function groupModelIndexes(registry: NodeRegistry, groupId: bigint)
  * Checks the local files of registered models against their on-chain digests (the manifest of the whole local
  * folder, as `triad model manifest` prints it, must hash to the registered digest), fetching a missing or
  * different model by its pinned revision first when remote models are allowed. Remembers each verified
- * manifest so that a file changed later is named (the engine compares against it before every task).
+ * manifest (in memory, and under `manifestsDir` when given, so a restarted worker still has it) so that a file
+ * changed later is named (the engine compares against it before every task).
  */
 export class ModelVerifier {
   readonly #verified = new Map<string, RegisteredModel>();
@@ -55,6 +59,7 @@ export class ModelVerifier {
     private readonly modelsDir: string,
     private readonly allowRemoteModels: boolean,
     private readonly log: pino.Logger,
+    private readonly manifestsDir?: string,
   ) {}
 
   /** Verifies every model group `groupId` enables (or will); throws ModelNotHeld for the first it lacks. */
@@ -69,18 +74,23 @@ export class ModelVerifier {
     const entry = await this.registry.getModel(index);
     const model: RegisteredModel = { index, id: entry.id, digest: entry.digest as `0x${string}`, revision: entry.revision };
     const known = this.#verified.get(model.id);
-    let problem = await this.#check(model, known?.digest === model.digest ? known.manifest : undefined);
+    const manifest = known?.digest === model.digest ? known.manifest : await this.#savedManifest(model.digest);
+    let problem = await this.#check(model, manifest);
     if (problem && this.allowRemoteModels) {
       this.log.info({ model: model.id, revision: model.revision, reason: problem.message }, "fetching the registered model");
       await pullModel(model.id, this.modelsDir, {
         revision: model.revision,
-        manifest: known?.digest === model.digest ? known.manifest : undefined,
+        manifest,
         onProgress: progressLogLines(this.log),
       });
       problem = await this.#check(model, undefined);
     }
     if (problem) throw problem;
     this.#verified.set(model.id, model);
+    if (this.manifestsDir && model.manifest) {
+      await mkdir(this.manifestsDir, { recursive: true });
+      await writeFile(path.join(this.manifestsDir, `${model.digest}.json`), canonicalManifest(model.manifest));
+    }
     this.log.info({ model: model.id, revision: model.revision, digest: model.digest }, "model files match the registry");
     return model;
   }
@@ -94,6 +104,19 @@ export class ModelVerifier {
   /** The registered entry of a verified model id (what the engine checks the files against before a task). */
   pinned(modelId: string): RegisteredModel | undefined {
     return this.#verified.get(modelId);
+  }
+
+  /** A manifest verified earlier for `digest` (only trusted if it still hashes to the digest). */
+  async #savedManifest(digest: string): Promise<ModelManifest | undefined> {
+    if (!this.manifestsDir) return undefined;
+    const text = await readFile(path.join(this.manifestsDir, `${digest}.json`), "utf8").catch(() => undefined);
+    if (text === undefined) return undefined;
+    try {
+      const manifest = parseManifest(JSON.parse(text));
+      return manifestDigest(manifest) === digest ? manifest : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async #check(model: RegisteredModel, manifest: ModelManifest | undefined): Promise<ModelNotHeld | undefined> {

@@ -1,3 +1,4 @@
+import path from "node:path";
 import { FetchRequest, JsonRpcProvider, formatEther } from "ethers";
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
@@ -69,7 +70,8 @@ export class TriadWorker {
     const provider = new JsonRpcProvider(rpc, deployment.chainId, { staticNetwork: true, pollingInterval: RECEIPT_POLL_MS });
     this.#chain = new ChainClient(provider, c.privateKey, deployment, this.log, this.metrics);
     this.#journal = new TaskJournal(c.stateDir);
-    this.#models = new ModelVerifier(this.#chain.registry, c.modelsDir, c.allowRemoteModels, this.log);
+    const manifestsDir = path.join(c.stateDir, "model-manifests");
+    this.#models = new ModelVerifier(this.#chain.registry, c.modelsDir, c.allowRemoteModels, this.log, manifestsDir);
     this.#engine = new GptEngine({
       modelsDir: c.modelsDir,
       device: c.device,
