@@ -14,6 +14,7 @@ contract BlockhashRandomness is IRandomnessSource {
     error UnknownRequest(uint256 requestId);
     error RandomnessNotReady(uint256 requestId);
 
+    /// @notice A block-hash request: its word is the hash of `targetBlock`.
     event RandomnessRequested(uint256 indexed requestId, address indexed requester, uint64 targetBlock);
 
     /// @inheritdoc IRandomnessSource

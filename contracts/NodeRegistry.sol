@@ -8,6 +8,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {INodeRegistry} from "./interfaces/INodeRegistry.sol";
 import {INodePool} from "./interfaces/INodePool.sol";
+import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {ThreeDraw} from "./libraries/ThreeDraw.sol";
 
 /// @title Triad node registry
@@ -16,12 +17,24 @@ import {ThreeDraw} from "./libraries/ThreeDraw.sol";
 /// nodes leave with their stakes. Each group keeps its available nodes in a swap-and-pop array with an index
 /// per node, so adding, removing and drawing a node is O(1). The one task manager is fixed at construction:
 /// nobody can grant another, and only it can draw and slash nodes, only nodes that are in its task.
-contract NodeRegistry is INodeRegistry, INodePool, AccessControl, ReentrancyGuardTransient {
+/// It also holds the model registry: each group enables a bitmap of registered models, kept in the slot the draw
+/// reads anyway, so drawing only among groups that serve a task's model costs nothing extra.
+contract NodeRegistry is INodeRegistry, INodePool, IModelRegistry, AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
+    /// @notice Most card groups governance may add (the draw scans them).
     uint256 public constant MAX_GROUPS = 64;
+    /// @notice Longest card model name, in bytes.
     uint256 public constant MAX_CARD_MODEL_BYTES = 64;
+    /// @notice Basis points in a whole.
     uint16 public constant BPS = 10_000;
+    /// @notice Most models ever registered (the width of a group's model bitmap).
+    uint256 public constant MAX_MODELS = 64;
+    /// @notice Longest model id, in bytes.
+    uint256 public constant MAX_MODEL_ID_BYTES = 64;
+    /// @notice How long after `enableModel` a model becomes drawable on a group that has nodes: the time its
+    /// nodes have to pause, fetch and verify the files (a node drawn for a model it lacks would not commit).
+    uint64 public constant MODEL_ACTIVATION_DELAY = 1 days;
 
     /// @dev One slot. `availableIndex` is meaningful only while Available.
     struct Node {
@@ -34,17 +47,34 @@ contract NodeRegistry is INodeRegistry, INodePool, AccessControl, ReentrancyGuar
         uint96 stake;
     }
 
-    /// @dev `vramGb`, `availableCount` and `retired` share a slot so that the group scan reads one slot per group.
+    /// @dev `vramGb`, `availableCount`, `retired` and `models` share a slot so that the group scan reads one slot per
+    /// group. `members` counts the group's joined nodes (any status but None); `pendingModels` become drawable
+    /// (move into `models`) from `modelsActivateAt`.
     /// `available[0 .. availableCount)` are the available nodes. Entries past the count are stale and never
     /// cleared: re-adding a node then rewrites a used slot (2.9k-5k gas) instead of a zero one (22.1k).
     struct Group {
         uint32 vramGb;
         uint32 availableCount;
         bool retired;
+        uint64 models;
+        uint64 pendingModels;
+        uint64 modelsActivateAt;
+        uint32 members;
         string cardModel;
         mapping(uint256 position => address node) available;
     }
 
+    /// @dev `vramGb`, `servedVramGb` and `retired` share the slot createTask reads.
+    struct Model {
+        uint32 vramGb;
+        uint32 servedVramGb;
+        bool retired;
+        bytes32 digest;
+        string id;
+        string revision;
+    }
+
+    /// @notice The token stakes and fees are paid in.
     IERC20 public immutable token;
     /// @notice The only contract that may draw, release and slash nodes (fixed at construction).
     address public immutable taskManager;
@@ -60,6 +90,9 @@ contract NodeRegistry is INodeRegistry, INodePool, AccessControl, ReentrancyGuar
     Group[] private _groups;
     mapping(bytes32 cardAndVram => bool) private _groupExists;
     mapping(address node => Node) private _nodes;
+    uint256 private _modelCount;
+    mapping(uint256 model => Model) private _models;
+    mapping(bytes32 idHash => uint256 modelPlusOne) private _modelByIdHash;
 
     modifier onlyTaskManager() {
         if (msg.sender != taskManager) revert NotTaskManager(msg.sender);
@@ -120,6 +153,7 @@ contract NodeRegistry is INodeRegistry, INodePool, AccessControl, ReentrancyGuar
             if (!other.retired && other.vramGb > maxVram) maxVram = other.vramGb;
         }
         maxActiveVramGb = maxVram;
+        _updateServedVram(g.models);
         emit GroupRetirement(groupId);
     }
 
@@ -143,6 +177,87 @@ contract NodeRegistry is INodeRegistry, INodePool, AccessControl, ReentrancyGuar
     }
 
     // ----------------------------------------------------------------------------------------------
+    // Governance: models
+    // ----------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IModelRegistry
+    function registerModel(string calldata id, string calldata revision, bytes32 digest, uint32 vramGb)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+        returns (uint256 model)
+    {
+        uint256 idLength = bytes(id).length;
+        if (idLength == 0 || idLength > MAX_MODEL_ID_BYTES) revert InvalidModelId();
+        uint256 revisionLength = bytes(revision).length;
+        if (revisionLength == 0 || revisionLength > MAX_MODEL_ID_BYTES) revert InvalidRevision();
+        if (digest == bytes32(0)) revert InvalidDigest();
+        if (vramGb == 0) revert InvalidVram();
+        bytes32 idHash = keccak256(bytes(id));
+        uint256 existing = _modelByIdHash[idHash];
+        if (existing != 0) revert ModelExists(existing - 1);
+        model = _modelCount;
+        if (model >= MAX_MODELS) revert ModelLimitReached(MAX_MODELS);
+        _modelCount = model + 1;
+        _modelByIdHash[idHash] = model + 1;
+        Model storage m = _models[model];
+        m.vramGb = vramGb;
+        m.digest = digest;
+        m.id = id;
+        m.revision = revision;
+        emit ModelRegistered(model, id, revision, digest, vramGb);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function retireModel(uint256 model) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _activeModel(model).retired = true;
+        emit ModelRetirement(model);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function enableModel(uint256 groupId, uint256 model) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        Group storage g = _activeGroup(groupId);
+        Model storage m = _activeModel(model);
+        if (m.vramGb > g.vramGb) revert ModelTooLarge(model, m.vramGb, g.vramGb);
+        uint64 bit = uint64(1) << uint8(model);
+        if ((g.models | g.pendingModels) & bit != 0) revert ModelAlreadyEnabled(groupId, model);
+        if (g.members == 0) {
+            g.models |= bit;
+            _updateServedVram(bit);
+            emit ModelEnabled(groupId, model, uint64(block.timestamp));
+        } else {
+            // Every pending model waits the full delay from the latest enable: nodes fetch them together.
+            uint64 activatesAt = uint64(block.timestamp) + MODEL_ACTIVATION_DELAY;
+            g.pendingModels |= bit;
+            g.modelsActivateAt = activatesAt;
+            emit ModelEnabled(groupId, model, activatesAt);
+        }
+    }
+
+    /// @inheritdoc IModelRegistry
+    function disableModel(uint256 groupId, uint256 model) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (groupId >= _groups.length) revert UnknownGroup(groupId);
+        Group storage g = _groups[groupId];
+        uint64 bit = model < MAX_MODELS ? uint64(1) << uint8(model) : 0;
+        if ((g.models | g.pendingModels) & bit == 0) revert ModelNotEnabled(groupId, model);
+        g.models &= ~bit;
+        g.pendingModels &= ~bit;
+        _updateServedVram(bit);
+        emit ModelDisabled(groupId, model);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function activateModels(uint256 groupId) external {
+        Group storage g = _activeGroup(groupId);
+        uint64 pending = g.pendingModels;
+        if (pending == 0) revert NoPendingModels(groupId);
+        if (block.timestamp < g.modelsActivateAt) revert ModelsNotDue(groupId, g.modelsActivateAt);
+        g.models |= pending;
+        g.pendingModels = 0;
+        _updateServedVram(pending);
+        emit ModelsActivated(groupId, pending);
+    }
+
+    // ----------------------------------------------------------------------------------------------
     // Node actions
     // ----------------------------------------------------------------------------------------------
 
@@ -160,6 +275,7 @@ contract NodeRegistry is INodeRegistry, INodePool, AccessControl, ReentrancyGuar
         node.taskId = 0;
         node.stake = SafeCast.toUint96(stake);
         totalStaked += stake;
+        group.members += 1;
         _addAvailable(node, msg.sender);
 
         emit NodeJoined(msg.sender, groupId, group.cardModel, group.vramGb, stake);
@@ -207,12 +323,12 @@ contract NodeRegistry is INodeRegistry, INodePool, AccessControl, ReentrancyGuar
     // ----------------------------------------------------------------------------------------------
 
     /// @inheritdoc INodePool
-    function drawNodes(uint32 minVramGb, uint256 seed, uint256 taskId)
+    function drawNodes(uint8 model, uint32 minVramGb, uint256 seed, uint256 taskId)
         external
         onlyTaskManager
         returns (bool found, uint8 groupId, address[3] memory nodes)
     {
-        (bool any, uint256 chosen) = _chooseGroup(minVramGb, seed);
+        (bool any, uint256 chosen) = _chooseGroup(uint64(1) << uint8(model), minVramGb, seed);
         if (!any) return (false, 0, nodes);
         nodes = _takeThree(_groups[chosen], seed, SafeCast.toUint64(taskId));
         return (true, uint8(chosen), nodes);
@@ -238,12 +354,20 @@ contract NodeRegistry is INodeRegistry, INodePool, AccessControl, ReentrancyGuar
     }
 
     /// @inheritdoc INodePool
-    function canDraw(uint32 minVramGb) external view returns (bool) {
+    function canDraw(uint8 model, uint32 minVramGb) external view returns (bool) {
+        uint64 modelBit = uint64(1) << uint8(model);
         for (uint256 i; i < _groups.length; ++i) {
             Group storage g = _groups[i];
-            if (_eligible(g, minVramGb)) return true;
+            if (_eligible(g, modelBit, minVramGb)) return true;
         }
         return false;
+    }
+
+    /// @inheritdoc INodePool
+    function modelDemand(uint256 model) external view returns (ModelStatus status, uint32 servedVramGb) {
+        Model storage m = _models[model];
+        if (m.vramGb == 0) return (ModelStatus.None, 0);
+        return (m.retired ? ModelStatus.Retired : ModelStatus.Active, m.servedVramGb);
     }
 
     // ----------------------------------------------------------------------------------------------
@@ -303,9 +427,63 @@ contract NodeRegistry is INodeRegistry, INodePool, AccessControl, ReentrancyGuar
         }
     }
 
+    /// @inheritdoc IModelRegistry
+    function modelCount() external view returns (uint256) {
+        return _modelCount;
+    }
+
+    /// @inheritdoc IModelRegistry
+    function getModel(uint256 model) external view returns (ModelInfo memory info) {
+        Model storage m = _models[model];
+        if (m.vramGb == 0) return info;
+        info.status = m.retired ? ModelStatus.Retired : ModelStatus.Active;
+        info.vramGb = m.vramGb;
+        info.servedVramGb = m.servedVramGb;
+        info.digest = m.digest;
+        info.id = m.id;
+        info.revision = m.revision;
+    }
+
+    /// @inheritdoc IModelRegistry
+    function modelIndexOf(string calldata id) external view returns (uint256) {
+        uint256 plusOne = _modelByIdHash[keccak256(bytes(id))];
+        if (plusOne == 0) revert UnknownModelId(id);
+        return plusOne - 1;
+    }
+
+    /// @inheritdoc IModelRegistry
+    function groupModels(uint256 groupId) external view returns (uint64 enabled, uint64 pending, uint64 activatesAt) {
+        if (groupId >= _groups.length) revert UnknownGroup(groupId);
+        Group storage g = _groups[groupId];
+        return (g.models, g.pendingModels, g.modelsActivateAt);
+    }
+
     // ----------------------------------------------------------------------------------------------
     // Internals
     // ----------------------------------------------------------------------------------------------
+
+    function _activeModel(uint256 model) private view returns (Model storage m) {
+        m = _models[model];
+        if (m.vramGb == 0) revert UnknownModel(model);
+        if (m.retired) revert ModelIsRetired(model);
+    }
+
+    /// @dev Recomputes, for each model in `modelBits`, the largest VRAM of an active group whose drawable models
+    /// include it (what createTask checks). Governance only: O(groups) per model.
+    function _updateServedVram(uint64 modelBits) private {
+        for (uint256 model; modelBits != 0; ++model) {
+            uint64 bit = uint64(1) << uint8(model);
+            if (modelBits & bit == 0) continue;
+            modelBits &= ~bit;
+            uint32 served;
+            for (uint256 i; i < _groups.length; ++i) {
+                Group storage g = _groups[i];
+                if (!g.retired && g.models & bit != 0 && g.vramGb > served) served = g.vramGb;
+            }
+            _models[model].servedVramGb = served;
+        }
+    }
+
 
     function _activeGroup(uint256 groupId) private view returns (Group storage g) {
         if (groupId >= _groups.length) revert UnknownGroup(groupId);
@@ -322,8 +500,8 @@ contract NodeRegistry is INodeRegistry, INodePool, AccessControl, ReentrancyGuar
         revert UnknownGroup(type(uint256).max);
     }
 
-    function _eligible(Group storage g, uint32 minVramGb) private view returns (bool) {
-        return !g.retired && g.vramGb >= minVramGb && g.availableCount >= 3;
+    function _eligible(Group storage g, uint64 modelBit, uint32 minVramGb) private view returns (bool) {
+        return !g.retired && g.models & modelBit != 0 && g.vramGb >= minVramGb && g.availableCount >= 3;
     }
 
     function _leaveOrSchedule(address nodeAddress, bool kicked) private {
@@ -363,6 +541,7 @@ contract NodeRegistry is INodeRegistry, INodePool, AccessControl, ReentrancyGuar
 
     function _exit(Node storage node, address nodeAddress, bool kicked) private {
         uint256 stake = node.stake;
+        _groups[node.groupId].members -= 1;
         delete _nodes[nodeAddress];
         totalStaked -= stake;
         emit NodeStatusChanged(nodeAddress, NodeStatus.None);
@@ -375,6 +554,7 @@ contract NodeRegistry is INodeRegistry, INodePool, AccessControl, ReentrancyGuar
         uint256 stake = node.stake;
         uint256 slashed = stake * slashBps / BPS;
         uint256 returned = stake - slashed;
+        _groups[node.groupId].members -= 1;
         delete _nodes[nodeAddress];
         totalStaked -= stake;
         emit NodeSlashed(nodeAddress, taskId, slashed);
@@ -390,20 +570,20 @@ contract NodeRegistry is INodeRegistry, INodePool, AccessControl, ReentrancyGuar
         g.availableCount += 1;
     }
 
-    /// @dev An active group with at least `minVramGb` and three available nodes, with probability proportional
+    /// @dev An active group enabling the model, with at least `minVramGb` and three available nodes, with probability proportional
     /// to its available count; false if there is none.
-    function _chooseGroup(uint32 minVramGb, uint256 seed) private view returns (bool, uint256) {
+    function _chooseGroup(uint64 modelBit, uint32 minVramGb, uint256 seed) private view returns (bool, uint256) {
         uint256 groups = _groups.length;
         uint256 totalWeight;
         for (uint256 i; i < groups; ++i) {
             Group storage g = _groups[i];
-            if (_eligible(g, minVramGb)) totalWeight += g.availableCount;
+            if (_eligible(g, modelBit, minVramGb)) totalWeight += g.availableCount;
         }
         if (totalWeight == 0) return (false, 0);
         uint256 pick = seed % totalWeight;
         for (uint256 i; i < groups; ++i) {
             Group storage g = _groups[i];
-            if (_eligible(g, minVramGb)) {
+            if (_eligible(g, modelBit, minVramGb)) {
                 if (pick < g.availableCount) return (true, i);
                 pick -= g.availableCount;
             }

@@ -8,6 +8,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ITaskManager} from "./interfaces/ITaskManager.sol";
 import {INodePool} from "./interfaces/INodePool.sol";
+import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IRandomnessConsumer, IRandomnessSource} from "./interfaces/IRandomnessSource.sol";
 import {NodeTriple} from "./libraries/NodeTriple.sol";
 
@@ -20,6 +21,7 @@ import {NodeTriple} from "./libraries/NodeTriple.sol";
 contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
+    /// @notice Basis points in a whole.
     uint16 public constant BPS = 10_000;
     /// @notice Share of the fee a creator forfeits to the treasury when it cancels or its task times out in
     /// the queue: holding a queue slot is never free.
@@ -33,7 +35,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
 
     /// @dev Six slots, written as few times as possible (a zero slot's first write costs 22.1k gas):
     /// slot 0 holds everything a commit or reveal checks; slots 1-2 are written once at creation (with the fee
-    /// split and slash ratio in force then); `nodes` holds the queue links (prev: bits 0-31, next: bits 32-63 of
+    /// split and slash ratio in force then, and the model); `nodes` holds the queue links (prev: bits 0-31, next: bits 32-63 of
     /// `nodes.low`) while the task is queued. Commitments and reveals live in `_submissionOf`.
     struct Task {
         TaskStatus status;
@@ -51,6 +53,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
         uint40 requestId; // pull source: the request to read; push source: 1 while a word is pending, else 0
         uint16 nodeShareBps;
         uint16 slashBps;
+        uint8 model;
         NodeTriple nodes;
         bytes32 resultHash;
     }
@@ -76,7 +79,9 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
         uint96 minFee;
     }
 
+    /// @notice The token stakes and fees are paid in.
     IERC20 public immutable token;
+    /// @notice The node registry tasks draw their three nodes from.
     INodePool public immutable nodePool;
     /// @notice Fixed at construction: replacing it would let whoever replaces it choose the nodes.
     IRandomnessSource public immutable randomnessSource;
@@ -135,15 +140,17 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
     // ----------------------------------------------------------------------------------------------
 
     /// @inheritdoc ITaskManager
-    function createTask(bytes32 argsHash, uint32 minVramGb, uint256 fee)
+    function createTask(bytes32 argsHash, uint256 model, uint32 minVramGb, uint256 fee)
         external
         nonReentrant
         returns (uint256 taskId)
     {
         if (argsHash == bytes32(0)) revert InvalidArgsHash();
         if (minVramGb == 0) revert InvalidVram();
-        uint32 maxVram = nodePool.maxActiveVramGb();
-        if (minVramGb > maxVram) revert NoGroupForVram(minVramGb, maxVram);
+        (IModelRegistry.ModelStatus modelStatus, uint32 servedVram) = nodePool.modelDemand(model);
+        if (modelStatus == IModelRegistry.ModelStatus.None) revert UnknownModel(model);
+        if (modelStatus == IModelRegistry.ModelStatus.Retired) revert ModelRetired(model);
+        if (minVramGb > servedVram) revert NoGroupForModel(model, minVramGb, servedVram);
         Ledger memory ledger = _ledger;
         if (fee < ledger.minFee) revert FeeTooLow(fee, ledger.minFee);
         uint96 fee96 = SafeCast.toUint96(fee);
@@ -166,10 +173,11 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
         task.fee = fee96;
         task.nodeShareBps = p.nodeShareBps;
         task.slashBps = p.slashBps;
+        task.model = uint8(model); // registered, hence < MAX_MODELS
         _enqueue(task, uint32(taskId));
         _request(task, taskId);
 
-        emit TaskCreated(taskId, msg.sender, argsHash, minVramGb, fee);
+        emit TaskCreated(taskId, msg.sender, argsHash, model, minVramGb, fee);
         emit TaskQueued(taskId, _params.queueLength);
         token.safeTransferFrom(msg.sender, address(this), fee);
     }
@@ -294,6 +302,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
         info.abortReason = task.abortReason;
         info.creator = task.creator;
         info.minVramGb = task.minVramGb;
+        info.model = task.model;
         info.createdAt = task.createdAt;
         info.deadline = task.deadline;
         info.argsHash = task.argsHash;
@@ -458,7 +467,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
                 _dequeue(task);
                 _abortQueued(task, id, AbortReason.QueueTimeout);
             } else if (_pushRandomness) {
-                if (task.requestId == 0 && !requested && nodePool.canDraw(task.minVramGb)) {
+                if (task.requestId == 0 && !requested && nodePool.canDraw(task.model, task.minVramGb)) {
                     requested = true;
                     ++actions;
                     _request(task, id);
@@ -485,7 +494,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
 
     /// @dev Draws three nodes with `seed`; if a group can serve the task, starts its commit phase.
     function _tryStart(Task storage task, uint256 taskId, uint256 seed, uint32 commitWindow) private returns (bool) {
-        (bool found, uint8 groupId, address[3] memory nodes) = nodePool.drawNodes(task.minVramGb, seed, taskId);
+        (bool found, uint8 groupId, address[3] memory nodes) = nodePool.drawNodes(task.model, task.minVramGb, seed, taskId);
         if (!found) return false;
         _unlink(task);
         uint40 deadline = _now() + commitWindow;

@@ -7,6 +7,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 /// @title Triad token
 /// @notice ERC20 used for node stakes and task fees. Holders of MINTER_ROLE can mint (the devnet faucet).
 contract TriadToken is ERC20, AccessControl {
+    /// @notice Role allowed to mint (the faucet on a devnet).
     bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
 
     /// @param admin Receives the admin and minter roles.

@@ -23,6 +23,8 @@ async function measure(freeNodes: number, randomness: RandomnessChoice = "blockh
   const vrf = d.vrfCoordinator ? VRFCoordinatorV2_5Mock__factory.connect(d.vrfCoordinator, admin) : undefined;
   const { token, registry, taskManager: tm } = connectContracts(d, admin);
   const addGroupGas = await gasOf(registry.addGroup(CARD, 24));
+  const registerModelGas = await gasOf(registry.registerModel("stories260K", "main", ethersLib.id("manifest"), 1));
+  const enableModelGas = await gasOf(registry.enableModel(0, 0));
   await token.mint(creator.address, ethersLib.parseEther("1000"));
   await token.connect(creator).approve(d.taskManager, ethersLib.MaxUint256);
   const nodes: ethersLib.Signer[] = [];
@@ -45,10 +47,12 @@ async function measure(freeNodes: number, randomness: RandomnessChoice = "blockh
   let taskId = 2n;
   for (; served.size < freeNodes; taskId++) for (const node of (await lifecycle(taskId)).nodes) served.add(node);
   const second = await lifecycle(taskId);
-  return { addGroupGas, joinFirst: joinGas[0], joinLast: joinGas[joinGas.length - 1], quitGas, first, second };
+  const joinFirst = joinGas[0];
+  const joinLast = joinGas[joinGas.length - 1];
+  return { addGroupGas, registerModelGas, enableModelGas, joinFirst, joinLast, quitGas, first, second };
 
   async function lifecycle(taskId: bigint) {
-    const create = await gasOf(tm.connect(creator).createTask(ethersLib.id(`args ${taskId}`), 16, ethersLib.parseEther("10")));
+    const create = await gasOf(tm.connect(creator).createTask(ethersLib.id(`args ${taskId}`), 0, 16, ethersLib.parseEther("10")));
     let dispatch: bigint;
     if (vrf) {
       // The draw happens in the coordinator's fulfilment (a Chainlink node sends it; billed to the subscription).
@@ -81,6 +85,7 @@ const vrf = await measure(3, "vrf-mock");
 console.log("Triad gas report (solc 0.8.37, optimizer 200 runs, evm osaka; gasUsed incl. 21k base per tx)");
 console.log("Block-hash randomness unless marked VRF");
 console.log(`addGroup (governance)          ${small.addGroupGas}`);
+console.log(`registerModel / enableModel    ${small.registerModelGas} / ${small.enableModelGas}`);
 console.log(`join (first node of a group)   ${small.joinFirst}`);
 console.log(`join (existing group)          ${small.joinLast}`);
 console.log(`quit (idle node)               ${small.quitGas}`);

@@ -10,6 +10,7 @@ export const triadTasks = [
   emptyTask(["triad", "node"], "Node registry operations").build(),
   emptyTask(["triad", "task"], "Task operations").build(),
   emptyTask(["triad", "group"], "Card groups (governance)").build(),
+  emptyTask(["triad", "model"], "Model registry (governance)").build(),
 
   task(["triad", "deploy"], "Deploy token, registry, task manager and randomness; record deployments/<chainId>.json")
     .addOption(account)
@@ -43,6 +44,35 @@ export const triadTasks = [
   task(["triad", "group", "list"], "List the card groups")
     .addOption(account)
     .setAction(() => import("./group-list.js"))
+    .build(),
+  task(["triad", "group", "enable-model"], "Enable a registered model on a card group (governance)")
+    .addOption(account)
+    .addOption({ name: "group", description: "Group id", type: ArgumentType.INT, defaultValue: -1 })
+    .addOption({ name: "model", description: "Registered model id", defaultValue: "" })
+    .setAction(() => import("./group-enable-model.js"))
+    .build(),
+  task(["triad", "group", "activate-models"], "Make a group's pending models drawable once their delay passed (anyone)")
+    .addOption(account)
+    .addOption({ name: "group", description: "Group id", type: ArgumentType.INT, defaultValue: -1 })
+    .setAction(() => import("./group-activate-models.js"))
+    .build(),
+  task(["triad", "model", "register"], "Register a model: id, hub revision, files digest, VRAM (governance)")
+    .addOption(account)
+    .addOption({ name: "id", description: "Model id tasks name in their `model` field", defaultValue: "" })
+    .addOption({ name: "revision", description: "Hub revision the files come from", defaultValue: "main" })
+    .addOption({ name: "manifest", description: "Manifest JSON file printed by `npx triad model manifest`", defaultValue: "" })
+    .addOption({ name: "digest", description: "Or the digest it printed (0x...)", defaultValue: "" })
+    .addOption({ name: "vram", description: "VRAM the model needs in GB", type: ArgumentType.INT, defaultValue: 0 })
+    .setAction(() => import("./model-register.js"))
+    .build(),
+  task(["triad", "model", "retire"], "Retire a model: no new tasks name it (governance)")
+    .addOption(account)
+    .addOption({ name: "id", description: "Registered model id", defaultValue: "" })
+    .setAction(() => import("./model-retire.js"))
+    .build(),
+  task(["triad", "model", "list"], "List the registered models")
+    .addOption(account)
+    .setAction(() => import("./model-list.js"))
     .build(),
   task(["triad", "faucet"], "Mint TRIAD (MINTER_ROLE) to an address")
     .addOption(account)

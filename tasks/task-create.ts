@@ -36,12 +36,14 @@ async function taskCreate(args: CreateArgs, hre: HardhatRuntimeEnvironment): Pro
   const triad = await connectTriad(hre, args.account);
   const taskManagerAddress = await triad.taskManager.getAddress();
   await ensureAllowance(triad.token, triad.address, taskManagerAddress, fee);
-  const receipt = (await (await triad.taskManager.createTask(argsHash, args.minVram, fee)).wait())!;
+  const model = await triad.registry.modelIndexOf(String((task as { model: string }).model));
+  const receipt = (await (await triad.taskManager.createTask(argsHash, model, args.minVram, fee)).wait())!;
   const taskId = await createdTaskId(triad.taskManager, receipt);
 
   console.log(JSON.stringify({
     taskId: taskId.toString(),
     argsHash,
+    model: model.toString(),
     file: args.file,
     minVramGb: args.minVram,
     fee: fee.toString(),

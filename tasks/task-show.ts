@@ -19,12 +19,15 @@ async function taskShow(args: ShowArgs, hre: HardhatRuntimeEnvironment): Promise
   const [committed, revealed] = await triad.taskManager.taskProgress(taskId);
   const latest = await triad.signer.provider!.getBlock("latest");
   const nodes = task.nodes.filter((n) => n !== ethers.ZeroAddress);
+  // The receipt: args hash + registry entry + result hash bind the request, the weights and the answer.
+  const model = await triad.registry.getModel(task.model);
   console.log(JSON.stringify({
     taskId: taskId.toString(),
     status,
     abortReason: abortReasonName(task.abortReason),
     creator: task.creator,
     argsHash: task.argsHash,
+    model: { index: Number(task.model), id: model.id, revision: model.revision, digest: model.digest },
     minVramGb: Number(task.minVramGb),
     fee: task.fee.toString(),
     createdAt: Number(task.createdAt),

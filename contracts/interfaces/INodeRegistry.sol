@@ -38,16 +38,27 @@ interface INodeRegistry {
     error InvalidStakeAmount();
     error ZeroAddress();
 
+    /// @notice Governance added a card group; nodes with that card and VRAM may join it.
     event GroupAdded(uint256 indexed groupId, string cardModel, uint32 vramGb);
+    /// @notice Governance retired a card group: no new tasks reach it and its nodes may leave with their stakes.
     event GroupRetirement(uint256 indexed groupId);
+    /// @notice A node staked and joined a card group.
     event NodeJoined(address indexed node, uint256 indexed groupId, string cardModel, uint32 vramGb, uint256 stake);
+    /// @notice A node left selection (it keeps its stake).
     event NodePaused(address indexed node);
+    /// @notice A paused node is selectable again.
     event NodeResumed(address indexed node);
+    /// @notice A node left the registry with its stake.
     event NodeQuit(address indexed node, uint256 stakeReturned);
+    /// @notice A node lost `amount` of its stake in task `taskId` (sent to the treasury).
     event NodeSlashed(address indexed node, uint256 indexed taskId, uint256 amount);
+    /// @notice Governance removed an idle node; its stake went back to it.
     event NodeKicked(address indexed node, uint256 stakeReturned);
+    /// @notice A node's status changed.
     event NodeStatusChanged(address indexed node, NodeStatus status);
+    /// @notice The stake new nodes lock changed.
     event StakeAmountSet(uint256 stakeAmount);
+    /// @notice The treasury changed.
     event TreasurySet(address treasury);
 
     /// @notice Joins group `groupId` (created by governance, not retired) with the configured stake

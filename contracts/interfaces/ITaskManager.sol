@@ -29,6 +29,7 @@ interface ITaskManager {
         AbortReason abortReason;
         address creator;
         uint32 minVramGb;
+        uint256 model; // index in the model registry (NodeRegistry.getModel): id, revision, files digest
         uint64 createdAt;
         uint64 deadline; // end of the current phase (queue, commit or reveal)
         bytes32 argsHash; // keccak256 of the task document's bytes
@@ -40,7 +41,10 @@ interface ITaskManager {
 
     error InvalidArgsHash();
     error InvalidVram();
-    error NoGroupForVram(uint32 minVramGb, uint32 maxActiveVramGb);
+    error UnknownModel(uint256 model);
+    error ModelRetired(uint256 model);
+    /// @notice No active group that enables the model has `minVramGb` (`servedVramGb`: the most one has, 0: none).
+    error NoGroupForModel(uint256 model, uint32 minVramGb, uint32 servedVramGb);
     error FeeTooLow(uint256 fee, uint256 minFee);
     error QueueFull(uint256 maxQueueLength);
     error UnknownTask(uint256 taskId);
@@ -64,33 +68,58 @@ interface ITaskManager {
     error InvalidScan(uint256 scan);
     error ZeroAddress();
 
-    event TaskCreated(uint256 indexed taskId, address indexed creator, bytes32 argsHash, uint32 minVramGb, uint256 fee);
+    /// @notice A task was created with its fee escrowed.
+    event TaskCreated(
+        uint256 indexed taskId, address indexed creator, bytes32 argsHash, uint256 model, uint32 minVramGb, uint256 fee
+    );
+    /// @notice A task waits in the queue for its random draw.
     event TaskQueued(uint256 indexed taskId, uint256 queueLength);
+    /// @notice Three nodes of one group were drawn for a task; they commit before `commitDeadline`.
     event TaskStarted(uint256 indexed taskId, uint256 indexed groupId, address[3] nodes, uint64 commitDeadline);
+    /// @notice A node committed to its result.
     event TaskCommitted(uint256 indexed taskId, address indexed node);
+    /// @notice The commit phase ended; the committed nodes reveal before `revealDeadline`.
     event TaskRevealOpened(uint256 indexed taskId, uint64 revealDeadline);
+    /// @notice A node revealed its result hash.
     event TaskRevealed(uint256 indexed taskId, address indexed node, bytes32 resultHash);
+    /// @notice Two or more nodes revealed `resultHash`: it is the task's result.
     event TaskSucceeded(uint256 indexed taskId, bytes32 resultHash);
+    /// @notice A task ended without a result; its fee went back to its creator (less any forfeit).
     event TaskAborted(uint256 indexed taskId, AbortReason reason);
+    /// @notice A node of the majority was paid its share of the fee.
     event NodePaid(uint256 indexed taskId, address indexed node, uint256 amount);
+    /// @notice Part of a task's fee went to the treasury because the task left the queue without running.
     event FeeForfeited(uint256 indexed taskId, uint256 amount);
+    /// @notice Randomness was requested for a queued task's draw.
     event RandomnessRequested(uint256 indexed taskId, uint256 requestId);
     /// @notice A pushed random word arrived when no group could serve the task: it is thrown away (never kept
     /// for a later draw) and a fresh request is made once three nodes are free.
     event RandomnessDiscarded(uint256 indexed taskId);
+    /// @notice No two reveals agreed: the three nodes and what each revealed (zero where it did not).
     event NoMajorityNodes(uint256 indexed taskId, address[3] nodes, bytes32[3] revealed, uint8 revealedMask);
+    /// @notice The queue, commit and reveal windows changed (for tasks created afterwards).
     event WindowsSet(uint64 queueWindow, uint64 commitWindow, uint64 revealWindow);
+    /// @notice The nodes' share of a fee changed (for tasks created afterwards).
     event NodeShareBpsSet(uint16 nodeShareBps);
+    /// @notice The share of a stake a slash takes changed (for tasks created afterwards).
     event SlashBpsSet(uint16 slashBps);
+    /// @notice The queue bound changed.
     event MaxQueueLengthSet(uint16 maxQueueLength);
+    /// @notice How many queued tasks createTask and settlements examine changed.
     event AutoDispatchScanSet(uint8 autoDispatchScan);
+    /// @notice The minimum task fee changed.
     event MinFeeSet(uint256 minFee);
+    /// @notice The treasury changed.
     event TreasurySet(address treasury);
 
     /// @notice Escrows `fee` (transferFrom), queues a task and requests its randomness; it starts once the
-    /// random word is drawn and three nodes of one group with at least `minVramGb` are free. Reverts with
-    /// NoGroupForVram when no active group has that much VRAM.
-    function createTask(bytes32 argsHash, uint32 minVramGb, uint256 fee) external returns (uint256 taskId);
+    /// random word is drawn and three nodes of one group that enables `model` with at least `minVramGb` are free.
+    /// Reverts with UnknownModel / ModelRetired for a model not registered or retired, and NoGroupForModel when
+    /// no active group enabling the model has that much VRAM. The task document's `model` field must be the
+    /// registered id of `model`: nodes answer a mismatch with a deterministic error result.
+    function createTask(bytes32 argsHash, uint256 model, uint32 minVramGb, uint256 fee)
+        external
+        returns (uint256 taskId);
 
     /// @notice Starts queued tasks whose randomness is available (pull source) or requests fresh randomness
     /// for tasks whose pushed word was discarded; expires queued tasks past their deadline on the way.

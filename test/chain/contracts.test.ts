@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ethers as ethersLib } from "ethers";
 import { connectContracts, createdTaskId } from "../../worker/chain/contracts.js";
 import { TaskStatus } from "../../worker/chain/enums.js";
-import { FEE, world } from "../contracts/fixture.js";
+import { FEE, MODEL, world } from "../contracts/fixture.js";
 
 describe("chain: contract wiring and events", function () {
   it("connects the deployment's three contracts and reads a created task's id from its TaskCreated event", async function () {
@@ -12,8 +12,8 @@ describe("chain: contract wiring and events", function () {
     expect(await registry.getAddress()).to.equal(w.deployment.nodeRegistry);
     expect(await taskManager.getAddress()).to.equal(w.deployment.taskManager);
 
-    const first = (await (await taskManager.createTask(ethersLib.id("a"), 16, FEE)).wait())!;
-    const second = (await (await taskManager.createTask(ethersLib.id("b"), 16, FEE)).wait())!;
+    const first = (await (await taskManager.createTask(ethersLib.id("a"), MODEL, 16, FEE)).wait())!;
+    const second = (await (await taskManager.createTask(ethersLib.id("b"), MODEL, 16, FEE)).wait())!;
     expect(await createdTaskId(taskManager, first)).to.equal(1n);
     expect(await createdTaskId(taskManager, second)).to.equal(2n);
     expect((await taskManager.getTask(2n)).status).to.equal(TaskStatus.Queued);

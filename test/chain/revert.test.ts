@@ -9,11 +9,11 @@ describe("chain: decoded contract refusals", function () {
     let caught: unknown;
     await w.taskManager
       .connect(w.creator)
-      .createTask.estimateGas(ethersLib.id("a"), 81, FEE)
+      .createTask.estimateGas(ethersLib.id("a"), 0, 81, FEE)
       .catch((error) => (caught = error));
-    expect(describeRevert(caught)).to.equal("NoGroupForVram(minVramGb 81, maxActiveVramGb 80)");
+    expect(describeRevert(caught)).to.equal("NoGroupForModel(model 0, minVramGb 81, servedVramGb 80)");
 
-    const create = () => w.taskManager.connect(w.creator).createTask(ethersLib.id("a"), 0, FEE);
+    const create = () => w.taskManager.connect(w.creator).createTask(ethersLib.id("a"), 0, 0, FEE);
     const refusal = await refusalsDecoded("createTask", create).catch((error: unknown) => error);
     expect(refusal).to.be.instanceOf(ContractRefusal);
     expect((refusal as ContractRefusal).message).to.equal("createTask refused by the contract: InvalidVram()");

@@ -4,7 +4,7 @@
 import { expect } from "chai";
 import { ethers as ethersLib } from "ethers";
 import {
-  AbortReason, CARD_4090, COMMIT_WINDOW, FEE, MAX_QUEUE, NodeStatus, QUEUE_WINDOW, RESULT_A, RESULT_B, STAKE, TaskStatus,
+  AbortReason, CARD_4090, COMMIT_WINDOW, FEE, MAX_QUEUE, MODEL, NodeStatus, QUEUE_WINDOW, RESULT_A, RESULT_B, STAKE, TaskStatus,
   networkHelpers, vrfWorld, world, type World,
 } from "./fixture.js";
 
@@ -22,8 +22,8 @@ describe("Attacks (issue 11)", () => {
       await expect(w.registry.connect(sybil).join(63)).to.be.revertedWithCustomError(w.registry, "UnknownGroup").withArgs(63n);
       expect(await w.registry.groupCount()).to.equal(2n);
       // A demand above every governed group is refused at creation: no private huge-VRAM group can serve it.
-      await expect(w.taskManager.connect(w.creator).createTask(ethersLib.id("x"), 4096, FEE))
-        .to.be.revertedWithCustomError(w.taskManager, "NoGroupForVram").withArgs(4096, 80);
+      await expect(w.taskManager.connect(w.creator).createTask(ethersLib.id("x"), MODEL, 4096, FEE))
+        .to.be.revertedWithCustomError(w.taskManager, "NoGroupForModel").withArgs(MODEL, 4096, 80);
     });
 
     it("three Sybils joining a real group share it with honest nodes and are drawn at random among them", async () => {
@@ -54,8 +54,8 @@ describe("Attacks (issue 11)", () => {
       expect((await w.taskManager.getTask(taskId)).status).to.equal(TaskStatus.Queued);
       await expect(w.registry.connect(a).quit()).to.emit(w.registry, "NodeQuit").withArgs(a.address, STAKE);
       await w.registry.retireGroup(1);
-      await expect(w.taskManager.connect(w.creator).createTask(ethersLib.id("y"), 16, FEE))
-        .to.be.revertedWithCustomError(w.taskManager, "NoGroupForVram").withArgs(16, 0);
+      await expect(w.taskManager.connect(w.creator).createTask(ethersLib.id("y"), MODEL, 16, FEE))
+        .to.be.revertedWithCustomError(w.taskManager, "NoGroupForModel").withArgs(MODEL, 16, 0);
     });
   });
 
@@ -197,8 +197,8 @@ describe("Attacks (issue 11)", () => {
 
     it("an unservable demand is refused at creation, so it can never take a queue slot", async () => {
       const w = await world();
-      await expect(w.taskManager.connect(w.creator).createTask(ethersLib.id("z"), 81, FEE))
-        .to.be.revertedWithCustomError(w.taskManager, "NoGroupForVram").withArgs(81, 80);
+      await expect(w.taskManager.connect(w.creator).createTask(ethersLib.id("z"), MODEL, 81, FEE))
+        .to.be.revertedWithCustomError(w.taskManager, "NoGroupForModel").withArgs(MODEL, 81, 80);
       expect(await w.taskManager.queueLength()).to.equal(0n);
     });
   });
@@ -210,7 +210,7 @@ describe("Attacks (issue 11)", () => {
       const three = w.nodeSigners.slice(0, 3).map((n) => n.address) as [string, string, string];
       expect(w.registry.interface.getFunction("grantRole")).to.not.equal(null);
       await w.registry.grantRole(ethersLib.id("TASK_MANAGER_ROLE"), w.admin.address); // a role that gates nothing
-      await expect(w.registry.drawNodes(16, 1, 99)).to.be.revertedWithCustomError(w.registry, "NotTaskManager");
+      await expect(w.registry.drawNodes(0, 16, 1, 99)).to.be.revertedWithCustomError(w.registry, "NotTaskManager");
       await expect(w.registry.releaseNodes(three, 7, 7, 0, 10_000)).to.be.revertedWithCustomError(w.registry, "NotTaskManager");
       expect(ethersLib.Interface.from(w.registry.interface.fragments).getFunction("setTaskManager")).to.equal(null);
       expect(ethersLib.Interface.from(w.taskManager.interface.fragments).getFunction("setRandomnessSource")).to.equal(null);

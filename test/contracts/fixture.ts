@@ -26,6 +26,10 @@ export const COMMIT_WINDOW = 120;
 export const REVEAL_WINDOW = 120;
 export const NODE_SHARE_BPS = 9_500n;
 export const MAX_QUEUE = 8;
+/** The model every standard group enables (index 0 in the registry). */
+export const MODEL_ID = "stories260K";
+export const MODEL = 0n;
+export const MODEL_DIGEST = ethersLib.id("stories260K manifest");
 
 export { AbortReason, NodeStatus, TaskStatus };
 
@@ -65,6 +69,10 @@ async function deployedWith(randomnessChoice: RandomnessChoice) {
   // Governance (the deployer here) creates the two standard card groups: 0 = RTX 4090 / 24 GB, 1 = H100 / 80 GB.
   await registry.addGroup(CARD_4090, 24);
   await registry.addGroup(CARD_H100, 80);
+  // ... and registers one model, enabled on both (before any node joins: drawable at once).
+  await registry.registerModel(MODEL_ID, "main", MODEL_DIGEST, 1);
+  await registry.enableModel(0, MODEL);
+  await registry.enableModel(1, MODEL);
 
   await token.mint(creator.address, ethersLib.parseEther("100000"));
   await token.connect(creator).approve(deployment.taskManager, ethersLib.MaxUint256);
@@ -95,6 +103,7 @@ async function deployedWith(randomnessChoice: RandomnessChoice) {
       if (group.cardModel === card && Number(group.vramGb) === vramGb) return id;
     }
     await (await registry.addGroup(card, vramGb)).wait();
+    await (await registry.enableModel(count, MODEL)).wait();
     return count;
   }
 
@@ -121,8 +130,13 @@ async function deployedWith(randomnessChoice: RandomnessChoice) {
   }
 
   /** Creates a task as `creator` and returns its id. */
-  async function create(minVramGb = 16, fee = FEE, argsHash = ethersLib.id(`task-${++taskCounter}`)): Promise<bigint> {
-    const receipt = await (await taskManager.connect(creator).createTask(argsHash, minVramGb, fee)).wait();
+  async function create(
+    minVramGb = 16,
+    fee = FEE,
+    argsHash = ethersLib.id(`task-${++taskCounter}`),
+    model = MODEL,
+  ): Promise<bigint> {
+    const receipt = await (await taskManager.connect(creator).createTask(argsHash, model, minVramGb, fee)).wait();
     return createdTaskId(taskManager, receipt!);
   }
 

@@ -171,7 +171,7 @@ describe("NodeRegistry", () => {
     it("only the task manager may draw and release nodes", async () => {
       const w = await world();
       await w.join(w.nodeSigners.slice(0, 3));
-      await expect(w.registry.connect(w.outsider).drawNodes(1, 1, 1))
+      await expect(w.registry.connect(w.outsider).drawNodes(0, 1, 1, 1))
         .to.be.revertedWithCustomError(w.registry, "NotTaskManager").withArgs(w.outsider.address);
       const three = w.nodeSigners.slice(0, 3).map((n) => n.address) as [string, string, string];
       await expect(w.registry.connect(w.admin).releaseNodes(three, 7, 7, 0, 10_000))

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ethers as ethersLib } from "ethers";
 import {
-  AbortReason, COMMIT_WINDOW, FEE, MAX_QUEUE, MIN_FEE, NODE_SHARE_BPS, NodeStatus, QUEUE_WINDOW, RESULT_A, RESULT_B,
+  AbortReason, COMMIT_WINDOW, FEE, MAX_QUEUE, MIN_FEE, MODEL, NODE_SHARE_BPS, NodeStatus, QUEUE_WINDOW, RESULT_A, RESULT_B,
   RESULT_C, REVEAL_WINDOW, STAKE, TaskStatus, networkHelpers, world, type World,
 } from "./fixture.js";
 
@@ -28,8 +28,8 @@ describe("TaskManager", () => {
       const w = await world();
       await w.join(w.nodeSigners.slice(0, 3));
       const argsHash = ethersLib.id("task document bytes");
-      const tx = w.taskManager.connect(w.creator).createTask(argsHash, 16, FEE);
-      await expect(tx).to.emit(w.taskManager, "TaskCreated").withArgs(1n, w.creator.address, argsHash, 16, FEE);
+      const tx = w.taskManager.connect(w.creator).createTask(argsHash, MODEL, 16, FEE);
+      await expect(tx).to.emit(w.taskManager, "TaskCreated").withArgs(1n, w.creator.address, argsHash, MODEL, 16, FEE);
       await expect(tx).to.emit(w.taskManager, "TaskQueued").withArgs(1n, 1n);
       await expect(tx).to.changeTokenBalances(w.connectionEthers, w.token, [w.creator, w.taskManager], [-FEE, FEE]);
       const task = await w.taskManager.getTask(1n);
@@ -78,16 +78,16 @@ describe("TaskManager", () => {
     it("rejects a zero args hash, zero VRAM, a fee below the minimum, a full queue and a missing allowance", async () => {
       const w = await world();
       const tm = w.taskManager.connect(w.creator);
-      await expect(tm.createTask(ethersLib.ZeroHash, 16, FEE)).to.be.revertedWithCustomError(tm, "InvalidArgsHash");
-      await expect(tm.createTask(ethersLib.id("x"), 0, FEE)).to.be.revertedWithCustomError(tm, "InvalidVram");
-      await expect(tm.createTask(ethersLib.id("x"), 16, MIN_FEE - 1n))
+      await expect(tm.createTask(ethersLib.ZeroHash, MODEL, 16, FEE)).to.be.revertedWithCustomError(tm, "InvalidArgsHash");
+      await expect(tm.createTask(ethersLib.id("x"), MODEL, 0, FEE)).to.be.revertedWithCustomError(tm, "InvalidVram");
+      await expect(tm.createTask(ethersLib.id("x"), MODEL, 16, MIN_FEE - 1n))
         .to.be.revertedWithCustomError(tm, "FeeTooLow").withArgs(MIN_FEE - 1n, MIN_FEE);
       for (let i = 0; i < MAX_QUEUE; i++) await w.create();
-      await expect(tm.createTask(ethersLib.id("x"), 16, FEE)).to.be.revertedWithCustomError(tm, "QueueFull").withArgs(MAX_QUEUE);
+      await expect(tm.createTask(ethersLib.id("x"), MODEL, 16, FEE)).to.be.revertedWithCustomError(tm, "QueueFull").withArgs(MAX_QUEUE);
       await w.token.connect(w.outsider).approve(await w.taskManager.getAddress(), 0);
       await networkHelpers.time.increase(QUEUE_WINDOW + 1);
       await w.taskManager.expire(1n);
-      await expect(w.taskManager.connect(w.outsider).createTask(ethersLib.id("x"), 16, FEE))
+      await expect(w.taskManager.connect(w.outsider).createTask(ethersLib.id("x"), MODEL, 16, FEE))
         .to.be.revertedWithCustomError(w.token, "ERC20InsufficientAllowance");
     });
   });

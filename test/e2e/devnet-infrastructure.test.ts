@@ -158,7 +158,7 @@ describe("devnet infrastructure (no workers)", function () {
 
     it("a demand above every card group is refused with the decoded custom error in one line (submitTask, and exit 6)", async function () {
       const countBefore = await conn.taskManager.taskCount();
-      const expected = "createTask refused by the contract: NoGroupForVram(minVramGb 1000, maxActiveVramGb 80)";
+      const expected = "createTask refused by the contract: NoGroupForModel(model 0, minVramGb 1000, servedVramGb 80)";
       const refusal = await submitTask(conn, readExample("greedy.json"), { minVramGb: 1000 }).catch((error: unknown) => error);
       expect(refusal).to.be.instanceOf(ContractRefusal);
       expect((refusal as ContractRefusal).message).to.equal(expected);

@@ -42,7 +42,7 @@ describe("e2e: a task whose arguments never arrive", function () {
     await (await conn.token.approve(conn.deployment.taskManager, fee)).wait();
     const balanceBefore = await conn.token.balanceOf(conn.address);
     const argsHash = keccak256(toUtf8Bytes("arguments nobody uploaded"));
-    const receipt = await (await conn.taskManager.createTask(argsHash, 1, fee, { gasLimit: 3_000_000n })).wait();
+    const receipt = await (await conn.taskManager.createTask(argsHash, 0, 1, fee, { gasLimit: 3_000_000n })).wait();
     const created = receipt!.logs.map((log) => conn.taskManager.interface.parseLog(log)).find((parsed) => parsed?.name === "TaskCreated");
     const taskId = created!.args.taskId as bigint;
 

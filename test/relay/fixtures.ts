@@ -33,6 +33,7 @@ export async function relayWorld() {
         abortReason: 0,
         creator: creator.address,
         minVramGb: 0,
+        model: 0,
         createdAt: 0,
         deadline: 0,
         argsHash: keccak256(args),

@@ -33,7 +33,7 @@ contract TriadFuzzTest is TriadSetup {
 
     function _createAndStart(uint32 minVramGb, uint256 fee) internal returns (uint256 taskId) {
         vm.prank(CREATOR);
-        taskId = taskManager.createTask(keccak256(abi.encode(block.number, fee)), minVramGb, fee);
+        taskId = taskManager.createTask(keccak256(abi.encode(block.number, fee)), MODEL_SMALL, minVramGb, fee);
         // The randomness is the hash of the block after the request; it exists once that block is sealed.
         vm.roll(block.number + 2);
         taskManager.dispatch(8);

@@ -18,6 +18,9 @@ contract TriadHandler {
     address public immutable creator;
     address[] public actors;
     mapping(uint256 taskId => mapping(address node => bytes32 result)) public intended;
+    /// @dev Started tasks already checked against the models their group enabled when drawn (before any change).
+    mapping(uint256 taskId => bool) public drawChecked;
+    bool public drawnOutsideModel;
 
     constructor(TriadToken token_, NodeRegistry registry_, TaskManager taskManager_, address creator_, address[] memory actors_) {
         token = token_;
@@ -55,8 +58,42 @@ contract TriadHandler {
     function createTask(bool needsBigCard, uint64 feeSeed) external {
         uint256 fee = 1 ether + uint256(feeSeed) % 100 ether;
         vm.prank(creator);
-        try taskManager.createTask(keccak256(abi.encode(feeSeed, block.number)), needsBigCard ? 48 : 16, fee) {} catch {}
+        bytes32 argsHash = keccak256(abi.encode(feeSeed, block.number));
+        // Half the tasks name MODEL_BIG (TriadSetup: index 1, enabled on GROUP_BIG only) whatever VRAM they ask for.
+        uint256 model = (feeSeed / 2) % 2;
+        try taskManager.createTask(argsHash, model, needsBigCard ? 48 : 16, fee) {} catch {}
         vm.roll(block.number + 2);
+    }
+
+    /// @dev Governance changes which models the groups serve while tasks run: enable or disable model `modelSeed % 2`
+    /// on group `groupSeed % 2` (reverts swallowed), activate pending models after the delay, or retire the model.
+    function governModels(uint8 action, uint8 groupSeed, uint8 modelSeed) external {
+        _checkDraws();
+        uint256 groupId = groupSeed % 2;
+        uint256 model = modelSeed % 2;
+        if (action % 4 == 0) {
+            try registry.enableModel(groupId, model) {} catch {}
+        } else if (action % 4 == 1) {
+            try registry.disableModel(groupId, model) {} catch {}
+        } else if (action % 4 == 2) {
+            vm.warp(block.timestamp + registry.MODEL_ACTIVATION_DELAY());
+            try registry.activateModels(groupId) {} catch {}
+        } else if (action % 16 == 3) {
+            try registry.retireModel(model) {} catch {}
+        }
+    }
+
+    /// @dev Checks the tasks started since the last model change: the models are still those of their draw.
+    function _checkDraws() internal {
+        uint256 count = taskManager.taskCount();
+        for (uint256 taskId = 1; taskId <= count; ++taskId) {
+            if (drawChecked[taskId]) continue;
+            ITaskManager.TaskInfo memory task = taskManager.getTask(taskId);
+            if (task.nodes[0] == address(0)) continue;
+            drawChecked[taskId] = true;
+            (uint64 enabled,,) = registry.groupModels(task.groupId);
+            if (enabled & (uint64(1) << uint8(task.model)) == 0) drawnOutsideModel = true;
+        }
     }
 
     function cancel(uint256 taskSeed) external {

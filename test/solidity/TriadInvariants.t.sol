@@ -28,6 +28,8 @@ contract TriadInvariantsTest is TriadSetup {
         vm.prank(CREATOR);
         token.approve(address(taskManager), type(uint256).max);
         handler = new TriadHandler(token, registry, taskManager, CREATOR, actors);
+        // The handler also plays governance for the model actions (enable, disable, activate, retire).
+        registry.grantRole(registry.DEFAULT_ADMIN_ROLE(), address(handler));
     }
 
     function targetContracts() public view returns (address[] memory targets) {
@@ -65,6 +67,21 @@ contract TriadInvariantsTest is TriadSetup {
                 || info.status == INodeRegistry.NodeStatus.PendingQuit;
             require(busy == (activeTasks == 1), "busy status disagrees with tasks");
             if (busy) require(info.taskId == activeTask, "node records the wrong task");
+        }
+    }
+
+    /// A started task's nodes come from a group that enables the task's model (the chain's half of "a task reaches
+    /// only nodes that hold its model"; the worker's half is verifying its files before joining or resuming).
+    /// Governance changes models during the run: the handler checks the draws before each change, this the rest.
+    function invariant_tasksDrawnOnlyFromGroupsEnablingTheirModel() public view {
+        require(!handler.drawnOutsideModel(), "task drawn from a group without its model");
+        uint256 count = taskManager.taskCount();
+        for (uint256 taskId = 1; taskId <= count; ++taskId) {
+            if (handler.drawChecked(taskId)) continue;
+            ITaskManager.TaskInfo memory task = taskManager.getTask(taskId);
+            if (task.nodes[0] == address(0)) continue;
+            (uint64 enabled,,) = registry.groupModels(task.groupId);
+            require(enabled & (uint64(1) << uint8(task.model)) != 0, "task drawn from a group without its model");
         }
     }
 

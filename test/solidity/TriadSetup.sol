@@ -10,7 +10,8 @@ import {vm} from "./Vm.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 /// @dev Deploys a wired Triad system with this contract as governor (and minter), with two card groups:
-/// GROUP_SMALL ("RTX4090", 24 GB) and GROUP_BIG ("H100", 80 GB).
+/// GROUP_SMALL ("RTX4090", 24 GB) and GROUP_BIG ("H100", 80 GB), and two models: MODEL_SMALL (1 GB, enabled on
+/// both groups) and MODEL_BIG (48 GB, enabled on GROUP_BIG only).
 abstract contract TriadSetup {
     uint256 internal constant STAKE = 400 ether;
     uint256 internal constant MIN_FEE = 1 ether;
@@ -21,6 +22,8 @@ abstract contract TriadSetup {
 
     uint256 internal constant GROUP_SMALL = 0;
     uint256 internal constant GROUP_BIG = 1;
+    uint256 internal constant MODEL_SMALL = 0;
+    uint256 internal constant MODEL_BIG = 1;
 
     TriadToken internal token;
     NodeRegistry internal registry;
@@ -53,6 +56,11 @@ abstract contract TriadSetup {
         require(address(taskManager) == predicted, "task manager address not as predicted");
         registry.addGroup("RTX4090", 24);
         registry.addGroup("H100", 80);
+        registry.registerModel("stories260K", "main", keccak256("stories260K files"), 1);
+        registry.registerModel("big-model", "v1", keccak256("big-model files"), 48);
+        registry.enableModel(GROUP_SMALL, MODEL_SMALL);
+        registry.enableModel(GROUP_BIG, MODEL_SMALL);
+        registry.enableModel(GROUP_BIG, MODEL_BIG);
     }
 
     /// @dev The CREATE address for a deployer nonce below 128 (RLP of [deployer, nonce]).

@@ -81,6 +81,7 @@ describe("worker task handler (real contracts, in-process chain)", function () {
       chain,
       journal: new TaskJournal(stateDir),
       engine: engine as unknown as GptEngine,
+      models: { ensure: async (index: bigint) => ({ index, id: "stories260K", digest: ethersLib.ZeroHash as `0x${string}` }) },
       relay: relay as unknown as RelayClient,
       metrics,
       log,

@@ -109,11 +109,21 @@ export async function buildBridgeApp(options: BridgeAppOptions): Promise<Fastify
   app.get("/chat.js", async (_request, reply) => reply.type("text/javascript; charset=utf-8").send(page("chat.js")));
   app.get("/healthz", async () => ({ ok: true }));
 
+  // The served models registered on chain (with their pinned revision), when the network can say.
   app.get("/v1/models", authenticated, async (request) => {
     await requireKey(request);
+    const registered = await options.network.registeredModels?.();
+    const revisions = new Map(registered?.map((m) => [m.id, m.revision]));
+    const served = registered ? options.models.filter((id) => revisions.has(id)) : options.models;
     return {
       object: "list",
-      data: options.models.map((id) => ({ id, object: "model", created: 0, owned_by: "triad" })),
+      data: served.map((id) => ({
+        id,
+        object: "model",
+        created: 0,
+        owned_by: "triad",
+        ...(registered ? { revision: revisions.get(id) } : {}),
+      })),
     };
   });
 

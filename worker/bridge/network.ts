@@ -27,6 +27,8 @@ export interface TriadNetwork {
    * bridge finds the task it paid for instead of paying again.
    */
   findTasks(argsHash: string): Promise<Array<{ taskId: bigint; createTx: string }>>;
+  /** The models registered on chain and not retired, with their pinned hub revision (absent: not known). */
+  registeredModels?(): Promise<Array<{ id: string; revision: string }>>;
 }
 
 /**
@@ -54,6 +56,16 @@ export class ChainNetwork implements TriadNetwork {
     });
     this.#submissions = run.catch(() => undefined);
     return run;
+  }
+
+  async registeredModels(): Promise<Array<{ id: string; revision: string }>> {
+    const registry = this.conn.registry;
+    const models = [];
+    for (let index = 0n; index < (await registry.modelCount()); index++) {
+      const model = await registry.getModel(index);
+      if (model.status === 1n) models.push({ id: model.id, revision: model.revision });
+    }
+    return models;
   }
 
   result(taskId: bigint, timeoutMs: number): Promise<TaskResult> {

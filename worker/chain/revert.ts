@@ -28,7 +28,7 @@ function decodeCustomError(data: string): ErrorDescription | undefined {
 }
 
 /**
- * A Triad custom error with its named arguments, e.g. "NoGroupForVram(minVramGb 1, maxActiveVramGb 0)"; a
+ * A Triad custom error with its named arguments, e.g. "NoGroupForModel(model 0, minVramGb 1, servedVramGb 0)"; a
  * require message or panic as ethers decodes it; undefined for an error that is not a revert.
  */
 export function describeRevert(error: unknown): string | undefined {

@@ -1,6 +1,7 @@
 import { isError } from "ethers";
 import { createdTaskId } from "../chain/contracts.js";
-import { refusalsDecoded } from "../chain/revert.js";
+import { describeRevert, refusalsDecoded } from "../chain/revert.js";
+import { TRIGGERED_WORK_GAS } from "../chain/wallet.js";
 import { encodeTask, hashBytes, validateTask } from "../engine/index.js";
 import { MAX_ARGS_BYTES } from "../relay/protocol.js";
 import type { ClientConnection } from "./connection.js";
@@ -30,11 +31,6 @@ export interface SubmittedTask {
   bytes: Uint8Array;
 }
 
-/**
- * createTask also starts queued tasks whose randomness became ready. Readiness depends on the block the
- * transaction lands in, which can be later than the block the estimate ran on: leave room for those draws.
- */
-const AUTO_DISPATCH_HEADROOM = 1_500_000n;
 
 export class InvalidTaskError extends Error {
   constructor(message: string) {
@@ -54,6 +50,12 @@ export async function submitTask(conn: ClientConnection, task: unknown, options:
     const validation = validateTask(task);
     if (!validation.ok) throw new InvalidTaskError(validation.message);
   }
+  // The registered model the task document names (refused on chain unless an active group serves it).
+  const modelId = modelIdOf(task);
+  const model = await conn.registry.modelIndexOf(modelId).catch((error: unknown) => {
+    if (!describeRevert(error)?.startsWith("UnknownModelId")) throw error;
+    throw new InvalidTaskError(`$.model: ${JSON.stringify(modelId)} is not a registered model (npx hardhat triad model list)`);
+  });
   const minVramGb = options.minVramGb ?? 1;
   if (!Number.isInteger(minVramGb) || minVramGb < 1 || minVramGb > 0xffff_ffff) {
     throw new RangeError(`minVramGb must be a positive integer (got ${minVramGb})`);
@@ -82,8 +84,10 @@ export async function submitTask(conn: ClientConnection, task: unknown, options:
 
   const { tx, receipt } = await refusalsDecoded("createTask", () =>
     withFreshNonceOnce(conn, async () => {
-      const estimate = await withRpcRetries("estimating createTask", () => conn.taskManager.createTask.estimateGas(argsHash, minVramGb, fee));
-      const sent = await conn.taskManager.createTask(argsHash, minVramGb, fee, { gasLimit: estimate + AUTO_DISPATCH_HEADROOM });
+      const estimate = await withRpcRetries("estimating createTask", () =>
+        conn.taskManager.createTask.estimateGas(argsHash, model, minVramGb, fee),
+      );
+      const sent = await conn.taskManager.createTask(argsHash, model, minVramGb, fee, { gasLimit: estimate + TRIGGERED_WORK_GAS });
       return { tx: sent, receipt: await sent.wait() };
     }),
   );
@@ -109,4 +113,10 @@ async function withFreshNonceOnce<T>(conn: ClientConnection, send: () => Promise
 
 function isNonceError(error: unknown): boolean {
   return isError(error, "NONCE_EXPIRED") || /nonce too (high|low)|nonce has already been used/i.test(String((error as Error)?.message));
+}
+
+function modelIdOf(task: unknown): string {
+  const model = (task as { model?: unknown } | null)?.model;
+  if (typeof model !== "string") throw new InvalidTaskError("$.model: must be the id of a registered model");
+  return model;
 }

@@ -2,9 +2,10 @@ import { existsSync, mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { JsonRpcProvider, NonceManager, parseEther } from "ethers";
 import { deployTriad } from "../../deploy/triad.js";
+import { registerDevnetModels } from "./models.js";
 import { saveDeployment, type TriadDeployment, type TriadParams } from "../chain/deployment.js";
 import { ChainWallet } from "../chain/wallet.js";
-import { TriadToken__factory } from "../../typechain-types/index.js";
+import { NodeRegistry__factory, TriadToken__factory } from "../../typechain-types/index.js";
 import { defaultModelsDir } from "../paths.js";
 import { HARDHAT_DEV_ACCOUNT_COUNT, devAccount, type DevAccount } from "./accounts.js";
 import { startAnvilNode } from "./anvil-node.js";
@@ -141,6 +142,10 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     const deployer = new NonceManager(new ChainWallet(deployerKey.privateKey, provider));
     const deployment = await deployTriad(deployer, options.params, (options.randomness ?? "vrf") === "vrf" ? "vrf-mock" : "blockhash");
     const deploymentFile = saveDeployment(deployment, path.join(stateDir, "deployments"));
+    const registry = NodeRegistry__factory.connect(deployment.nodeRegistry, deployer);
+    for (const model of await registerDevnetModels(registry, modelsDir)) {
+      progress(`registered model ${model.id} (revision main, files digest ${model.digest})`);
+    }
     const token = TriadToken__factory.connect(deployment.token, deployer);
     const clientKey = devAccount(CLIENT_INDEX);
     await (await token.mint(clientKey.address, options.clientTokens ?? parseEther("10000"))).wait();

@@ -71,12 +71,22 @@ export class GptEngine {
     await this.model({ model, messages: [], seed: 0, dtype: variant.dtype as TaskDtype, quantize_bits: variant.quantize_bits });
   }
 
-  /** Never rejects for a problem of the task itself: resolves kind "error". Rejects with EngineFault for local faults. */
-  async runTask(taskBytes: Uint8Array): Promise<TaskOutcome> {
+  /**
+   * Never rejects for a problem of the task itself: resolves kind "error". Rejects with EngineFault for local faults.
+   * `registeredModel`: the model id the task was created for on chain; a task document naming another is an
+   * `invalid_task` error result (every honest node reads the same chain, so they agree on it).
+   */
+  async runTask(taskBytes: Uint8Array, registeredModel?: string): Promise<TaskOutcome> {
     const started = performance.now();
     let loaded: LoadedModel | undefined;
     try {
       const task = parseTask(taskBytes);
+      if (registeredModel !== undefined && task.model !== registeredModel) {
+        throw new TaskRejection(
+          "invalid_task",
+          `$.model: the task names model ${JSON.stringify(task.model)}, it was created on chain for ${JSON.stringify(registeredModel)}`,
+        );
+      }
       loaded = await this.model(task);
       const response = await this.generate(loaded, task);
       return this.outcome("response", response, started, loaded, response.usage);

@@ -5,7 +5,7 @@ import type { NodeRegistry, TaskManager, TriadToken } from "../../typechain-type
 import { connectContracts } from "../chain/contracts.js";
 import type { TriadDeployment } from "../chain/deployment.js";
 import { ContractRefusal, asRefusal } from "../chain/revert.js";
-import { ChainWallet } from "../chain/wallet.js";
+import { ChainWallet, TRIGGERED_WORK_GAS } from "../chain/wallet.js";
 import type { WorkerMetrics } from "./metrics.js";
 
 export interface TxCall {
@@ -31,7 +31,7 @@ export class ChainClient {
     private readonly log: pino.Logger,
     private readonly metrics: WorkerMetrics,
   ) {
-    this.wallet = new ChainWallet(privateKey, this.provider);
+    this.wallet = new ChainWallet(privateKey, this.provider, { gasHeadroom: TRIGGERED_WORK_GAS });
     ({ registry: this.registry, taskManager: this.taskManager, token: this.token } = connectContracts(deployment, this.wallet));
   }
 

@@ -3,17 +3,20 @@ import type pino from "pino";
 import { RelayError } from "../relay/errors.js";
 import type { RelayClient } from "../relay/client.js";
 import { TaskStatus } from "../chain/enums.js";
-import type { GptEngine } from "../engine/index.js";
+import { EngineFault, type GptEngine } from "../engine/index.js";
 import { ContractRefusal } from "../chain/revert.js";
 import type { ChainClient } from "./chain.js";
 import type { WorkerFaults } from "./config.js";
 import type { TaskJournal, TaskEnding, TaskRecord } from "./journal.js";
 import type { WorkerMetrics } from "./metrics.js";
+import { ModelNotHeld, type ModelVerifier } from "./model-check.js";
 
 export interface TaskHandlerDeps {
   chain: ChainClient;
   journal: TaskJournal;
   engine: GptEngine;
+  /** The registry's models, verified against the local files (ModelVerifier). */
+  models: Pick<ModelVerifier, "ensure">;
   relay: RelayClient;
   metrics: WorkerMetrics;
   log: pino.Logger;
@@ -28,6 +31,7 @@ interface ChainTask {
   status: bigint;
   deadline: bigint;
   argsHash: string;
+  model: bigint;
   resultHash: string;
   nodes: string[];
 }
@@ -89,6 +93,7 @@ export class TaskHandler {
       status: info.status,
       deadline: info.deadline,
       argsHash: info.argsHash,
+      model: info.model,
       resultHash: info.resultHash,
       nodes: [...info.nodes],
     };
@@ -147,7 +152,16 @@ export class TaskHandler {
       }
       throw error;
     }
-    const outcome = await this.deps.engine.runTask(args);
+    let outcome: Awaited<ReturnType<GptEngine["runTask"]>>;
+    try {
+      // A node whose files differ from the registered digest does not commit: a node fault, never a result.
+      const registered = await this.deps.models.ensure(task.model);
+      outcome = await this.deps.engine.runTask(args, registered.id);
+    } catch (error) {
+      if (!(error instanceof ModelNotHeld || error instanceof EngineFault)) throw error;
+      log.error({ model: String(task.model), err: error.message }, "node fault: not committing (fix the model files; retried next pass)");
+      return undefined;
+    }
     const { metrics } = this.deps;
     metrics.results.inc({ kind: outcome.kind });
     metrics.inferenceSeconds.observe(outcome.metrics.inferenceSeconds);

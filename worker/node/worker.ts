@@ -1,3 +1,4 @@
+import path from "node:path";
 import { FetchRequest, JsonRpcProvider, formatEther } from "ethers";
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
@@ -11,6 +12,7 @@ import { ContractRefusal } from "../chain/revert.js";
 import { ChainClient } from "./chain.js";
 import type { WorkerConfig } from "./config.js";
 import { TaskJournal } from "./journal.js";
+import { ModelNotHeld, ModelVerifier, groupModelIndexes } from "./model-check.js";
 import { WorkerMetrics, serveMetrics } from "./metrics.js";
 import { TaskHandler } from "./task-handler.js";
 
@@ -22,6 +24,8 @@ const RECEIPT_POLL_MS = 250;
 const RPC_TIMEOUT_MS = 10_000;
 /** Queued tasks an idle node examines and dispatches at once. */
 const DISPATCH_SCAN = 4;
+/** A node paused for models it lacks checks (and, with remote models allowed, fetches) again after this long. */
+const MODEL_RETRY_MS = 30_000;
 /** Longest random pause before an idle node dispatches (spreads the idle nodes so that one usually goes first). */
 const DISPATCH_JITTER_MS = 300;
 
@@ -44,6 +48,11 @@ export class TriadWorker {
   #lastDispatchBlock = -1;
   #removedLogged = false;
   #seenStarts = new Set<string>();
+  #models!: ModelVerifier;
+  /** The group models (indexes, comma-joined) last verified; a change pauses the node until they are held. */
+  #verifiedModels: string | undefined;
+  #pausedForModels = false;
+  #modelsRetryAt = 0;
 
   constructor(private readonly config: WorkerConfig) {
     this.log = pino({ level: config.logLevel, base: { service: "triad-worker" } });
@@ -62,13 +71,18 @@ export class TriadWorker {
     const provider = new JsonRpcProvider(rpc, deployment.chainId, { staticNetwork: true, pollingInterval: RECEIPT_POLL_MS });
     this.#chain = new ChainClient(provider, c.privateKey, deployment, this.log, this.metrics);
     this.#journal = new TaskJournal(c.stateDir);
-    this.#engine = new GptEngine({ modelsDir: c.modelsDir, device: c.device, threads: c.threads, allowRemoteModels: c.allowRemoteModels, logger: this.log });
-    for (const spec of c.preload) {
-      const started = performance.now();
-      await this.#engine.preload(spec.model, { dtype: spec.dtype, quantize_bits: spec.quantize_bits });
-      this.log.info({ model: spec.model, seconds: (performance.now() - started) / 1000 }, "model preloaded");
-    }
+    const manifestsDir = path.join(c.stateDir, "model-manifests");
+    this.#models = new ModelVerifier(this.#chain.registry, c.modelsDir, c.allowRemoteModels, this.log, manifestsDir);
+    this.#engine = new GptEngine({
+      modelsDir: c.modelsDir,
+      device: c.device,
+      threads: c.threads,
+      allowRemoteModels: c.allowRemoteModels,
+      logger: this.log,
+      pinnedModel: (model) => this.#models.pinned(model),
+    });
     this.#handler = new TaskHandler({
+      models: this.#models,
       chain: this.#chain,
       journal: this.#journal,
       engine: this.#engine,
@@ -81,6 +95,11 @@ export class TriadWorker {
     });
     await this.#untilChainAnswers(() => this.#chain.checkDeployment());
     await this.#register(await this.#cardIdentity());
+    for (const spec of c.preload) {
+      const started = performance.now();
+      await this.#engine.preload(spec.model, { dtype: spec.dtype, quantize_bits: spec.quantize_bits });
+      this.log.info({ model: spec.model, seconds: (performance.now() - started) / 1000 }, "model preloaded");
+    }
     if (c.metrics) {
       this.#metricsServer = await serveMetrics(this.metrics, c.metrics.host, c.metrics.port);
       this.log.info({ url: `http://${c.metrics.host}:${c.metrics.port}/metrics` }, "metrics served");
@@ -146,6 +165,7 @@ export class TriadWorker {
       await this.#handler.advance(taskId);
       owes ||= await this.#handler.owesAction(taskId);
     }
+    if (!this.#stopping && node.status !== NodeStatus.None) await this.#keepModelsCurrent(node.groupId, node.status);
     if (!this.#stopping && node.status === NodeStatus.Available) await this.#helpDispatch();
     return !owes && node.taskId === 0n;
   }
@@ -196,7 +216,8 @@ export class TriadWorker {
     if (await tm.pushRandomness()) {
       for (const taskId of queued) {
         if ((await tm.requestIdOf(taskId)) !== 0n) continue;
-        if (await this.#chain.registry.canDraw((await tm.getTask(taskId)).minVramGb)) return true;
+        const task = await tm.getTask(taskId);
+        if (await this.#chain.registry.canDraw(task.model, task.minVramGb)) return true;
       }
       return false;
     }
@@ -233,6 +254,7 @@ export class TriadWorker {
         });
       }
       const groupId = await this.#groupOf(card);
+      await this.#verifyModels(groupId, "not joining");
       await this.#chain.execute("join", {
         simulate: () => registry.join.staticCall(groupId),
         send: () => registry.join(groupId),
@@ -243,6 +265,12 @@ export class TriadWorker {
     if (node.cardModel !== card.cardModel || Number(node.vramGb) !== card.vramGb) {
       this.log.warn({ registered: { cardModel: node.cardModel, vramGb: Number(node.vramGb) }, card }, "registered with another card; quit and rejoin to change it");
     }
+    try {
+      await this.#verifyModels(node.groupId, "staying paused");
+    } catch (error) {
+      if (node.status === NodeStatus.Available || node.status === NodeStatus.Busy) await this.#leaveSelection();
+      throw error;
+    }
     if (node.status === NodeStatus.Paused || node.status === NodeStatus.PendingPause) {
       await this.#chain.execute("resume", { simulate: () => registry.resume.staticCall(), send: () => registry.resume() });
       this.log.info("resumed");
@@ -250,6 +278,57 @@ export class TriadWorker {
       this.log.warn("this node is quitting: it finishes its current task and leaves");
     } else {
       this.log.info({ status: Number(node.status), taskId: String(node.taskId) }, "already registered");
+    }
+  }
+
+  /**
+   * Verifies (fetching when allowed) every model the group enables or will enable. A node never joins or resumes
+   * in a group whose models it lacks: it could be drawn into a task it cannot run.
+   */
+  async #verifyModels(groupId: bigint, consequence: string): Promise<void> {
+    try {
+      const models = await this.#models.verifyGroup(groupId);
+      this.#verifiedModels = models.map((m) => String(m.index)).join(",");
+    } catch (error) {
+      if (!(error instanceof ModelNotHeld)) throw error;
+      this.log.error({ model: error.model, file: error.file, groupId: String(groupId) }, `${error.message}; ${consequence}`);
+      throw new Error(`${error.message}: this node lacks a model its group ${groupId} enables; ${consequence}`, { cause: error });
+    }
+  }
+
+  /**
+   * Governance enabled (or disabled) models on the group: an available node pauses, fetches and verifies the new
+   * models, and resumes only once it holds them all (a model enabled on a group with nodes becomes drawable only
+   * after MODEL_ACTIVATION_DELAY, time for this).
+   */
+  async #keepModelsCurrent(groupId: bigint, status: bigint): Promise<void> {
+    const indexes = (await groupModelIndexes(this.#chain.registry, groupId)).map(String);
+    const current = indexes.join(",");
+    if (current === this.#verifiedModels) return;
+    const verified = new Set(this.#verifiedModels?.split(","));
+    if (!this.#pausedForModels && indexes.every((i) => verified.has(i))) {
+      this.#verifiedModels = current; // models were only disabled: nothing new to hold
+      return;
+    }
+    if (Date.now() < this.#modelsRetryAt) return;
+    this.#modelsRetryAt = Date.now() + MODEL_RETRY_MS;
+    const registry = this.#chain.registry;
+    if (status === NodeStatus.Available || status === NodeStatus.Busy) {
+      this.log.info({ groupId: String(groupId), models: current }, "the group's models changed: pausing to verify them");
+      await this.#chain.execute("pause", { simulate: () => registry.pause.staticCall(), send: () => registry.pause() });
+      this.#pausedForModels = true;
+    }
+    try {
+      await this.#verifyModels(groupId, "staying paused");
+    } catch {
+      return; // logged; retried next pass
+    }
+    const after = (await registry.getNode(this.address)).status;
+    // Only a pause of this check is undone: a node its operator paused stays paused.
+    if (this.#pausedForModels && (after === NodeStatus.Paused || after === NodeStatus.PendingPause)) {
+      this.#pausedForModels = false;
+      await this.#chain.execute("resume", { simulate: () => registry.resume.staticCall(), send: () => registry.resume() });
+      this.log.info("resumed with the group's models verified");
     }
   }
 

@@ -1,0 +1,1 @@
+export { activate as default } from "./model.js";

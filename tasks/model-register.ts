@@ -1,0 +1,1 @@
+export { register as default } from "./model.js";

@@ -1,0 +1,1 @@
+export { retire as default } from "./model.js";
