@@ -121,11 +121,7 @@ contract NodeRegistry is INodeRegistry, INodePool, IModelRegistry, AccessControl
     /// @param cardModel The card model exactly as the worker's device detection reports it (1..64 bytes).
     /// @param vramGb The card's VRAM in GB (> 0).
     /// @return groupId The new group's id (its index, 0 .. MAX_GROUPS - 1).
-    function addGroup(string calldata cardModel, uint32 vramGb)
-        external
-        onlyRole(DEFAULT_ADMIN_ROLE)
-        returns (uint256 groupId)
-    {
+    function addGroup(string calldata cardModel, uint32 vramGb) external onlyRole(DEFAULT_ADMIN_ROLE) returns (uint256 groupId) {
         uint256 len = bytes(cardModel).length;
         if (len == 0 || len > MAX_CARD_MODEL_BYTES) revert InvalidCardModel();
         if (vramGb == 0) revert InvalidVram();
@@ -181,11 +177,12 @@ contract NodeRegistry is INodeRegistry, INodePool, IModelRegistry, AccessControl
     // ----------------------------------------------------------------------------------------------
 
     /// @inheritdoc IModelRegistry
-    function registerModel(string calldata id, string calldata revision, bytes32 digest, uint32 vramGb)
-        external
-        onlyRole(DEFAULT_ADMIN_ROLE)
-        returns (uint256 model)
-    {
+    function registerModel(
+        string calldata id,
+        string calldata revision,
+        bytes32 digest,
+        uint32 vramGb
+    ) external onlyRole(DEFAULT_ADMIN_ROLE) returns (uint256 model) {
         uint256 idLength = bytes(id).length;
         if (idLength == 0 || idLength > MAX_MODEL_ID_BYTES) revert InvalidModelId();
         uint256 revisionLength = bytes(revision).length;
@@ -323,11 +320,12 @@ contract NodeRegistry is INodeRegistry, INodePool, IModelRegistry, AccessControl
     // ----------------------------------------------------------------------------------------------
 
     /// @inheritdoc INodePool
-    function drawNodes(uint8 model, uint32 minVramGb, uint256 seed, uint256 taskId)
-        external
-        onlyTaskManager
-        returns (bool found, uint8 groupId, address[3] memory nodes)
-    {
+    function drawNodes(
+        uint8 model,
+        uint32 minVramGb,
+        uint256 seed,
+        uint256 taskId
+    ) external onlyTaskManager returns (bool found, uint8 groupId, address[3] memory nodes) {
         (bool any, uint256 chosen) = _chooseGroup(uint64(1) << uint8(model), minVramGb, seed);
         if (!any) return (false, 0, nodes);
         nodes = _takeThree(_groups[chosen], seed, SafeCast.toUint64(taskId));
@@ -335,11 +333,13 @@ contract NodeRegistry is INodeRegistry, INodePool, IModelRegistry, AccessControl
     }
 
     /// @inheritdoc INodePool
-    function releaseNodes(address[3] calldata nodes, uint8 activeMask, uint8 slashMask, uint256 taskId, uint16 slashBps)
-        external
-        onlyTaskManager
-        nonReentrant
-    {
+    function releaseNodes(
+        address[3] calldata nodes,
+        uint8 activeMask,
+        uint8 slashMask,
+        uint256 taskId,
+        uint16 slashBps
+    ) external onlyTaskManager nonReentrant {
         for (uint256 k; k < 3; ++k) {
             if (activeMask & (1 << k) == 0) continue;
             address nodeAddress = nodes[k];
@@ -398,11 +398,7 @@ contract NodeRegistry is INodeRegistry, INodePool, IModelRegistry, AccessControl
 
     /// @notice A group's identity, available count and whether it is retired.
     /// @param groupId 0 .. groupCount() - 1.
-    function groupAt(uint256 groupId)
-        external
-        view
-        returns (string memory cardModel, uint32 vramGb, uint256 available, bool retired)
-    {
+    function groupAt(uint256 groupId) external view returns (string memory cardModel, uint32 vramGb, uint256 available, bool retired) {
         if (groupId >= _groups.length) revert UnknownGroup(groupId);
         Group storage g = _groups[groupId];
         return (g.cardModel, g.vramGb, g.availableCount, g.retired);
@@ -484,7 +480,6 @@ contract NodeRegistry is INodeRegistry, INodePool, IModelRegistry, AccessControl
         }
     }
 
-
     function _activeGroup(uint256 groupId) private view returns (Group storage g) {
         if (groupId >= _groups.length) revert UnknownGroup(groupId);
         g = _groups[groupId];
@@ -552,7 +547,7 @@ contract NodeRegistry is INodeRegistry, INodePool, IModelRegistry, AccessControl
 
     function _slash(Node storage node, address nodeAddress, uint256 taskId, uint16 slashBps) private {
         uint256 stake = node.stake;
-        uint256 slashed = stake * slashBps / BPS;
+        uint256 slashed = (stake * slashBps) / BPS;
         uint256 returned = stake - slashed;
         _groups[node.groupId].members -= 1;
         delete _nodes[nodeAddress];

@@ -116,8 +116,10 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
     /// @param config Token, node pool (wired to this contract), randomness source, admin, treasury, parameters.
     constructor(Config memory config) {
         if (
-            address(config.token) == address(0) || address(config.nodePool) == address(0)
-                || address(config.randomness) == address(0) || config.admin == address(0)
+            address(config.token) == address(0) ||
+            address(config.nodePool) == address(0) ||
+            address(config.randomness) == address(0) ||
+            config.admin == address(0)
         ) revert ZeroAddress();
         address wired = config.nodePool.taskManager();
         if (wired != address(this)) revert WrongNodePool(address(config.nodePool), wired);
@@ -140,11 +142,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
     // ----------------------------------------------------------------------------------------------
 
     /// @inheritdoc ITaskManager
-    function createTask(bytes32 argsHash, uint256 model, uint32 minVramGb, uint256 fee)
-        external
-        nonReentrant
-        returns (uint256 taskId)
-    {
+    function createTask(bytes32 argsHash, uint256 model, uint32 minVramGb, uint256 fee) external nonReentrant returns (uint256 taskId) {
         if (argsHash == bytes32(0)) revert InvalidArgsHash();
         if (minVramGb == 0) revert InvalidVram();
         (IModelRegistry.ModelStatus modelStatus, uint32 servedVram) = nodePool.modelDemand(model);
@@ -287,11 +285,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
     // ----------------------------------------------------------------------------------------------
 
     /// @inheritdoc ITaskManager
-    function commitmentOf(uint256 taskId, address node, bytes32 resultHash, bytes32 salt)
-        public
-        pure
-        returns (bytes32)
-    {
+    function commitmentOf(uint256 taskId, address node, bytes32 resultHash, bytes32 salt) public pure returns (bytes32) {
         return keccak256(abi.encode(taskId, node, resultHash, salt));
     }
 
@@ -316,11 +310,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
 
     /// @notice Which of the task's nodes (bit i = nodes[i]) committed, revealed, and were already released.
     /// @param taskId The task.
-    function taskProgress(uint256 taskId)
-        external
-        view
-        returns (uint8 committedMask, uint8 revealedMask, uint8 releasedMask)
-    {
+    function taskProgress(uint256 taskId) external view returns (uint8 committedMask, uint8 revealedMask, uint8 releasedMask) {
         Task storage task = _tasks[taskId];
         return (task.committedMask, task.revealedMask, task.releasedMask);
     }
@@ -390,10 +380,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
         )
     {
         Params memory p = _params;
-        return (
-            p.queueWindow, p.commitWindow, p.revealWindow, p.nodeShareBps, p.maxQueueLength, p.autoDispatchScan,
-            p.slashBps
-        );
+        return (p.queueWindow, p.commitWindow, p.revealWindow, p.nodeShareBps, p.maxQueueLength, p.autoDispatchScan, p.slashBps);
     }
 
     // ----------------------------------------------------------------------------------------------
@@ -404,10 +391,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
     /// @param queueWindow Seconds a task may wait for nodes (1 .. 2^32 - 1).
     /// @param commitWindow Seconds the selected nodes have to commit (1 .. 2^32 - 1).
     /// @param revealWindow Seconds the committed nodes have to reveal (1 .. 2^32 - 1).
-    function setWindows(uint64 queueWindow, uint64 commitWindow, uint64 revealWindow)
-        external
-        onlyRole(DEFAULT_ADMIN_ROLE)
-    {
+    function setWindows(uint64 queueWindow, uint64 commitWindow, uint64 revealWindow) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setWindows(queueWindow, commitWindow, revealWindow);
     }
 
@@ -560,9 +544,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
     }
 
     /// @dev Pays the nodes that revealed the majority result (`winners`), slashes the others.
-    function _succeed(Task storage task, uint256 taskId, address[3] memory nodes, bytes32 majority, uint8 winners)
-        private
-    {
+    function _succeed(Task storage task, uint256 taskId, address[3] memory nodes, bytes32 majority, uint8 winners) private {
         uint256 fee = task.fee;
         uint16 nodeShareBps = task.nodeShareBps;
         uint16 slashBps = task.slashBps;
@@ -572,7 +554,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
         emit TaskSucceeded(taskId, majority);
 
         uint256 winnerCount = _popcount(winners);
-        uint256 share = fee * nodeShareBps / BPS / winnerCount;
+        uint256 share = (fee * nodeShareBps) / BPS / winnerCount;
         for (uint256 k; k < 3; ++k) {
             if (winners & (1 << k) != 0) emit NodePaid(taskId, nodes[k], share);
         }
@@ -590,7 +572,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
     /// @dev Aborts a task that leaves the queue: the creator gets the fee back less FORFEIT_BPS (treasury).
     function _abortQueued(Task storage task, uint256 taskId, AbortReason reason) private {
         uint96 fee = _markAborted(task, taskId, reason);
-        uint256 forfeit = uint256(fee) * FORFEIT_BPS / BPS;
+        uint256 forfeit = (uint256(fee) * FORFEIT_BPS) / BPS;
         if (forfeit != 0) {
             emit FeeForfeited(taskId, forfeit);
             token.safeTransfer(treasury, forfeit);
@@ -687,8 +669,12 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
 
     function _setWindows(uint64 queueWindow, uint64 commitWindow, uint64 revealWindow) private {
         if (
-            queueWindow == 0 || commitWindow == 0 || revealWindow == 0 || queueWindow > type(uint32).max
-                || commitWindow > type(uint32).max || revealWindow > type(uint32).max
+            queueWindow == 0 ||
+            commitWindow == 0 ||
+            revealWindow == 0 ||
+            queueWindow > type(uint32).max ||
+            commitWindow > type(uint32).max ||
+            revealWindow > type(uint32).max
         ) revert InvalidWindow();
         _params.queueWindow = uint32(queueWindow);
         _params.commitWindow = uint32(commitWindow);

@@ -34,7 +34,6 @@ export type RandomnessChoice = "vrf-mock" | "blockhash" | { vrf: VrfSettings };
 /** Gas the VRF coordinator gives the fulfilment: it draws three nodes and starts the task (about 200k). */
 export const VRF_CALLBACK_GAS = 600_000;
 
-
 /** Devnet defaults: real tasks take seconds, so two-minute commit and reveal windows. */
 export function defaultParams(treasury: string): TriadParams {
   return {
@@ -92,15 +91,18 @@ export async function deployTriad(
   const nonce = await deployer.getNonce("pending");
   const predictedTaskManager = ethers.getCreateAddress({ from: deployerAddress, nonce: nonce + 2 });
   const randomness = vrf
-    ? await new VrfRandomness__factory(deployer).deploy({
-        coordinator: vrf.coordinator,
-        consumer: predictedTaskManager,
-        keyHash: vrf.keyHash,
-        subscriptionId: vrf.subscriptionId,
-        callbackGasLimit: vrf.callbackGasLimit ?? VRF_CALLBACK_GAS,
-        requestConfirmations: vrf.requestConfirmations ?? 3,
-        nativePayment: vrf.nativePayment ?? false,
-      }, { nonce })
+    ? await new VrfRandomness__factory(deployer).deploy(
+        {
+          coordinator: vrf.coordinator,
+          consumer: predictedTaskManager,
+          keyHash: vrf.keyHash,
+          subscriptionId: vrf.subscriptionId,
+          callbackGasLimit: vrf.callbackGasLimit ?? VRF_CALLBACK_GAS,
+          requestConfirmations: vrf.requestConfirmations ?? 3,
+          nativePayment: vrf.nativePayment ?? false,
+        },
+        { nonce },
+      )
     : await new BlockhashRandomness__factory(deployer).deploy({ nonce });
   await randomness.waitForDeployment();
   const registry = await new NodeRegistry__factory(deployer).deploy(
@@ -112,21 +114,24 @@ export async function deployTriad(
     { nonce: nonce + 1 },
   );
   await registry.waitForDeployment();
-  const taskManager = await new TaskManager__factory(deployer).deploy({
-    token: await token.getAddress(),
-    nodePool: await registry.getAddress(),
-    randomness: await randomness.getAddress(),
-    admin: full.governor,
-    treasury: full.treasury,
-    minFee: full.minFee,
-    queueWindow: full.queueWindow,
-    commitWindow: full.commitWindow,
-    revealWindow: full.revealWindow,
-    nodeShareBps: full.nodeShareBps,
-    slashBps: full.slashBps,
-    maxQueueLength: full.maxQueueLength,
-    autoDispatchScan: full.autoDispatchScan,
-  }, { nonce: nonce + 2 });
+  const taskManager = await new TaskManager__factory(deployer).deploy(
+    {
+      token: await token.getAddress(),
+      nodePool: await registry.getAddress(),
+      randomness: await randomness.getAddress(),
+      admin: full.governor,
+      treasury: full.treasury,
+      minFee: full.minFee,
+      queueWindow: full.queueWindow,
+      commitWindow: full.commitWindow,
+      revealWindow: full.revealWindow,
+      nodeShareBps: full.nodeShareBps,
+      slashBps: full.slashBps,
+      maxQueueLength: full.maxQueueLength,
+      autoDispatchScan: full.autoDispatchScan,
+    },
+    { nonce: nonce + 2 },
+  );
   await taskManager.waitForDeployment();
   if ((await taskManager.getAddress()) !== predictedTaskManager) {
     throw new Error("deployTriad: the task manager is not at the predicted address");
@@ -161,7 +166,10 @@ export async function deployTimelock(
   if (options.proposers.length === 0) throw new Error("deployTimelock: proposers must name at least one address");
   // No admin: the timelock administers itself, so every role change goes through the delay too.
   const timelock = await new TimelockController__factory(deployer).deploy(
-    options.minDelaySeconds, options.proposers, options.executors, ethers.ZeroAddress,
+    options.minDelaySeconds,
+    options.proposers,
+    options.executors,
+    ethers.ZeroAddress,
   );
   await timelock.waitForDeployment();
   return timelock.getAddress();
@@ -176,8 +184,16 @@ function validateParams(p: TriadParams): void {
     ["commitWindow", Number.isInteger(p.commitWindow) && p.commitWindow > 0, "must be a positive integer (seconds)"],
     ["revealWindow", Number.isInteger(p.revealWindow) && p.revealWindow > 0, "must be a positive integer (seconds)"],
     ["nodeShareBps", Number.isInteger(p.nodeShareBps) && p.nodeShareBps >= 0 && p.nodeShareBps <= 10_000, "must be an integer in 0..10000"],
-    ["maxQueueLength", Number.isInteger(p.maxQueueLength) && p.maxQueueLength >= 1 && p.maxQueueLength <= 256, "must be an integer in 1..256"],
-    ["autoDispatchScan", Number.isInteger(p.autoDispatchScan) && p.autoDispatchScan >= 0 && p.autoDispatchScan <= 64, "must be an integer in 0..64"],
+    [
+      "maxQueueLength",
+      Number.isInteger(p.maxQueueLength) && p.maxQueueLength >= 1 && p.maxQueueLength <= 256,
+      "must be an integer in 1..256",
+    ],
+    [
+      "autoDispatchScan",
+      Number.isInteger(p.autoDispatchScan) && p.autoDispatchScan >= 0 && p.autoDispatchScan <= 64,
+      "must be an integer in 0..64",
+    ],
     ["treasury", ethers.isAddress(p.treasury), "must be an address"],
     ["governor", ethers.isAddress(p.governor), "must be an address"],
   ];

@@ -46,7 +46,13 @@ async function direct(seed: number): Promise<number> {
 
 async function viaBridge(seed: number): Promise<number> {
   const started = performance.now();
-  await openai.chat.completions.create({ model: "stories260K", messages: [{ role: "user", content: PROMPT }], temperature: 0, max_tokens: MAX_TOKENS, seed });
+  await openai.chat.completions.create({
+    model: "stories260K",
+    messages: [{ role: "user", content: PROMPT }],
+    temperature: 0,
+    max_tokens: MAX_TOKENS,
+    seed,
+  });
   return (performance.now() - started) / 1000;
 }
 

@@ -78,4 +78,6 @@ rmSync(scratch, { recursive: true, force: true });
 cpSync(path.join(defaultModelsDir(), "stories260K"), path.join(carry, "models", "stories260K"), { recursive: true });
 
 const size = execFileSync("du", ["-sb", carry], { encoding: "utf8" }).split("\t")[0];
-console.log(`${carry}: ${(Number(size) / 2 ** 20).toFixed(1)} MiB (node.xz ${(statSync(path.join(carry, "node.xz")).size / 2 ** 20).toFixed(1)} MiB)`);
+console.log(
+  `${carry}: ${(Number(size) / 2 ** 20).toFixed(1)} MiB (node.xz ${(statSync(path.join(carry, "node.xz")).size / 2 ** 20).toFixed(1)} MiB)`,
+);

@@ -72,7 +72,12 @@ async function benchMode(blockTimeSeconds: number): Promise<ModeResult> {
 
     return {
       blockTimeSeconds,
-      sequential: { tasks: SEQUENTIAL, totalSeconds: summary(totals), inferenceSeconds: summary(inference), overheadSeconds: summary(overhead) },
+      sequential: {
+        tasks: SEQUENTIAL,
+        totalSeconds: summary(totals),
+        inferenceSeconds: summary(inference),
+        overheadSeconds: summary(overhead),
+      },
       throughput: { tasks: BURST, wallSeconds: round(wallSeconds), tasksPerMinute: round((BURST / wallSeconds) * 60) },
     };
   } finally {
@@ -134,7 +139,13 @@ function markdown(results: ModeResult[], machine: string): string {
   const rows = results.map((r) => {
     const s = r.sequential;
     const overhead = `**${s.overheadSeconds.median}** (${s.overheadSeconds.min}..${s.overheadSeconds.max})`;
-    const cells = [label(r.blockTimeSeconds), s.totalSeconds.median, s.inferenceSeconds.median, overhead, `**${r.throughput.tasksPerMinute}**`];
+    const cells = [
+      label(r.blockTimeSeconds),
+      s.totalSeconds.median,
+      s.inferenceSeconds.median,
+      overhead,
+      `**${r.throughput.tasksPerMinute}**`,
+    ];
     return `| ${cells.join(" | ")} |`;
   });
   return [
@@ -158,6 +169,9 @@ function markdown(results: ModeResult[], machine: string): string {
 const results: ModeResult[] = [];
 for (const blockTime of [0, 1]) results.push(await benchMode(blockTime));
 const machine = `${os.cpus()[0]?.model ?? "unknown CPU"} (${os.cpus().length} cores, shared), Node ${process.version}`;
-await writeFile(path.join(repoRoot, "bench", "network.json"), JSON.stringify({ machine, date: new Date().toISOString(), results }, null, 2) + "\n");
+await writeFile(
+  path.join(repoRoot, "bench", "network.json"),
+  JSON.stringify({ machine, date: new Date().toISOString(), results }, null, 2) + "\n",
+);
 await writeFile(path.join(repoRoot, "bench", "network.md"), markdown(results, machine));
 console.log(markdown(results, machine));

@@ -17,7 +17,15 @@ import { ForwardPass } from "../worker/engine/forward.js";
 import { resolveGenerationConfig } from "../worker/engine/generation-config.js";
 import { loadModel, releaseModel } from "../worker/engine/model-loader.js";
 import { repoRoot } from "../worker/paths.js";
-import { DEFAULT_OUT_DIR, checkOutDir, defaultName, makeRandomLlama, parameterCount, weightBytesPerToken, type LlamaShape } from "./make-random-llama.js";
+import {
+  DEFAULT_OUT_DIR,
+  checkOutDir,
+  defaultName,
+  makeRandomLlama,
+  parameterCount,
+  weightBytesPerToken,
+  type LlamaShape,
+} from "./make-random-llama.js";
 
 const SIZES: Record<string, LlamaShape> = {
   "100m": { hidden: 768, layers: 14, heads: 12, kvHeads: 12, intermediate: 2048, vocab: 512, context: 2048 },
@@ -122,7 +130,13 @@ async function main() {
     threads: { intraOp: THREADS, interOp: THREADS },
     bandwidthBytesPerSecond: Math.round(bandwidth),
     bandwidthMethod: "best of 5 copies of a 512 MiB Float32Array (TypedArray.set), bytes read + written, one thread",
-    machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, onnxruntime: ort.env.versions.node },
+    machine: {
+      cpu: os.cpus()[0]?.model,
+      cores: os.cpus().length,
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      onnxruntime: ort.env.versions.node,
+    },
     results,
   };
   await writeFile(path.join(repoRoot, "bench/random-llama.json"), `${JSON.stringify(report, null, 2)}\n`);

@@ -144,7 +144,8 @@ async function scenario(
   const db = new DatabaseSync(stateFile, { readOnly: true });
   const row = (key: string) =>
     db.prepare("SELECT task_id, state FROM requests WHERE idempotency_key = ?").get(key) as
-      { task_id: string | null; state: string } | undefined;
+      | { task_id: string | null; state: string }
+      | undefined;
   let refunded = 0;
   let answeredLater = 0;
   let notPaid = 0;

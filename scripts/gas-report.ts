@@ -89,7 +89,10 @@ console.log(`registerModel / enableModel    ${small.registerModelGas} / ${small.
 console.log(`join (first node of a group)   ${small.joinFirst}`);
 console.log(`join (existing group)          ${small.joinLast}`);
 console.log(`quit (idle node)               ${small.quitGas}`);
-for (const [label, key] of [["first task (fresh node balances)", "first"], ["next task (steady state: every node served before)", "second"]] as const) {
+for (const [label, key] of [
+  ["first task (fresh node balances)", "first"],
+  ["next task (steady state: every node served before)", "second"],
+] as const) {
   console.log(`-- ${label}`);
   console.log(`createTask, 3 / 30 free nodes  ${small[key].create} / ${large[key].create}`);
   console.log(`dispatch, 3 / 30 free nodes    ${small[key].dispatch} / ${large[key].dispatch}`);

@@ -73,7 +73,9 @@ function runTaskProcess(file: string, device: Device): Promise<{ code: number; s
 async function validExamples(): Promise<{ examples: Example[]; cpuResponses: Map<string, string> }> {
   const examples: Example[] = [];
   const cpuResponses = new Map<string, string>();
-  for (const name of readdirSync(flags["examples-dir"]).filter((f) => f.endsWith(".json")).sort()) {
+  for (const name of readdirSync(flags["examples-dir"])
+    .filter((f) => f.endsWith(".json"))
+    .sort()) {
     const file = path.join(flags["examples-dir"], name);
     const cpu = await runTaskProcess(file, "cpu");
     if (cpu.code !== 0) {
@@ -90,7 +92,8 @@ async function determinism(device: Device, examples: Example[], cpuResponses: Ma
   const rows: DeterminismRow[] = [];
   for (const example of examples) {
     const runs = await Promise.all(Array.from({ length: PROCESSES }, () => runTaskProcess(example.file, device)));
-    for (const r of runs) if (r.code !== 0) console.log(`${device} ${path.basename(example.file)}: exit ${r.code}: ${r.stderr.trim().split("\n").pop()}`);
+    for (const r of runs)
+      if (r.code !== 0) console.log(`${device} ${path.basename(example.file)}: exit ${r.code}: ${r.stderr.trim().split("\n").pop()}`);
     const row: DeterminismRow = {
       device,
       example: path.basename(example.file),
@@ -125,10 +128,17 @@ async function speed(device: Device): Promise<SpeedRow[]> {
     {
       label: "stories260K greedy, 200 new tokens",
       modelsDir: flags["models-dir"],
-      task: { model: "stories260K", messages: [{ role: "user", content: "Once upon a time" }], seed: 1, generation_config: { max_new_tokens: 200 } },
+      task: {
+        model: "stories260K",
+        messages: [{ role: "user", content: "Once upon a time" }],
+        seed: 1,
+        generation_config: { max_new_tokens: 200 },
+      },
     },
   ];
-  for (const name of existsSync(flags["random-llama-dir"]) ? readdirSync(flags["random-llama-dir"]).filter((n) => n.startsWith("random-llama-")) : []) {
+  for (const name of existsSync(flags["random-llama-dir"])
+    ? readdirSync(flags["random-llama-dir"]).filter((n) => n.startsWith("random-llama-"))
+    : []) {
     tasks.push({
       label: `${name} greedy, 32 new tokens`,
       modelsDir: flags["random-llama-dir"],
@@ -202,13 +212,23 @@ async function main() {
   if (!report.allIdentical) process.exitCode = 1;
 }
 
-function markdown(report: { gpu: DeviceInfo; providers: Device[]; unavailable: string[]; determinism: DeterminismRow[]; speed: SpeedRow[]; onnxruntime?: string; node: string }): string {
+function markdown(report: {
+  gpu: DeviceInfo;
+  providers: Device[];
+  unavailable: string[];
+  determinism: DeterminismRow[];
+  speed: SpeedRow[];
+  onnxruntime?: string;
+  node: string;
+}): string {
   const det = report.determinism.map(
     (r) =>
       `| ${r.device} | ${r.example} | ${r.identicalAcrossProcesses ? "yes" : "**NO**"} | ` +
       `${r.sha256[0].slice(0, 12)} | ${r.equalsCpu ? "yes" : "no"} |`,
   );
-  const spd = report.speed.map((r) => `| ${r.device} | ${r.task} | ${r.gpuTokensPerSecond} | ${r.cpuTokensPerSecond} | **${r.gpuOverCpu}** |`);
+  const spd = report.speed.map(
+    (r) => `| ${r.device} | ${r.task} | ${r.gpuTokensPerSecond} | ${r.cpuTokensPerSecond} | **${r.gpuOverCpu}** |`,
+  );
   return `# GPU determinism and speed (\`npm run bench:gpu\`)
 
 GPU: ${report.gpu.cardModel} (${report.gpu.memoryMiB} MiB), providers that started: ${report.providers.join(", ")}${

@@ -153,7 +153,11 @@ class WeightFile {
   private offset = 0;
   private state: number;
 
-  constructor(private readonly filePath: string, private readonly location: string, seed: number) {
+  constructor(
+    private readonly filePath: string,
+    private readonly location: string,
+    seed: number,
+  ) {
     this.state = (seed * 2654435761) >>> 0 || 1;
   }
 

@@ -2,7 +2,12 @@
 import { emptyTask, task } from "hardhat/config";
 import { ArgumentType } from "hardhat/types/arguments";
 
-const account = { name: "account", description: "Index of the signing account of the network", type: ArgumentType.INT, defaultValue: 0 } as const;
+const account = {
+  name: "account",
+  description: "Index of the signing account of the network",
+  type: ArgumentType.INT,
+  defaultValue: 0,
+} as const;
 const taskIdOption = { name: "id", description: "Task id", defaultValue: "" } as const;
 
 export const triadTasks = [

@@ -19,7 +19,7 @@ async function nodeJoin(args: JoinArgs, hre: HardhatRuntimeEnvironment): Promise
     groupId = BigInt(args.group);
   } else {
     if (args.card.trim() === "") {
-      throw new Error("give --group ID, or --card (the GPU card model, e.g. \"NVIDIA H100 80GB HBM3\") and --vram");
+      throw new Error('give --group ID, or --card (the GPU card model, e.g. "NVIDIA H100 80GB HBM3") and --vram');
     }
     if (!Number.isInteger(args.vram) || args.vram <= 0) throw new Error(`--vram must be a positive integer in GB (got ${args.vram})`);
     groupId = await findGroup(triad.registry, args.card, args.vram);

@@ -21,7 +21,8 @@ interface CreateArgs {
  */
 async function taskCreate(args: CreateArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
   if (args.file === "") throw new Error("--file must name the task JSON file");
-  if (!Number.isInteger(args.minVram) || args.minVram <= 0) throw new Error(`--min-vram must be a positive integer in GB (got ${args.minVram})`);
+  if (!Number.isInteger(args.minVram) || args.minVram <= 0)
+    throw new Error(`--min-vram must be a positive integer in GB (got ${args.minVram})`);
   let task: unknown;
   try {
     task = JSON.parse(readFileSync(args.file, "utf8"));
@@ -40,18 +41,24 @@ async function taskCreate(args: CreateArgs, hre: HardhatRuntimeEnvironment): Pro
   const receipt = (await (await triad.taskManager.createTask(argsHash, model, args.minVram, fee)).wait())!;
   const taskId = await createdTaskId(triad.taskManager, receipt);
 
-  console.log(JSON.stringify({
-    taskId: taskId.toString(),
-    argsHash,
-    model: model.toString(),
-    file: args.file,
-    minVramGb: args.minVram,
-    fee: fee.toString(),
-    creator: triad.address,
-    chainId: triad.deployment.chainId,
-    taskManager: taskManagerAddress,
-    blockNumber: receipt.blockNumber,
-  }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        taskId: taskId.toString(),
+        argsHash,
+        model: model.toString(),
+        file: args.file,
+        minVramGb: args.minVram,
+        fee: fee.toString(),
+        creator: triad.address,
+        chainId: triad.deployment.chainId,
+        taskManager: taskManagerAddress,
+        blockNumber: receipt.blockNumber,
+      },
+      null,
+      2,
+    ),
+  );
   console.error(
     `Not uploaded: the nodes wait for the task's canonical JSON (RFC 8785) on the relay under task ${taskId}.` +
       " `npx triad task submit FILE` creates a task and uploads it in one step.",

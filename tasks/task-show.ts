@@ -21,22 +21,32 @@ async function taskShow(args: ShowArgs, hre: HardhatRuntimeEnvironment): Promise
   const nodes = task.nodes.filter((n) => n !== ethers.ZeroAddress);
   // The receipt: args hash + registry entry + result hash bind the request, the weights and the answer.
   const model = await triad.registry.getModel(task.model);
-  console.log(JSON.stringify({
-    taskId: taskId.toString(),
-    status,
-    abortReason: abortReasonName(task.abortReason),
-    creator: task.creator,
-    argsHash: task.argsHash,
-    model: { index: Number(task.model), id: model.id, revision: model.revision, digest: model.digest },
-    minVramGb: Number(task.minVramGb),
-    fee: task.fee.toString(),
-    createdAt: Number(task.createdAt),
-    deadline: Number(task.deadline),
-    deadlinePassed: latest !== null && latest.timestamp > Number(task.deadline),
-    groupId: task.groupId,
-    nodes: nodes.map((node, i) => ({ node, committed: ((Number(committed) >> i) & 1) === 1, revealed: ((Number(revealed) >> i) & 1) === 1 })),
-    resultHash: task.resultHash,
-  }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        taskId: taskId.toString(),
+        status,
+        abortReason: abortReasonName(task.abortReason),
+        creator: task.creator,
+        argsHash: task.argsHash,
+        model: { index: Number(task.model), id: model.id, revision: model.revision, digest: model.digest },
+        minVramGb: Number(task.minVramGb),
+        fee: task.fee.toString(),
+        createdAt: Number(task.createdAt),
+        deadline: Number(task.deadline),
+        deadlinePassed: latest !== null && latest.timestamp > Number(task.deadline),
+        groupId: task.groupId,
+        nodes: nodes.map((node, i) => ({
+          node,
+          committed: ((Number(committed) >> i) & 1) === 1,
+          revealed: ((Number(revealed) >> i) & 1) === 1,
+        })),
+        resultHash: task.resultHash,
+      },
+      null,
+      2,
+    ),
+  );
 }
 
 export default readable(taskShow);

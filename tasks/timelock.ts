@@ -12,7 +12,10 @@ interface TimelockArgs {
 }
 
 function addresses(list: string, option: string): string[] {
-  const items = list.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const items = list
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
   for (const item of items) if (!ethers.isAddress(item)) throw new Error(`${option}: ${item} is not an address`);
   return items;
 }

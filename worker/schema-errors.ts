@@ -34,7 +34,11 @@ function jsonPath(pointer: string): string {
     .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
   return segments.reduce(
     (path, segment) =>
-      /^\d+$/.test(segment) ? `${path}[${segment}]` : /^[A-Za-z_][A-Za-z0-9_]*$/.test(segment) ? `${path}.${segment}` : `${path}[${JSON.stringify(segment)}]`,
+      /^\d+$/.test(segment)
+        ? `${path}[${segment}]`
+        : /^[A-Za-z_][A-Za-z0-9_]*$/.test(segment)
+          ? `${path}.${segment}`
+          : `${path}[${JSON.stringify(segment)}]`,
     "$",
   );
 }

@@ -10,15 +10,17 @@ interface INodePool {
     /// `minVramGb`, marks them busy with `taskId`. The group is drawn with probability proportional to its
     /// available count, then the nodes uniformly inside it. Returns found = false (and changes nothing) when no
     /// such group has three.
-    function drawNodes(uint8 model, uint32 minVramGb, uint256 seed, uint256 taskId)
-        external
-        returns (bool found, uint8 groupId, address[3] memory nodes);
+    function drawNodes(
+        uint8 model,
+        uint32 minVramGb,
+        uint256 seed,
+        uint256 taskId
+    ) external returns (bool found, uint8 groupId, address[3] memory nodes);
 
     /// @notice Ends `taskId` for the nodes whose bit is set in `activeMask` (bit i = nodes[i]): those also set
     /// in `slashMask` lose `slashBps` of their stake to the treasury and leave, the others become available
     /// again or apply their pending pause/quit. Reverts unless every active node is in `taskId`.
-    function releaseNodes(address[3] calldata nodes, uint8 activeMask, uint8 slashMask, uint256 taskId, uint16 slashBps)
-        external;
+    function releaseNodes(address[3] calldata nodes, uint8 activeMask, uint8 slashMask, uint256 taskId, uint16 slashBps) external;
 
     /// @notice Whether some active group enabling `model` with at least `minVramGb` has three available nodes now.
     function canDraw(uint8 model, uint32 minVramGb) external view returns (bool);

@@ -69,9 +69,7 @@ interface ITaskManager {
     error ZeroAddress();
 
     /// @notice A task was created with its fee escrowed.
-    event TaskCreated(
-        uint256 indexed taskId, address indexed creator, bytes32 argsHash, uint256 model, uint32 minVramGb, uint256 fee
-    );
+    event TaskCreated(uint256 indexed taskId, address indexed creator, bytes32 argsHash, uint256 model, uint32 minVramGb, uint256 fee);
     /// @notice A task waits in the queue for its random draw.
     event TaskQueued(uint256 indexed taskId, uint256 queueLength);
     /// @notice Three nodes of one group were drawn for a task; they commit before `commitDeadline`.
@@ -117,9 +115,7 @@ interface ITaskManager {
     /// Reverts with UnknownModel / ModelRetired for a model not registered or retired, and NoGroupForModel when
     /// no active group enabling the model has that much VRAM. The task document's `model` field must be the
     /// registered id of `model`: nodes answer a mismatch with a deterministic error result.
-    function createTask(bytes32 argsHash, uint256 model, uint32 minVramGb, uint256 fee)
-        external
-        returns (uint256 taskId);
+    function createTask(bytes32 argsHash, uint256 model, uint32 minVramGb, uint256 fee) external returns (uint256 taskId);
 
     /// @notice Starts queued tasks whose randomness is available (pull source) or requests fresh randomness
     /// for tasks whose pushed word was discarded; expires queued tasks past their deadline on the way.

@@ -46,11 +46,12 @@ library ThreeDraw {
         }
     }
 
-    function _storedAt(uint256[3] memory positions, uint256[3] memory sources, uint256 overrides, uint256 position)
-        private
-        pure
-        returns (uint256)
-    {
+    function _storedAt(
+        uint256[3] memory positions,
+        uint256[3] memory sources,
+        uint256 overrides,
+        uint256 position
+    ) private pure returns (uint256) {
         for (uint256 i; i < overrides; ++i) {
             if (positions[i] == position) return sources[i];
         }

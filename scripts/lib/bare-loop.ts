@@ -28,7 +28,11 @@ export async function bareForwardLoop(
     feeds.input_ids = new ort.Tensor("int64", BigInt64Array.from(input, BigInt), [1, input.length]);
     feeds.attention_mask = new ort.Tensor("int64", new BigInt64Array(total).fill(1n), [1, total]);
     if (model.hasPositionIds) {
-      feeds.position_ids = new ort.Tensor("int64", BigInt64Array.from(input, (_, i) => BigInt(past + i)), [1, input.length]);
+      feeds.position_ids = new ort.Tensor(
+        "int64",
+        BigInt64Array.from(input, (_, i) => BigInt(past + i)),
+        [1, input.length],
+      );
     }
     if (model.hasNumLogitsToKeep) feeds.num_logits_to_keep = new ort.Tensor("int64", BigInt64Array.of(1n), []);
     const outputs = await model.session.run(feeds);

@@ -30,7 +30,12 @@ describe("bridge: OpenAI-compatible API (official openai client, fake network)",
   });
 
   it("streams the verified answer as chat.completion.chunk events ending in [DONE]", async function () {
-    const stream = await client(bridge).chat.completions.create({ model: "stories260K", messages, stream: true, stream_options: { include_usage: true } });
+    const stream = await client(bridge).chat.completions.create({
+      model: "stories260K",
+      messages,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let content = "";
     let role: string | undefined;
     let finish: string | null = null;
@@ -65,7 +70,11 @@ describe("bridge: OpenAI-compatible API (official openai client, fake network)",
     const wrong = await failure(client(bridge, "sk-not-a-key-at-all-000").chat.completions.create({ model: "stories260K", messages }));
     expect(wrong).to.be.instanceOf(OpenAI.AuthenticationError);
     expect(wrong.code).to.equal("invalid_api_key");
-    const response = await fetch(`${bridge.url}/v1/chat/completions`, { method: "POST", body: "{}", headers: { "content-type": "application/json" } });
+    const response = await fetch(`${bridge.url}/v1/chat/completions`, {
+      method: "POST",
+      body: "{}",
+      headers: { "content-type": "application/json" },
+    });
     expect(response.status).to.equal(401);
     expect(((await response.json()) as { error: object }).error).to.include({ code: "missing_api_key", type: "invalid_request_error" });
     expect(bridge.network.submitted).to.deep.equal([]);
@@ -90,7 +99,14 @@ describe("bridge: OpenAI-compatible API (official openai client, fake network)",
   });
 
   it("accepts neutral values of unsupported parameters and harmless fields", async function () {
-    await client(bridge).chat.completions.create({ model: "stories260K", messages, presence_penalty: 0, stop: null, user: "u1", metadata: { a: "b" } });
+    await client(bridge).chat.completions.create({
+      model: "stories260K",
+      messages,
+      presence_penalty: 0,
+      stop: null,
+      user: "u1",
+      metadata: { a: "b" },
+    });
     expect(bridge.network.submitted).to.have.length(1);
   });
 

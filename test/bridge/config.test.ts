@@ -23,7 +23,13 @@ function configError(document: unknown): string {
 describe("bridge config", function () {
   it("fills defaults, converts TRIAD amounts to wei and resolves the deployment path", function () {
     const config = parseBridgeConfig(minimal, "/base");
-    expect(config).to.include({ host: "127.0.0.1", port: 8548, minVramGb: 1, timeoutMs: 120_000, deployment: "/base/deployments/31337.json" });
+    expect(config).to.include({
+      host: "127.0.0.1",
+      port: 8548,
+      minVramGb: 1,
+      timeoutMs: 120_000,
+      deployment: "/base/deployments/31337.json",
+    });
     expect(config.feeWei).to.equal(undefined);
     expect(config.models).to.deep.equal(["stories260K"]);
     expect(config.apiKeys[0]!.spendingCapWei).to.equal(parseEther("12.5"));
@@ -34,7 +40,12 @@ describe("bridge config", function () {
   });
 
   it("names every problem with its path", function () {
-    const message = configError({ ...minimal, port: 70000, fee: "-1", apiKeys: [{ key: "short", name: "x", requestsPerMinute: 0, spendingCap: "1" }] });
+    const message = configError({
+      ...minimal,
+      port: 70000,
+      fee: "-1",
+      apiKeys: [{ key: "short", name: "x", requestsPerMinute: 0, spendingCap: "1" }],
+    });
     expect(message).to.contain("$.port: must be <= 65535");
     expect(message).to.contain("$.fee: must match pattern");
     expect(message).to.contain("$.apiKeys[0].key: must NOT have fewer than 16 characters");

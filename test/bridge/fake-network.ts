@@ -11,7 +11,11 @@ import { BridgeStore } from "../../worker/bridge/store.js";
 import type { BridgeSubmission, TriadNetwork } from "../../worker/bridge/network.js";
 
 export const FEE = parseEther("1");
-export const NODES = ["0x00000000000000000000000000000000000000a1", "0x00000000000000000000000000000000000000a2", "0x00000000000000000000000000000000000000a3"];
+export const NODES = [
+  "0x00000000000000000000000000000000000000a1",
+  "0x00000000000000000000000000000000000000a2",
+  "0x00000000000000000000000000000000000000a3",
+];
 export const RESULT_HASH = `0x${"ab".repeat(32)}`;
 
 /** The answer the fake nodes agree on: each choice echoes the last message, so tests can tell choices apart. */
@@ -84,7 +88,14 @@ export class FakeNetwork implements TriadNetwork {
     }
     if (this.mode === "abort") return { outcome: "aborted", taskId, nodes: NODES, reason: "NoMajority", reveals: [] };
     const document: GptResponse | TaskErrorDocument =
-      this.mode === "task-error" ? { error: { code: "context_length_exceeded", message: "prompt (5 tokens) + max_new_tokens (600) exceeds the model's context of 512 tokens" } } : fakeResponse(task);
+      this.mode === "task-error"
+        ? {
+            error: {
+              code: "context_length_exceeded",
+              message: "prompt (5 tokens) + max_new_tokens (600) exceeds the model's context of 512 tokens",
+            },
+          }
+        : fakeResponse(task);
     return { outcome: "succeeded", taskId, nodes: NODES, resultHash: RESULT_HASH, reveals: [], document, bytes: new Uint8Array() };
   }
 
@@ -94,7 +105,12 @@ export class FakeNetwork implements TriadNetwork {
   }
 }
 
-export const KEY: ApiKeySpec = { key: "sk-triad-test-key-0001", name: "tests", requestsPerMinute: 1000, spendingCapWei: parseEther("1000") };
+export const KEY: ApiKeySpec = {
+  key: "sk-triad-test-key-0001",
+  name: "tests",
+  requestsPerMinute: 1000,
+  spendingCapWei: parseEther("1000"),
+};
 
 /**
  * A bridge on a loopback port (default: a free one) over a fake network; `storeFile` keeps its state on disk so a

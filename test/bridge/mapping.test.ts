@@ -16,12 +16,33 @@ function refusal(body: unknown): OpenAiError {
 
 describe("bridge: OpenAI request -> GPT task", function () {
   it("maps max_tokens, n, top_p, seed and the Triad extra fields", function () {
-    const { task } = requestToTask({ ...base, max_tokens: 12, n: 3, top_p: 0.9, seed: 42, temperature: 0.7, top_k: 5, typical_p: 0.8, repetition_penalty: 1.1, dtype: "float32", quantize_bits: 8 });
+    const { task } = requestToTask({
+      ...base,
+      max_tokens: 12,
+      n: 3,
+      top_p: 0.9,
+      seed: 42,
+      temperature: 0.7,
+      top_k: 5,
+      typical_p: 0.8,
+      repetition_penalty: 1.1,
+      dtype: "float32",
+      quantize_bits: 8,
+    });
     expect(task).to.deep.equal({
       model: "stories260K",
       messages: [{ role: "user", content: "hi" }],
       seed: 42,
-      generation_config: { max_new_tokens: 12, num_return_sequences: 3, top_p: 0.9, top_k: 5, typical_p: 0.8, repetition_penalty: 1.1, do_sample: true, temperature: 0.7 },
+      generation_config: {
+        max_new_tokens: 12,
+        num_return_sequences: 3,
+        top_p: 0.9,
+        top_k: 5,
+        typical_p: 0.8,
+        repetition_penalty: 1.1,
+        do_sample: true,
+        temperature: 0.7,
+      },
       dtype: "float32",
       quantize_bits: 8,
     });
@@ -38,7 +59,10 @@ describe("bridge: OpenAI request -> GPT task", function () {
 
   it("takes explicit do_sample and beam search as given", function () {
     expect(requestToTask({ ...base, num_beams: 4 }).task.generation_config).to.deep.equal({ num_beams: 4, do_sample: false });
-    expect(requestToTask({ ...base, do_sample: false, temperature: 0.5 }).task.generation_config).to.deep.equal({ do_sample: false, temperature: 0.5 });
+    expect(requestToTask({ ...base, do_sample: false, temperature: 0.5 }).task.generation_config).to.deep.equal({
+      do_sample: false,
+      temperature: 0.5,
+    });
   });
 
   it("picks a fresh random seed when none is given and reports it", function () {
@@ -50,8 +74,23 @@ describe("bridge: OpenAI request -> GPT task", function () {
   });
 
   it("maps developer messages to system and joins text parts", function () {
-    const { task } = requestToTask({ model: "m", messages: [{ role: "developer", content: "be brief" }, { role: "user", content: [{ type: "text", text: "a" }, { type: "text", text: "b" }] }] });
-    expect(task.messages).to.deep.equal([{ role: "system", content: "be brief" }, { role: "user", content: "ab" }]);
+    const { task } = requestToTask({
+      model: "m",
+      messages: [
+        { role: "developer", content: "be brief" },
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "a" },
+            { type: "text", text: "b" },
+          ],
+        },
+      ],
+    });
+    expect(task.messages).to.deep.equal([
+      { role: "system", content: "be brief" },
+      { role: "user", content: "ab" },
+    ]);
   });
 
   it("refuses what it cannot honour, naming the parameter", function () {
@@ -60,7 +99,9 @@ describe("bridge: OpenAI request -> GPT task", function () {
     expect(refusal({ ...base, frequency_penalty: 0.5 }).param).to.equal("frequency_penalty");
     expect(refusal({ ...base, messages: [] }).param).to.equal("messages");
     expect(refusal({ ...base, messages: [{ role: "tool", content: "x" }] }).param).to.equal("messages[0].role");
-    expect(refusal({ ...base, messages: [{ role: "user", content: [{ type: "image_url", image_url: {} }] }] }).param).to.equal("messages[0].content");
+    expect(refusal({ ...base, messages: [{ role: "user", content: [{ type: "image_url", image_url: {} }] }] }).param).to.equal(
+      "messages[0].content",
+    );
     expect(refusal({ ...base, stream_options: { include_usage: true } }).param).to.equal("stream_options");
     expect(refusal({ ...base, stream: "yes" }).param).to.equal("stream");
     expect(refusal([]).status).to.equal(400);
@@ -81,7 +122,12 @@ describe("bridge: GPT response -> OpenAI completion and chunks", function () {
   it("keeps choices, finish reasons and usage, and adds the receipt", function () {
     const completion = completionFromResponse(response, receipt, 1_700_000_000);
     expect(completion).to.deep.include({ id: "chatcmpl-triad-9", object: "chat.completion", created: 1_700_000_000, model: "stories260K" });
-    expect(completion.choices[1]).to.deep.equal({ index: 1, message: { role: "assistant", content: "", refusal: null }, finish_reason: "length", logprobs: null });
+    expect(completion.choices[1]).to.deep.equal({
+      index: 1,
+      message: { role: "assistant", content: "", refusal: null },
+      finish_reason: "length",
+      logprobs: null,
+    });
     expect(completion.usage).to.deep.equal(response.usage);
     expect(completion.triad).to.equal(receipt);
   });

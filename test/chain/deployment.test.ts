@@ -40,9 +40,13 @@ describe("chain: deployment records", function () {
     const saved = { ...record, params: { ...record.params, stakeAmount: "400", minFee: "1" } };
     expect(broken("a.json", "{ nope")).to.throw(/a\.json is not JSON/);
     expect(broken("b.json", [])).to.throw(/b\.json must hold a JSON object/);
-    expect(broken("c.json", { ...saved, taskManager: "0x12" })).to.throw(/c\.json: taskManager must be a 0x-prefixed address \(got "0x12"\)/);
+    expect(broken("c.json", { ...saved, taskManager: "0x12" })).to.throw(
+      /c\.json: taskManager must be a 0x-prefixed address \(got "0x12"\)/,
+    );
     expect(broken("d.json", { ...saved, chainId: "31337" })).to.throw(/d\.json: chainId must be a non-negative integer/);
-    expect(broken("e.json", { ...saved, params: { ...saved.params, minFee: 1 } })).to.throw(/e\.json: params\.minFee must be a decimal string/);
+    expect(broken("e.json", { ...saved, params: { ...saved.params, minFee: 1 } })).to.throw(
+      /e\.json: params\.minFee must be a decimal string/,
+    );
     expect(() => readDeploymentFile(path.join(dir, "missing.json"))).to.throw(/missing\.json could not be read/);
   });
 });

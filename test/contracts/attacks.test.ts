@@ -4,8 +4,22 @@
 import { expect } from "chai";
 import { ethers as ethersLib } from "ethers";
 import {
-  AbortReason, CARD_4090, COMMIT_WINDOW, FEE, MAX_QUEUE, MODEL, NodeStatus, QUEUE_WINDOW, RESULT_A, RESULT_B, STAKE, TaskStatus,
-  networkHelpers, vrfWorld, world, type World,
+  AbortReason,
+  CARD_4090,
+  COMMIT_WINDOW,
+  FEE,
+  MAX_QUEUE,
+  MODEL,
+  NodeStatus,
+  QUEUE_WINDOW,
+  RESULT_A,
+  RESULT_B,
+  STAKE,
+  TaskStatus,
+  networkHelpers,
+  vrfWorld,
+  world,
+  type World,
 } from "./fixture.js";
 
 async function stakeOf(w: World, address: string) {
@@ -17,13 +31,16 @@ describe("Attacks (issue 11)", () => {
     it("a Sybil cannot create a group, join a made-up one or fill the group table; only governance adds groups", async () => {
       const w = await world();
       const [sybil] = w.nodeSigners;
-      await expect(w.registry.connect(sybil).addGroup("my own card", 4096))
-        .to.be.revertedWithCustomError(w.registry, "AccessControlUnauthorizedAccount");
+      await expect(w.registry.connect(sybil).addGroup("my own card", 4096)).to.be.revertedWithCustomError(
+        w.registry,
+        "AccessControlUnauthorizedAccount",
+      );
       await expect(w.registry.connect(sybil).join(63)).to.be.revertedWithCustomError(w.registry, "UnknownGroup").withArgs(63n);
       expect(await w.registry.groupCount()).to.equal(2n);
       // A demand above every governed group is refused at creation: no private huge-VRAM group can serve it.
       await expect(w.taskManager.connect(w.creator).createTask(ethersLib.id("x"), MODEL, 4096, FEE))
-        .to.be.revertedWithCustomError(w.taskManager, "NoGroupForModel").withArgs(MODEL, 4096, 80);
+        .to.be.revertedWithCustomError(w.taskManager, "NoGroupForModel")
+        .withArgs(MODEL, 4096, 80);
     });
 
     it("three Sybils joining a real group share it with honest nodes and are drawn at random among them", async () => {
@@ -55,7 +72,8 @@ describe("Attacks (issue 11)", () => {
       await expect(w.registry.connect(a).quit()).to.emit(w.registry, "NodeQuit").withArgs(a.address, STAKE);
       await w.registry.retireGroup(1);
       await expect(w.taskManager.connect(w.creator).createTask(ethersLib.id("y"), MODEL, 16, FEE))
-        .to.be.revertedWithCustomError(w.taskManager, "NoGroupForModel").withArgs(MODEL, 16, 0);
+        .to.be.revertedWithCustomError(w.taskManager, "NoGroupForModel")
+        .withArgs(MODEL, 16, 0);
     });
   });
 
@@ -67,7 +85,14 @@ describe("Attacks (issue 11)", () => {
       expect((await w.taskManager.getTask(taskId)).status).to.equal(TaskStatus.Queued);
       expect(await w.taskManager.requestIdOf(taskId)).to.equal(1n); // pending, no word on chain
       const [receipt] = await w.fulfil([12345n]);
-      const started = receipt!.logs.map((l) => { try { return w.taskManager.interface.parseLog(l); } catch { return null; } })
+      const started = receipt!.logs
+        .map((l) => {
+          try {
+            return w.taskManager.interface.parseLog(l);
+          } catch {
+            return null;
+          }
+        })
         .find((p) => p?.name === "TaskStarted");
       expect(started?.args.taskId).to.equal(taskId);
       expect((await w.taskManager.getTask(taskId)).status).to.equal(TaskStatus.Committing);
@@ -92,7 +117,13 @@ describe("Attacks (issue 11)", () => {
       await w.join(w.nodeSigners.slice(0, 2));
       const taskId = await w.create();
       const [receipt] = await w.fulfil([42n]);
-      const names = receipt!.logs.map((l) => { try { return w.taskManager.interface.parseLog(l)?.name; } catch { return undefined; } });
+      const names = receipt!.logs.map((l) => {
+        try {
+          return w.taskManager.interface.parseLog(l)?.name;
+        } catch {
+          return undefined;
+        }
+      });
       expect(names).to.include("RandomnessDiscarded");
       expect(await w.taskManager.requestIdOf(taskId)).to.equal(0n);
       // The attacker knows the old word and now adds its nodes: nothing happens until a new request is fulfilled.
@@ -113,7 +144,8 @@ describe("Attacks (issue 11)", () => {
       expect(receipt!.status).to.equal(1);
       expect((await w.taskManager.getTask(taskId)).status).to.equal(TaskStatus.Queued);
       await expect(w.taskManager.connect(w.outsider).onRandomness(taskId, 1n))
-        .to.be.revertedWithCustomError(w.taskManager, "NotRandomnessSource").withArgs(w.outsider.address);
+        .to.be.revertedWithCustomError(w.taskManager, "NotRandomnessSource")
+        .withArgs(w.outsider.address);
     });
   });
 
@@ -124,17 +156,23 @@ describe("Attacks (issue 11)", () => {
       const taskId = await w.create();
       await networkHelpers.mine(1);
       await expect(w.taskManager.connect(w.creator).cancel(taskId))
-        .to.be.revertedWithCustomError(w.taskManager, "RandomnessPending").withArgs(taskId);
+        .to.be.revertedWithCustomError(w.taskManager, "RandomnessPending")
+        .withArgs(taskId);
     });
 
     it("VRF: no cancel while the word is pending; after a discarded word cancelling forfeits 10 % to the treasury", async () => {
       const w = await vrfWorld();
       const taskId = await w.create();
       await expect(w.taskManager.connect(w.creator).cancel(taskId))
-        .to.be.revertedWithCustomError(w.taskManager, "RandomnessPending").withArgs(taskId);
+        .to.be.revertedWithCustomError(w.taskManager, "RandomnessPending")
+        .withArgs(taskId);
       await w.fulfil(); // no nodes: discarded
-      await expect(w.taskManager.connect(w.creator).cancel(taskId))
-        .to.changeTokenBalances(w.connectionEthers, w.token, [w.creator, w.treasury], [FEE - FEE / 10n, FEE / 10n]);
+      await expect(w.taskManager.connect(w.creator).cancel(taskId)).to.changeTokenBalances(
+        w.connectionEthers,
+        w.token,
+        [w.creator, w.treasury],
+        [FEE - FEE / 10n, FEE / 10n],
+      );
     });
   });
 
@@ -168,8 +206,10 @@ describe("Attacks (issue 11)", () => {
       await expect(w.taskManager.connect(honest).commit(taskId, seal.commitment)).to.emit(w.taskManager, "TaskCommitted");
       const otherSeal = await w.sealFor(taskId, other, RESULT_A);
       await w.taskManager.connect(other).commit(taskId, otherSeal.commitment);
-      await expect(w.taskManager.connect(copier).reveal(taskId, RESULT_A, seal.salt))
-        .to.be.revertedWithCustomError(w.taskManager, "InvalidReveal");
+      await expect(w.taskManager.connect(copier).reveal(taskId, RESULT_A, seal.salt)).to.be.revertedWithCustomError(
+        w.taskManager,
+        "InvalidReveal",
+      );
       await w.taskManager.connect(honest).reveal(taskId, RESULT_A, seal.salt);
       await w.taskManager.connect(other).reveal(taskId, RESULT_A, otherSeal.salt);
       await networkHelpers.time.increase(COMMIT_WINDOW + 1);
@@ -192,13 +232,14 @@ describe("Attacks (issue 11)", () => {
       await w.taskManager.dispatch(1);
       expect((await w.taskManager.getTask(honest)).status).to.equal(TaskStatus.Committing);
       for (const id of jam) expect((await w.taskManager.getTask(id)).abortReason).to.equal(AbortReason.QueueTimeout);
-      expect((await w.token.balanceOf(w.treasury.address)) - treasuryBefore).to.equal(BigInt(jam.length) * FEE / 10n);
+      expect((await w.token.balanceOf(w.treasury.address)) - treasuryBefore).to.equal((BigInt(jam.length) * FEE) / 10n);
     });
 
     it("an unservable demand is refused at creation, so it can never take a queue slot", async () => {
       const w = await world();
       await expect(w.taskManager.connect(w.creator).createTask(ethersLib.id("z"), MODEL, 81, FEE))
-        .to.be.revertedWithCustomError(w.taskManager, "NoGroupForModel").withArgs(MODEL, 81, 80);
+        .to.be.revertedWithCustomError(w.taskManager, "NoGroupForModel")
+        .withArgs(MODEL, 81, 80);
       expect(await w.taskManager.queueLength()).to.equal(0n);
     });
   });

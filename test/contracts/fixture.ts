@@ -49,17 +49,21 @@ export function deployedVrf() {
 
 async function deployedWith(randomnessChoice: RandomnessChoice) {
   const [admin, creator, treasury, outsider, ...nodeSigners] = await ethers.getSigners();
-  const deployment: TriadDeployment = await deployTriad(admin, {
-    treasury: treasury.address,
-    stakeAmount: STAKE,
-    minFee: MIN_FEE,
-    queueWindow: QUEUE_WINDOW,
-    commitWindow: COMMIT_WINDOW,
-    revealWindow: REVEAL_WINDOW,
-    nodeShareBps: Number(NODE_SHARE_BPS),
-    maxQueueLength: MAX_QUEUE,
-    autoDispatchScan: 4,
-  }, randomnessChoice);
+  const deployment: TriadDeployment = await deployTriad(
+    admin,
+    {
+      treasury: treasury.address,
+      stakeAmount: STAKE,
+      minFee: MIN_FEE,
+      queueWindow: QUEUE_WINDOW,
+      commitWindow: COMMIT_WINDOW,
+      revealWindow: REVEAL_WINDOW,
+      nodeShareBps: Number(NODE_SHARE_BPS),
+      maxQueueLength: MAX_QUEUE,
+      autoDispatchScan: 4,
+    },
+    randomnessChoice,
+  );
   const token = TriadToken__factory.connect(deployment.token, admin);
   const registry = NodeRegistry__factory.connect(deployment.nodeRegistry, admin);
   const taskManager = TaskManager__factory.connect(deployment.taskManager, admin);
@@ -121,21 +125,17 @@ async function deployedWith(randomnessChoice: RandomnessChoice) {
     const receipts = [];
     for (const [i, requestId] of pending.entries()) {
       const word = words?.[i];
-      const tx = word === undefined
-        ? await vrf.fulfillRandomWords(requestId, deployment.randomness)
-        : await vrf.fulfillRandomWordsWithOverride(requestId, deployment.randomness, [word]);
+      const tx =
+        word === undefined
+          ? await vrf.fulfillRandomWords(requestId, deployment.randomness)
+          : await vrf.fulfillRandomWordsWithOverride(requestId, deployment.randomness, [word]);
       receipts.push(await tx.wait());
     }
     return receipts;
   }
 
   /** Creates a task as `creator` and returns its id. */
-  async function create(
-    minVramGb = 16,
-    fee = FEE,
-    argsHash = ethersLib.id(`task-${++taskCounter}`),
-    model = MODEL,
-  ): Promise<bigint> {
+  async function create(minVramGb = 16, fee = FEE, argsHash = ethersLib.id(`task-${++taskCounter}`), model = MODEL): Promise<bigint> {
     const receipt = await (await taskManager.connect(creator).createTask(argsHash, model, minVramGb, fee)).wait();
     return createdTaskId(taskManager, receipt!);
   }
@@ -186,7 +186,10 @@ async function deployedWith(randomnessChoice: RandomnessChoice) {
     const seals: ({ salt: string; commitment: string } | undefined)[] = [];
     for (let i = 0; i < 3; i++) {
       const result = results[i];
-      if (result === undefined) { seals.push(undefined); continue; }
+      if (result === undefined) {
+        seals.push(undefined);
+        continue;
+      }
       const seal = await sealFor(taskId, nodes[i], result);
       await taskManager.connect(nodes[i]).commit(taskId, seal.commitment);
       seals.push(seal);
@@ -214,10 +217,30 @@ async function deployedWith(randomnessChoice: RandomnessChoice) {
   }
 
   return {
-    connectionEthers: ethers, deployment, token, registry, taskManager, randomness, vrf, fulfil, groupOf,
-    admin, creator, treasury, outsider, nodeSigners,
-    join, create, mineAndDispatch, started, signerOf, extraNodes: extraNodesTracked,
-    sealFor, commitAll, revealAll, tokenHoldings,
+    connectionEthers: ethers,
+    deployment,
+    token,
+    registry,
+    taskManager,
+    randomness,
+    vrf,
+    fulfil,
+    groupOf,
+    admin,
+    creator,
+    treasury,
+    outsider,
+    nodeSigners,
+    join,
+    create,
+    mineAndDispatch,
+    started,
+    signerOf,
+    extraNodes: extraNodesTracked,
+    sealFor,
+    commitAll,
+    revealAll,
+    tokenHoldings,
   };
 }
 

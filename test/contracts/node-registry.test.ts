@@ -1,8 +1,6 @@
 import { expect } from "chai";
 import { ethers as ethersLib } from "ethers";
-import {
-  CARD_4090, CARD_H100, NodeStatus, RESULT_A, STAKE, world,
-} from "./fixture.js";
+import { CARD_4090, CARD_H100, NodeStatus, RESULT_A, STAKE, world } from "./fixture.js";
 
 describe("NodeRegistry", () => {
   describe("join", () => {
@@ -28,8 +26,10 @@ describe("NodeRegistry", () => {
       const w = await world();
       expect(await w.registry.groupIdOf(CARD_H100, 80)).to.equal(1n);
       await expect(w.registry.groupIdOf(CARD_H100, 94)).to.be.revertedWithCustomError(w.registry, "UnknownGroup");
-      await expect(w.registry.connect(w.outsider).addGroup("my card", 1000))
-        .to.be.revertedWithCustomError(w.registry, "AccessControlUnauthorizedAccount");
+      await expect(w.registry.connect(w.outsider).addGroup("my card", 1000)).to.be.revertedWithCustomError(
+        w.registry,
+        "AccessControlUnauthorizedAccount",
+      );
       await expect(w.registry.addGroup(CARD_H100, 80)).to.be.revertedWithCustomError(w.registry, "GroupExists").withArgs(1n);
       await expect(w.registry.connect(w.nodeSigners[0]).join(7)).to.be.revertedWithCustomError(w.registry, "UnknownGroup").withArgs(7n);
       await expect(w.registry.addGroup(CARD_H100, 94)).to.emit(w.registry, "GroupAdded").withArgs(2n, CARD_H100, 94);
@@ -49,22 +49,19 @@ describe("NodeRegistry", () => {
       const w = await world();
       const [node, other] = w.nodeSigners;
       await w.join([node]);
-      await expect(w.registry.connect(node).join(0))
-        .to.be.revertedWithCustomError(w.registry, "AlreadyJoined").withArgs(node.address);
+      await expect(w.registry.connect(node).join(0)).to.be.revertedWithCustomError(w.registry, "AlreadyJoined").withArgs(node.address);
       await expect(w.registry.addGroup("", 24)).to.be.revertedWithCustomError(w.registry, "InvalidCardModel");
       await expect(w.registry.addGroup("x".repeat(65), 24)).to.be.revertedWithCustomError(w.registry, "InvalidCardModel");
       await expect(w.registry.addGroup(CARD_4090, 0)).to.be.revertedWithCustomError(w.registry, "InvalidVram");
       await w.token.connect(other).approve(await w.registry.getAddress(), 0);
-      await expect(w.registry.connect(other).join(0))
-        .to.be.revertedWithCustomError(w.token, "ERC20InsufficientAllowance");
+      await expect(w.registry.connect(other).join(0)).to.be.revertedWithCustomError(w.token, "ERC20InsufficientAllowance");
     });
 
     it("caps the number of groups at MAX_GROUPS", async () => {
       const w = await world();
       const max = Number(await w.registry.MAX_GROUPS());
       for (let i = 2; i < max; i++) await w.registry.addGroup(`card-${i}`, 8);
-      await expect(w.registry.addGroup("one-too-many", 8))
-        .to.be.revertedWithCustomError(w.registry, "GroupLimitReached").withArgs(max);
+      await expect(w.registry.addGroup("one-too-many", 8)).to.be.revertedWithCustomError(w.registry, "GroupLimitReached").withArgs(max);
       // An existing group still accepts members.
       await expect(w.registry.connect(w.nodeSigners[0]).join(max - 1)).to.emit(w.registry, "NodeJoined");
     });
@@ -115,17 +112,20 @@ describe("NodeRegistry", () => {
       const w = await world();
       const [node, stranger] = w.nodeSigners;
       await expect(w.registry.connect(stranger).pause())
-        .to.be.revertedWithCustomError(w.registry, "InvalidNodeStatus").withArgs(stranger.address, NodeStatus.None);
+        .to.be.revertedWithCustomError(w.registry, "InvalidNodeStatus")
+        .withArgs(stranger.address, NodeStatus.None);
       await expect(w.registry.connect(stranger).resume())
-        .to.be.revertedWithCustomError(w.registry, "InvalidNodeStatus").withArgs(stranger.address, NodeStatus.None);
-      await expect(w.registry.connect(stranger).quit())
-        .to.be.revertedWithCustomError(w.registry, "NotJoined").withArgs(stranger.address);
+        .to.be.revertedWithCustomError(w.registry, "InvalidNodeStatus")
+        .withArgs(stranger.address, NodeStatus.None);
+      await expect(w.registry.connect(stranger).quit()).to.be.revertedWithCustomError(w.registry, "NotJoined").withArgs(stranger.address);
       await w.join([node]);
       await expect(w.registry.connect(node).resume())
-        .to.be.revertedWithCustomError(w.registry, "InvalidNodeStatus").withArgs(node.address, NodeStatus.Available);
+        .to.be.revertedWithCustomError(w.registry, "InvalidNodeStatus")
+        .withArgs(node.address, NodeStatus.Available);
       await w.registry.connect(node).pause();
       await expect(w.registry.connect(node).pause())
-        .to.be.revertedWithCustomError(w.registry, "InvalidNodeStatus").withArgs(node.address, NodeStatus.Paused);
+        .to.be.revertedWithCustomError(w.registry, "InvalidNodeStatus")
+        .withArgs(node.address, NodeStatus.Paused);
     });
   });
 
@@ -135,7 +135,8 @@ describe("NodeRegistry", () => {
       await w.join(w.nodeSigners.slice(0, 3));
       const { taskId, nodes } = await w.started();
       await expect(w.registry.connect(nodes[0]).pause())
-        .to.emit(w.registry, "NodeStatusChanged").withArgs(nodes[0].address, NodeStatus.PendingPause);
+        .to.emit(w.registry, "NodeStatusChanged")
+        .withArgs(nodes[0].address, NodeStatus.PendingPause);
       const seals = await w.commitAll(taskId, nodes, [RESULT_A, RESULT_A, RESULT_A]);
       await w.revealAll(taskId, nodes, [RESULT_A, RESULT_A, RESULT_A], seals);
       expect((await w.registry.getNode(nodes[0].address)).status).to.equal(NodeStatus.Paused);
@@ -160,7 +161,8 @@ describe("NodeRegistry", () => {
       expect(info.status).to.equal(NodeStatus.PendingQuit);
       expect(info.taskId).to.equal(taskId);
       await expect(w.registry.connect(nodes[2]).quit())
-        .to.be.revertedWithCustomError(w.registry, "InvalidNodeStatus").withArgs(nodes[2].address, NodeStatus.PendingQuit);
+        .to.be.revertedWithCustomError(w.registry, "InvalidNodeStatus")
+        .withArgs(nodes[2].address, NodeStatus.PendingQuit);
       const seals = await w.commitAll(taskId, nodes, [RESULT_A, RESULT_A, RESULT_A]);
       await w.revealAll(taskId, nodes, [RESULT_A, RESULT_A, RESULT_A], seals);
       expect((await w.registry.getNode(nodes[2].address)).status).to.equal(NodeStatus.None);
@@ -172,10 +174,12 @@ describe("NodeRegistry", () => {
       const w = await world();
       await w.join(w.nodeSigners.slice(0, 3));
       await expect(w.registry.connect(w.outsider).drawNodes(0, 1, 1, 1))
-        .to.be.revertedWithCustomError(w.registry, "NotTaskManager").withArgs(w.outsider.address);
+        .to.be.revertedWithCustomError(w.registry, "NotTaskManager")
+        .withArgs(w.outsider.address);
       const three = w.nodeSigners.slice(0, 3).map((n) => n.address) as [string, string, string];
       await expect(w.registry.connect(w.admin).releaseNodes(three, 7, 7, 0, 10_000))
-        .to.be.revertedWithCustomError(w.registry, "NotTaskManager").withArgs(w.admin.address);
+        .to.be.revertedWithCustomError(w.registry, "NotTaskManager")
+        .withArgs(w.admin.address);
     });
   });
 
@@ -199,10 +203,11 @@ describe("NodeRegistry", () => {
       const w = await world();
       const [a] = w.nodeSigners;
       await w.join([a]);
-      await expect(w.registry.connect(w.outsider).kick(a.address))
-        .to.be.revertedWithCustomError(w.registry, "AccessControlUnauthorizedAccount");
-      await expect(w.registry.kick(w.outsider.address))
-        .to.be.revertedWithCustomError(w.registry, "NotJoined").withArgs(w.outsider.address);
+      await expect(w.registry.connect(w.outsider).kick(a.address)).to.be.revertedWithCustomError(
+        w.registry,
+        "AccessControlUnauthorizedAccount",
+      );
+      await expect(w.registry.kick(w.outsider.address)).to.be.revertedWithCustomError(w.registry, "NotJoined").withArgs(w.outsider.address);
     });
   });
 
@@ -213,8 +218,10 @@ describe("NodeRegistry", () => {
       await expect(w.registry.setStakeAmount(0n)).to.be.revertedWithCustomError(w.registry, "InvalidStakeAmount");
       await expect(w.registry.setStakeAmount(1n << 96n)).to.be.revertedWithCustomError(w.registry, "InvalidStakeAmount");
       await expect(w.registry.setTreasury(ethersLib.ZeroAddress)).to.be.revertedWithCustomError(w.registry, "ZeroAddress");
-      await expect(w.registry.connect(w.outsider).setStakeAmount(1n))
-        .to.be.revertedWithCustomError(w.registry, "AccessControlUnauthorizedAccount");
+      await expect(w.registry.connect(w.outsider).setStakeAmount(1n)).to.be.revertedWithCustomError(
+        w.registry,
+        "AccessControlUnauthorizedAccount",
+      );
     });
 
     it("a node keeps the stake it joined with when the stake amount changes", async () => {

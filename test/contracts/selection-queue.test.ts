@@ -1,8 +1,6 @@
 import { expect } from "chai";
 import { ethers as ethersLib } from "ethers";
-import {
-  CARD_4090, CARD_H100, NodeStatus, RESULT_A, TaskStatus, networkHelpers, world, type World,
-} from "./fixture.js";
+import { CARD_4090, CARD_H100, NodeStatus, RESULT_A, TaskStatus, networkHelpers, world, type World } from "./fixture.js";
 
 const CARD_A100 = "NVIDIA A100-SXM4-40GB";
 

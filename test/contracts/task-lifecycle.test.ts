@@ -1,8 +1,24 @@
 import { expect } from "chai";
 import { ethers as ethersLib } from "ethers";
 import {
-  AbortReason, COMMIT_WINDOW, FEE, MAX_QUEUE, MIN_FEE, MODEL, NODE_SHARE_BPS, NodeStatus, QUEUE_WINDOW, RESULT_A, RESULT_B,
-  RESULT_C, REVEAL_WINDOW, STAKE, TaskStatus, networkHelpers, world, type World,
+  AbortReason,
+  COMMIT_WINDOW,
+  FEE,
+  MAX_QUEUE,
+  MIN_FEE,
+  MODEL,
+  NODE_SHARE_BPS,
+  NodeStatus,
+  QUEUE_WINDOW,
+  RESULT_A,
+  RESULT_B,
+  RESULT_C,
+  REVEAL_WINDOW,
+  STAKE,
+  TaskStatus,
+  networkHelpers,
+  world,
+  type World,
 } from "./fixture.js";
 
 const BPS = 10_000n;
@@ -53,7 +69,12 @@ describe("TaskManager", () => {
       await expect(tx).to.emit(w.taskManager, "TaskStarted");
       const task = await w.taskManager.getTask(taskId);
       expect(task.status).to.equal(TaskStatus.Committing);
-      expect([...task.nodes].sort()).to.deep.equal(w.nodeSigners.slice(0, 3).map((n) => n.address).sort());
+      expect([...task.nodes].sort()).to.deep.equal(
+        w.nodeSigners
+          .slice(0, 3)
+          .map((n) => n.address)
+          .sort(),
+      );
       expect(task.groupId).to.equal(await w.registry.groupIdOf("NVIDIA GeForce RTX 4090", 24));
       const block = await w.connectionEthers.provider.getBlock("latest");
       expect(task.deadline).to.equal(BigInt(block!.timestamp + COMMIT_WINDOW));
@@ -81,14 +102,19 @@ describe("TaskManager", () => {
       await expect(tm.createTask(ethersLib.ZeroHash, MODEL, 16, FEE)).to.be.revertedWithCustomError(tm, "InvalidArgsHash");
       await expect(tm.createTask(ethersLib.id("x"), MODEL, 0, FEE)).to.be.revertedWithCustomError(tm, "InvalidVram");
       await expect(tm.createTask(ethersLib.id("x"), MODEL, 16, MIN_FEE - 1n))
-        .to.be.revertedWithCustomError(tm, "FeeTooLow").withArgs(MIN_FEE - 1n, MIN_FEE);
+        .to.be.revertedWithCustomError(tm, "FeeTooLow")
+        .withArgs(MIN_FEE - 1n, MIN_FEE);
       for (let i = 0; i < MAX_QUEUE; i++) await w.create();
-      await expect(tm.createTask(ethersLib.id("x"), MODEL, 16, FEE)).to.be.revertedWithCustomError(tm, "QueueFull").withArgs(MAX_QUEUE);
+      await expect(tm.createTask(ethersLib.id("x"), MODEL, 16, FEE))
+        .to.be.revertedWithCustomError(tm, "QueueFull")
+        .withArgs(MAX_QUEUE);
       await w.token.connect(w.outsider).approve(await w.taskManager.getAddress(), 0);
       await networkHelpers.time.increase(QUEUE_WINDOW + 1);
       await w.taskManager.expire(1n);
-      await expect(w.taskManager.connect(w.outsider).createTask(ethersLib.id("x"), MODEL, 16, FEE))
-        .to.be.revertedWithCustomError(w.token, "ERC20InsufficientAllowance");
+      await expect(w.taskManager.connect(w.outsider).createTask(ethersLib.id("x"), MODEL, 16, FEE)).to.be.revertedWithCustomError(
+        w.token,
+        "ERC20InsufficientAllowance",
+      );
     });
   });
 
@@ -98,9 +124,14 @@ describe("TaskManager", () => {
       const taskId = await w.create();
       const tx = w.taskManager.connect(w.creator).cancel(taskId);
       await expect(tx).to.emit(w.taskManager, "TaskAborted").withArgs(taskId, AbortReason.Cancelled);
-      await expect(tx).to.emit(w.taskManager, "FeeForfeited").withArgs(taskId, FEE / 10n);
+      await expect(tx)
+        .to.emit(w.taskManager, "FeeForfeited")
+        .withArgs(taskId, FEE / 10n);
       await expect(tx).to.changeTokenBalances(
-        w.connectionEthers, w.token, [w.creator, w.treasury, w.taskManager], [FEE - FEE / 10n, FEE / 10n, -FEE],
+        w.connectionEthers,
+        w.token,
+        [w.creator, w.treasury, w.taskManager],
+        [FEE - FEE / 10n, FEE / 10n, -FEE],
       );
       expect((await w.taskManager.getTask(taskId)).abortReason).to.equal(AbortReason.Cancelled);
       expect(await w.taskManager.queueLength()).to.equal(0n);
@@ -111,11 +142,12 @@ describe("TaskManager", () => {
       const { w, taskId } = await startedWorld();
       const queued = await w.create();
       await expect(w.taskManager.connect(w.outsider).cancel(queued))
-        .to.be.revertedWithCustomError(w.taskManager, "NotCreator").withArgs(queued, w.outsider.address);
+        .to.be.revertedWithCustomError(w.taskManager, "NotCreator")
+        .withArgs(queued, w.outsider.address);
       await expect(w.taskManager.connect(w.creator).cancel(taskId))
-        .to.be.revertedWithCustomError(w.taskManager, "InvalidTaskStatus").withArgs(taskId, TaskStatus.Committing);
-      await expect(w.taskManager.connect(w.creator).cancel(99n))
-        .to.be.revertedWithCustomError(w.taskManager, "UnknownTask").withArgs(99n);
+        .to.be.revertedWithCustomError(w.taskManager, "InvalidTaskStatus")
+        .withArgs(taskId, TaskStatus.Committing);
+      await expect(w.taskManager.connect(w.creator).cancel(99n)).to.be.revertedWithCustomError(w.taskManager, "UnknownTask").withArgs(99n);
     });
 
     it("anyone expires a task that waited past its queue deadline; the creator is refunded", async () => {
@@ -123,13 +155,15 @@ describe("TaskManager", () => {
       const taskId = await w.create();
       const deadline = (await w.taskManager.getTask(taskId)).deadline;
       await expect(w.taskManager.connect(w.outsider).expire(taskId))
-        .to.be.revertedWithCustomError(w.taskManager, "NotExpired").withArgs(taskId, deadline);
+        .to.be.revertedWithCustomError(w.taskManager, "NotExpired")
+        .withArgs(taskId, deadline);
       await networkHelpers.time.increaseTo(deadline + 1n);
       const tx = w.taskManager.connect(w.outsider).expire(taskId);
       await expect(tx).to.emit(w.taskManager, "TaskAborted").withArgs(taskId, AbortReason.QueueTimeout);
       await expect(tx).to.changeTokenBalances(w.connectionEthers, w.token, [w.creator, w.treasury], [FEE - FEE / 10n, FEE / 10n]);
       await expect(w.taskManager.expire(taskId))
-        .to.be.revertedWithCustomError(w.taskManager, "InvalidTaskStatus").withArgs(taskId, TaskStatus.Aborted);
+        .to.be.revertedWithCustomError(w.taskManager, "InvalidTaskStatus")
+        .withArgs(taskId, TaskStatus.Aborted);
     });
 
     it("does not dispatch a task whose queue deadline passed: dispatch expires it", async () => {
@@ -156,7 +190,8 @@ describe("TaskManager", () => {
       await expect(last).to.emit(w.taskManager, "TaskSucceeded").withArgs(taskId, RESULT_A);
       await expect(last).to.emit(w.taskManager, "NodePaid").withArgs(taskId, nodes[0].address, share);
       await expect(last).to.changeTokenBalances(
-        w.connectionEthers, w.token,
+        w.connectionEthers,
+        w.token,
         [nodes[0], nodes[1], nodes[2], w.treasury, w.taskManager],
         [share, share, share, FEE - 3n * share, -FEE],
       );
@@ -177,7 +212,10 @@ describe("TaskManager", () => {
       const last = w.taskManager.connect(nodes[2]).reveal(taskId, RESULT_A, seals[2]!.salt);
       await expect(last).to.emit(w.registry, "NodeSlashed").withArgs(nodes[1].address, taskId, STAKE);
       await expect(last).to.changeTokenBalances(
-        w.connectionEthers, w.token, [nodes[0], nodes[1], nodes[2], w.treasury], [share, 0n, share, FEE - 2n * share + STAKE],
+        w.connectionEthers,
+        w.token,
+        [nodes[0], nodes[1], nodes[2], w.treasury],
+        [share, 0n, share, FEE - 2n * share + STAKE],
       );
       expect((await w.taskManager.getTask(taskId)).status).to.equal(TaskStatus.Succeeded);
       expect((await w.registry.getNode(nodes[1].address)).status).to.equal(NodeStatus.None);
@@ -194,7 +232,9 @@ describe("TaskManager", () => {
       await w.taskManager.connect(nodes[0]).reveal(taskId, RESULT_B, seals[0]!.salt);
       await w.taskManager.connect(nodes[1]).reveal(taskId, RESULT_A, seals[1]!.salt);
       const last = w.taskManager.connect(nodes[2]).reveal(taskId, RESULT_A, seals[2]!.salt);
-      await expect(last).to.emit(w.registry, "NodeSlashed").withArgs(nodes[0].address, taskId, STAKE / 4n);
+      await expect(last)
+        .to.emit(w.registry, "NodeSlashed")
+        .withArgs(nodes[0].address, taskId, STAKE / 4n);
       await expect(last).to.changeTokenBalance(w.connectionEthers, w.token, nodes[0], STAKE - STAKE / 4n);
     });
 
@@ -230,13 +270,15 @@ describe("TaskManager", () => {
       await expect(w.taskManager.expire(taskId)).to.be.revertedWithCustomError(w.taskManager, "NotExpired").withArgs(taskId, deadline);
       await networkHelpers.time.increaseTo(deadline + 1n);
       await expect(w.taskManager.connect(nodes[2]).commit(taskId, ethersLib.id("late")))
-        .to.be.revertedWithCustomError(w.taskManager, "DeadlinePassed").withArgs(taskId, deadline);
+        .to.be.revertedWithCustomError(w.taskManager, "DeadlinePassed")
+        .withArgs(taskId, deadline);
       const expired = w.taskManager.connect(w.outsider).expire(taskId);
       await expect(expired).to.not.emit(w.registry, "NodeSlashed");
       await expect(expired).to.emit(w.taskManager, "TaskRevealOpened");
       expect((await w.registry.getNode(nodes[2].address)).status).to.equal(NodeStatus.Busy);
       await expect(w.taskManager.connect(nodes[2]).reveal(taskId, RESULT_A, ethersLib.ZeroHash))
-        .to.be.revertedWithCustomError(w.taskManager, "NotCommitted").withArgs(taskId, nodes[2].address);
+        .to.be.revertedWithCustomError(w.taskManager, "NotCommitted")
+        .withArgs(taskId, nodes[2].address);
       const share = (FEE * NODE_SHARE_BPS) / BPS / 2n;
       await w.taskManager.connect(nodes[0]).reveal(taskId, RESULT_A, seals[0]!.salt);
       const last = w.taskManager.connect(nodes[1]).reveal(taskId, RESULT_A, seals[1]!.salt);
@@ -264,8 +306,10 @@ describe("TaskManager", () => {
       await w.revealAll(taskId, nodes, [RESULT_A, undefined, RESULT_A], seals);
       expect((await w.taskManager.getTask(taskId)).status).to.equal(TaskStatus.Revealing);
       await networkHelpers.time.increase(REVEAL_WINDOW + 1);
-      await expect(w.taskManager.connect(nodes[1]).reveal(taskId, RESULT_A, seals[1]!.salt))
-        .to.be.revertedWithCustomError(w.taskManager, "DeadlinePassed");
+      await expect(w.taskManager.connect(nodes[1]).reveal(taskId, RESULT_A, seals[1]!.salt)).to.be.revertedWithCustomError(
+        w.taskManager,
+        "DeadlinePassed",
+      );
       const tx = w.taskManager.connect(w.outsider).expire(taskId);
       await expect(tx).to.emit(w.registry, "NodeSlashed").withArgs(nodes[1].address, taskId, STAKE);
       await expect(tx).to.emit(w.taskManager, "TaskSucceeded").withArgs(taskId, RESULT_A);
@@ -301,38 +345,50 @@ describe("TaskManager", () => {
   });
 
   describe("commit and reveal rules", () => {
-
     it("a commitment binds the node: another node cannot open it even with the same result and salt", async () => {
       const { w, taskId, nodes } = await startedWorld();
       const seals = await w.commitAll(taskId, nodes, [RESULT_A, RESULT_B, RESULT_A]);
       // nodes[1] learns nodes[0]'s result and salt and tries to reveal them as its own.
       await expect(w.taskManager.connect(nodes[1]).reveal(taskId, RESULT_A, seals[0]!.salt))
-        .to.be.revertedWithCustomError(w.taskManager, "InvalidReveal").withArgs(taskId, nodes[1].address);
+        .to.be.revertedWithCustomError(w.taskManager, "InvalidReveal")
+        .withArgs(taskId, nodes[1].address);
       await expect(w.taskManager.connect(nodes[0]).reveal(taskId, RESULT_B, seals[0]!.salt))
-        .to.be.revertedWithCustomError(w.taskManager, "InvalidReveal").withArgs(taskId, nodes[0].address);
+        .to.be.revertedWithCustomError(w.taskManager, "InvalidReveal")
+        .withArgs(taskId, nodes[0].address);
       expect(await w.taskManager.commitmentOf(taskId, nodes[0].address, RESULT_A, seals[0]!.salt)).to.equal(
-        ethersLib.keccak256(ethersLib.AbiCoder.defaultAbiCoder().encode(
-          ["uint256", "address", "bytes32", "bytes32"], [taskId, nodes[0].address, RESULT_A, seals[0]!.salt])),
+        ethersLib.keccak256(
+          ethersLib.AbiCoder.defaultAbiCoder().encode(
+            ["uint256", "address", "bytes32", "bytes32"],
+            [taskId, nodes[0].address, RESULT_A, seals[0]!.salt],
+          ),
+        ),
       );
     });
 
     it("rejects commits from outsiders, twice, zero, for unknown tasks and after reveals opened", async () => {
       const { w, taskId, nodes } = await startedWorld();
       await expect(w.taskManager.connect(w.outsider).commit(taskId, ethersLib.id("c")))
-        .to.be.revertedWithCustomError(w.taskManager, "NotSelected").withArgs(taskId, w.outsider.address);
-      await expect(w.taskManager.connect(nodes[0]).commit(taskId, ethersLib.ZeroHash))
-        .to.be.revertedWithCustomError(w.taskManager, "InvalidCommitment");
+        .to.be.revertedWithCustomError(w.taskManager, "NotSelected")
+        .withArgs(taskId, w.outsider.address);
+      await expect(w.taskManager.connect(nodes[0]).commit(taskId, ethersLib.ZeroHash)).to.be.revertedWithCustomError(
+        w.taskManager,
+        "InvalidCommitment",
+      );
       await expect(w.taskManager.connect(nodes[0]).commit(77n, ethersLib.id("c")))
-        .to.be.revertedWithCustomError(w.taskManager, "UnknownTask").withArgs(77n);
+        .to.be.revertedWithCustomError(w.taskManager, "UnknownTask")
+        .withArgs(77n);
       await w.taskManager.connect(nodes[0]).commit(taskId, ethersLib.id("c0"));
       await expect(w.taskManager.connect(nodes[0]).commit(taskId, ethersLib.id("c1")))
-        .to.be.revertedWithCustomError(w.taskManager, "AlreadyCommitted").withArgs(taskId, nodes[0].address);
+        .to.be.revertedWithCustomError(w.taskManager, "AlreadyCommitted")
+        .withArgs(taskId, nodes[0].address);
       await expect(w.taskManager.connect(nodes[0]).reveal(taskId, RESULT_A, ethersLib.ZeroHash))
-        .to.be.revertedWithCustomError(w.taskManager, "InvalidTaskStatus").withArgs(taskId, TaskStatus.Committing);
+        .to.be.revertedWithCustomError(w.taskManager, "InvalidTaskStatus")
+        .withArgs(taskId, TaskStatus.Committing);
       await w.taskManager.connect(nodes[1]).commit(taskId, ethersLib.id("c2"));
       await w.taskManager.connect(nodes[2]).commit(taskId, ethersLib.id("c3"));
       await expect(w.taskManager.connect(nodes[0]).commit(taskId, ethersLib.id("c4")))
-        .to.be.revertedWithCustomError(w.taskManager, "InvalidTaskStatus").withArgs(taskId, TaskStatus.Revealing);
+        .to.be.revertedWithCustomError(w.taskManager, "InvalidTaskStatus")
+        .withArgs(taskId, TaskStatus.Revealing);
     });
 
     it("rejects a second reveal, reveals of settled tasks and expiring before the reveal deadline", async () => {
@@ -340,13 +396,16 @@ describe("TaskManager", () => {
       const seals = await w.commitAll(taskId, nodes, ALL_A);
       await w.taskManager.connect(nodes[0]).reveal(taskId, RESULT_A, seals[0]!.salt);
       await expect(w.taskManager.connect(nodes[0]).reveal(taskId, RESULT_A, seals[0]!.salt))
-        .to.be.revertedWithCustomError(w.taskManager, "AlreadyRevealed").withArgs(taskId, nodes[0].address);
+        .to.be.revertedWithCustomError(w.taskManager, "AlreadyRevealed")
+        .withArgs(taskId, nodes[0].address);
       await expect(w.taskManager.expire(taskId)).to.be.revertedWithCustomError(w.taskManager, "NotExpired");
       await w.revealAll(taskId, nodes, [undefined, RESULT_A, RESULT_A], seals);
       await expect(w.taskManager.connect(nodes[0]).reveal(taskId, RESULT_A, seals[0]!.salt))
-        .to.be.revertedWithCustomError(w.taskManager, "InvalidTaskStatus").withArgs(taskId, TaskStatus.Succeeded);
+        .to.be.revertedWithCustomError(w.taskManager, "InvalidTaskStatus")
+        .withArgs(taskId, TaskStatus.Succeeded);
       await expect(w.taskManager.expire(taskId))
-        .to.be.revertedWithCustomError(w.taskManager, "InvalidTaskStatus").withArgs(taskId, TaskStatus.Succeeded);
+        .to.be.revertedWithCustomError(w.taskManager, "InvalidTaskStatus")
+        .withArgs(taskId, TaskStatus.Succeeded);
       await expect(w.taskManager.expire(1234n)).to.be.revertedWithCustomError(w.taskManager, "UnknownTask");
     });
   });
@@ -359,8 +418,10 @@ describe("TaskManager", () => {
       const { taskId: next, nodes: nextNodes } = await w.started();
       const nextSeals = await w.commitAll(next, nextNodes, [RESULT_B, RESULT_B, RESULT_B]);
       // Opening the old commitment in the new task fails: the slot now holds the new commitment.
-      await expect(w.taskManager.connect(nodes[0]).reveal(next, RESULT_A, seals[0]!.salt))
-        .to.be.revertedWithCustomError(w.taskManager, "InvalidReveal");
+      await expect(w.taskManager.connect(nodes[0]).reveal(next, RESULT_A, seals[0]!.salt)).to.be.revertedWithCustomError(
+        w.taskManager,
+        "InvalidReveal",
+      );
       await w.revealAll(next, nextNodes, [RESULT_B, RESULT_B, RESULT_B], nextSeals);
       expect((await w.taskManager.getTask(taskId)).resultHash).to.equal(RESULT_A);
       expect((await w.taskManager.getTask(next)).resultHash).to.equal(RESULT_B);
@@ -416,7 +477,9 @@ describe("TaskManager", () => {
     it("the admin sets windows, fee split, queue bound, dispatch scan, minimum fee and treasury within their rules", async () => {
       const w = await world();
       const tm = w.taskManager;
-      await expect(tm.setWindows(1, 2, 3)).to.emit(tm, "WindowsSet").withArgs(1, 2, 3);
+      await expect(tm.setWindows(1, 2, 3))
+        .to.emit(tm, "WindowsSet")
+        .withArgs(1, 2, 3);
       await expect(tm.setWindows(0, 2, 3)).to.be.revertedWithCustomError(tm, "InvalidWindow");
       await expect(tm.setNodeShareBps(10_000)).to.emit(tm, "NodeShareBpsSet").withArgs(10_000);
       await expect(tm.setNodeShareBps(10_001)).to.be.revertedWithCustomError(tm, "InvalidBps").withArgs(10_001);
@@ -428,7 +491,9 @@ describe("TaskManager", () => {
       await expect(tm.setMinFee(5n)).to.emit(tm, "MinFeeSet").withArgs(5n);
       await expect(tm.setTreasury(ethersLib.ZeroAddress)).to.be.revertedWithCustomError(tm, "ZeroAddress");
       await expect(tm.setWindows(2n ** 32n, 2, 3)).to.be.revertedWithCustomError(tm, "InvalidWindow");
-      await expect(tm.setMinFee(2n ** 96n)).to.be.revertedWithCustomError(tm, "InvalidMinFee").withArgs(2n ** 96n);
+      await expect(tm.setMinFee(2n ** 96n))
+        .to.be.revertedWithCustomError(tm, "InvalidMinFee")
+        .withArgs(2n ** 96n);
       expect(await tm.minFee()).to.equal(5n);
       expect(await tm.params()).to.deep.equal([1n, 2n, 3n, 10_000n, BigInt(MAX_QUEUE), 4n, 10_000n]);
       await expect(tm.connect(w.outsider).setWindows(1, 1, 1)).to.be.revertedWithCustomError(tm, "AccessControlUnauthorizedAccount");

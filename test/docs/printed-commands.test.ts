@@ -83,7 +83,8 @@ describe("docs: every printed command works as printed", function () {
           continue;
         }
         const known = new Set(command.options.flatMap((o) => [o.long, o.negate ? o.long : undefined]).filter(Boolean));
-        for (const flag of flags(words)) if (!known.has(flag) && flag !== "--help") problems.push(`${source}: "${names.join(" ")}" has no ${flag}`);
+        for (const flag of flags(words))
+          if (!known.has(flag) && flag !== "--help") problems.push(`${source}: "${names.join(" ")}" has no ${flag}`);
       }
     }
     expect(problems).to.deep.equal([]);

@@ -63,7 +63,12 @@ describe("e2e: the bridge on a devnet", function () {
     const engine = new GptEngine({ modelsDir: defaultModelsDir() });
     try {
       const local = await engine.runTask(
-        encodeTask({ model: "stories260K", messages, seed: 11, generation_config: { max_new_tokens: 24, do_sample: true, temperature: 0.8, top_k: 0 } }),
+        encodeTask({
+          model: "stories260K",
+          messages,
+          seed: 11,
+          generation_config: { max_new_tokens: 24, do_sample: true, temperature: 0.8, top_k: 0 },
+        }),
       );
       expect(local.resultHash).to.equal(receipt.result_hash);
     } finally {
@@ -72,7 +77,13 @@ describe("e2e: the bridge on a devnet", function () {
   });
 
   it("streams the verified answer", async function () {
-    const stream = await openai.chat.completions.create({ model: "stories260K", messages: [{ role: "user", content: "Lily" }], temperature: 0, max_tokens: 12, stream: true });
+    const stream = await openai.chat.completions.create({
+      model: "stories260K",
+      messages: [{ role: "user", content: "Lily" }],
+      temperature: 0,
+      max_tokens: 12,
+      stream: true,
+    });
     let content = "";
     let finish: string | null = null;
     for await (const chunk of stream) {

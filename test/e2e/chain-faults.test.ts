@@ -72,7 +72,10 @@ describe("e2e: the chain stalls or reorganises under the workers; graceful stop"
 
     expect(await conn.provider.send("evm_revert", [snapshot])).to.equal(true);
     const rewound = await conn.taskManager.getTask(submitted.taskId);
-    expect(rewound.status === TaskStatus.Queued || rewound.status === TaskStatus.Committing, `task back before settlement (status ${rewound.status})`).to.equal(true);
+    expect(
+      rewound.status === TaskStatus.Queued || rewound.status === TaskStatus.Committing,
+      `task back before settlement (status ${rewound.status})`,
+    ).to.equal(true);
 
     const again = await waitForResult(conn, submitted.taskId, { timeoutMs: TASK_TIMEOUT_MS });
     expectSucceeded(again);

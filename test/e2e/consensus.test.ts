@@ -110,7 +110,14 @@ describe("e2e: consensus on a devnet started with `triad devnet`", function () {
   });
 
   it("more tasks than free nodes all complete through the queue, and no task mixes card models", async function () {
-    const names = ["sampling.json", "chat.json", "beam-search.json", "repetition-penalty.json", "multiple-sequences.json", "top-k-top-p-typical.json"];
+    const names = [
+      "sampling.json",
+      "chat.json",
+      "beam-search.json",
+      "repetition-penalty.json",
+      "multiple-sequences.json",
+      "top-k-top-p-typical.json",
+    ];
     const locals = await Promise.all(names.map((name) => localOutcome(example(name))));
     const submitted: SubmittedTask[] = [];
     for (const name of names) submitted.push(await submitTask(conn, example(name)));

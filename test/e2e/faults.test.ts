@@ -97,7 +97,10 @@ describe("e2e: faulty workers, crashes and restarts", function () {
     const committed = await conn.taskManager.queryFilter(conn.taskManager.filters.TaskCommitted(submitted.taskId, crashing.address));
     expect(committed, "its commitment is on-chain").to.have.length(1);
     const midway = await conn.taskManager.getTask(submitted.taskId);
-    expect(midway.status === TaskStatus.Committing || midway.status === TaskStatus.Revealing, "the task waits for it (Committing or Revealing)").to.equal(true);
+    expect(
+      midway.status === TaskStatus.Committing || midway.status === TaskStatus.Revealing,
+      "the task waits for it (Committing or Revealing)",
+    ).to.equal(true);
 
     await devnet.restartWorker(crashing.name, { faults: {} });
     const result = await waitForResult(conn, submitted.taskId, { timeoutMs: TASK_TIMEOUT_MS });
@@ -117,9 +120,13 @@ describe("e2e: faulty workers, crashes and restarts", function () {
     const task = example("sampling.json");
     const local = await localOutcome(task);
     const submitted = await submitTask(conn, task, { minVramGb: 80 });
-    await waitUntilReady("the task starts", async () => (await conn.taskManager.getTask(submitted.taskId)).status >= TaskStatus.Committing, {
-      timeoutMs: TASK_TIMEOUT_MS,
-    });
+    await waitUntilReady(
+      "the task starts",
+      async () => (await conn.taskManager.getTask(submitted.taskId)).status >= TaskStatus.Committing,
+      {
+        timeoutMs: TASK_TIMEOUT_MS,
+      },
+    );
     const relayPidBefore = devnet.manifest.pids.relay;
     await devnet.restartRelay();
     expect(devnet.manifest.pids.relay).to.not.equal(relayPidBefore);

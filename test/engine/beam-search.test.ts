@@ -49,7 +49,10 @@ describe("engine: beam search", function () {
     const [first] = await logProbsFromScratch(model, [promptIds]);
     const all: Hypothesis[] = STOP_IDS.map((stop) => ({ tokens: [stop], score: first[stop] }));
     const firstTokens = [...first.keys()].filter((t) => !STOP_IDS.includes(t));
-    const second = await logProbsFromScratch(model, firstTokens.map((t) => [...promptIds, t]));
+    const second = await logProbsFromScratch(
+      model,
+      firstTokens.map((t) => [...promptIds, t]),
+    );
     firstTokens.forEach((t, row) => {
       for (let u = 0; u < second[row].length; u++) all.push({ tokens: [t, u], score: (first[t] + second[row][u]) / 2 });
     });
@@ -78,14 +81,19 @@ describe("engine: beam search", function () {
   it("a story that ends stops with the stop token and finish_reason stop", async function () {
     const golden = readModelJson("golden.json").cases.find((c: { name: string }) => c.name === "long_story_ends_with_bos");
     const response = responseOf(
-      await run(engine, task({ messages: [{ role: "user", content: golden.prompt }], generation_config: { num_beams: 2, max_new_tokens: 40 } })),
+      await run(
+        engine,
+        task({ messages: [{ role: "user", content: golden.prompt }], generation_config: { num_beams: 2, max_new_tokens: 40 } }),
+      ),
     );
     expect(response.choices[0].finish_reason).to.equal("stop");
     expect(response.usage.completion_tokens).to.be.below(40);
   });
 
   it("the engine returns num_return_sequences choices, counting every hypothesis' tokens", async function () {
-    const response = responseOf(await run(engine, task({ generation_config: { num_beams: 4, num_return_sequences: 3, max_new_tokens: 10 } })));
+    const response = responseOf(
+      await run(engine, task({ generation_config: { num_beams: 4, num_return_sequences: 3, max_new_tokens: 10 } })),
+    );
     expect(response.choices.map((c) => c.index)).to.deep.equal([0, 1, 2]);
     expect(new Set(response.choices.map((c) => c.message.content)).size).to.equal(3);
     expect(response.usage.completion_tokens).to.equal(30);

@@ -28,7 +28,13 @@ describe("engine: run-task command line", function () {
   });
 
   it("a valid task prints canonical JSON on stdout, hash and provenance on stderr", async function () {
-    const { code, stdout, stderr } = await runCli([path.join(repoRoot, "examples/greedy.json"), "--models-dir", modelsDir, "--threads", "1"]);
+    const { code, stdout, stderr } = await runCli([
+      path.join(repoRoot, "examples/greedy.json"),
+      "--models-dir",
+      modelsDir,
+      "--threads",
+      "1",
+    ]);
     expect(code).to.equal(0);
     expect(stdout).to.match(/^\{"choices":\[\{"finish_reason":"length","index":0,"message":\{"content":", there was a little girl/);
     expect(stderr).to.match(/resultHash 0x[0-9a-f]{64}/);

@@ -71,9 +71,12 @@ describe("engine devices: execution providers", function () {
   it("explains an unavailable provider in the operator's terms and keeps onnxruntime's reason", function () {
     const webgpu = unavailableReason(
       "webgpu",
-      "/onnxruntime_src/onnxruntime/core/providers/webgpu/webgpu_context.cc:136 ... adapter_result.status == wgpu::RequestAdapterStatus::Success was false. Failed to get a WebGPU adapter: No supported adapters",
+      "/onnxruntime_src/onnxruntime/core/providers/webgpu/webgpu_context.cc:136 ... adapter_result.status == " +
+        "wgpu::RequestAdapterStatus::Success was false. Failed to get a WebGPU adapter: No supported adapters",
     );
-    expect(webgpu).to.match(/^no WebGPU adapter found \(.*libvulkan\.so\.1.*\) \[onnxruntime: Failed to get a WebGPU adapter: No supported adapters\]$/);
+    expect(webgpu).to.match(
+      /^no WebGPU adapter found \(.*libvulkan\.so\.1.*\) \[onnxruntime: Failed to get a WebGPU adapter: No supported adapters\]$/,
+    );
     const cuda = unavailableReason("cuda", "OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library");
     expect(cuda).to.include("installed without its CUDA provider").and.to.include("ONNXRUNTIME_NODE_INSTALL=cuda12");
     expect(unavailableReason("cuda", "out of memory")).to.equal("out of memory");
@@ -90,14 +93,20 @@ describe("engine devices: execution providers", function () {
     const engine = new GptEngine({ modelsDir });
     try {
       const outcome = await run(engine, task({ generation_config: { max_new_tokens: 4 } }));
-      expect(outcome.provenance).to.include({ device: "cpu", executionProvider: "cpu", kvCacheLocation: "cpu", deviceModel: cpuCardModel() });
+      expect(outcome.provenance).to.include({
+        device: "cpu",
+        executionProvider: "cpu",
+        kvCacheLocation: "cpu",
+        deviceModel: cpuCardModel(),
+      });
     } finally {
       await engine.close();
     }
   });
 
   for (const device of ["webgpu", "cuda"] as const) {
-    it(`--device ${device}: a clear EngineFault where it is unavailable, never a CPU result; where available, CPU's tokens`, async function () {
+    const title = `--device ${device}: a clear EngineFault where it is unavailable, never a CPU result; where available, CPU's tokens`;
+    it(title, async function () {
       const available = await ensureDeviceAvailable(device).then(
         () => true,
         () => false,
@@ -168,7 +177,12 @@ describe("engine devices: KV cache held in device buffers", function () {
         return { logits: [Float32Array.of(0, 0, 1, 0)], cache: deviceCache(label, disposed, step) };
       },
     } as unknown as ForwardPass;
-    const config = { max_new_tokens: 3, num_return_sequences: 2, do_sample: false, eos_token_ids: [] } as unknown as ResolvedGenerationConfig;
+    const config = {
+      max_new_tokens: 3,
+      num_return_sequences: 2,
+      do_sample: false,
+      eos_token_ids: [],
+    } as unknown as ResolvedGenerationConfig;
     const sequences = await greedyOrSample(forward, [1, 2], config, [], 0);
     expect(sequences.map((s) => s.tokenIds)).to.deep.equal([
       [2, 2, 2],
@@ -190,8 +204,13 @@ describe("engine devices: KV cache held in device buffers", function () {
 function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const cli = path.join(repoRoot, "bin/triad.js");
-    execFile(process.execPath, [cli, "run-task", path.join(repoRoot, "examples/greedy.json"), "--models-dir", modelsDir, ...args], { cwd: repoRoot }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as { code?: number }).code) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [cli, "run-task", path.join(repoRoot, "examples/greedy.json"), "--models-dir", modelsDir, ...args],
+      { cwd: repoRoot },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? Number((error as { code?: number }).code) : 0, stdout, stderr });
+      },
+    );
   });
 }

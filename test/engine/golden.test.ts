@@ -10,9 +10,7 @@ import { MODEL, loadStories, modelsDir, readModelJson, responseOf, run, task } f
 
 const golden = readModelJson("golden.json");
 const referenceLogits = readModelJson("reference/logits.json");
-const referenceTokenizer = readModelJson<Array<{ text: string; spm_ids: number[]; spm_decode: string }>>(
-  "reference/tokenizer.json",
-);
+const referenceTokenizer = readModelJson<Array<{ text: string; spm_ids: number[]; spm_decode: string }>>("reference/tokenizer.json");
 
 describe("engine: golden greedy continuations of stories260K", function () {
   let engine: GptEngine;

@@ -4,7 +4,14 @@ import { ForwardPass } from "../../worker/engine/forward.js";
 import { HF_GENERATION_DEFAULTS } from "../../worker/engine/generation-config.js";
 import { GptEngine } from "../../worker/engine/index.js";
 import {
-  applyProcessors, argmax, buildProcessors, repetitionPenalty, temperature, topK, topP, typicalP,
+  applyProcessors,
+  argmax,
+  buildProcessors,
+  repetitionPenalty,
+  temperature,
+  topK,
+  topP,
+  typicalP,
 } from "../../worker/engine/logits-processors.js";
 import type { LoadedModel } from "../../worker/engine/model-loader.js";
 import { completionText } from "../../worker/engine/prompt.js";
@@ -14,7 +21,9 @@ import { loadStories, modelsDir, responseOf, run, task } from "./helpers.js";
 const logOf = (probs: number[]) => Float32Array.from(probs.map(Math.log));
 const kept = (scores: Float32Array) => [...scores.keys()].filter((i) => scores[i] !== -Infinity);
 const config = (settings: Partial<ResolvedGenerationConfig>): ResolvedGenerationConfig => ({
-  ...HF_GENERATION_DEFAULTS, eos_token_ids: [1, 2], ...settings,
+  ...HF_GENERATION_DEFAULTS,
+  eos_token_ids: [1, 2],
+  ...settings,
 });
 
 describe("engine: logits processors (hand-computed)", function () {
@@ -110,10 +119,15 @@ describe("engine: repetition penalty end to end", function () {
       if (best === 1 || best === 2) break;
     }
     const response = responseOf(
-      await run(engine, task({ messages: [{ role: "user", content: prompt }], generation_config: { max_new_tokens: 24, repetition_penalty: penalty } })),
+      await run(
+        engine,
+        task({ messages: [{ role: "user", content: prompt }], generation_config: { max_new_tokens: 24, repetition_penalty: penalty } }),
+      ),
     );
     expect(response.choices[0].message.content).to.equal(completionText(model.tokenizer, promptIds, generated));
-    const unpenalised = responseOf(await run(engine, task({ messages: [{ role: "user", content: prompt }], generation_config: { max_new_tokens: 24 } })));
+    const unpenalised = responseOf(
+      await run(engine, task({ messages: [{ role: "user", content: prompt }], generation_config: { max_new_tokens: 24 } })),
+    );
     expect(response.choices[0].message.content).not.to.equal(unpenalised.choices[0].message.content);
   });
 });

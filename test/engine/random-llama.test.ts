@@ -32,7 +32,8 @@ describe("scripts/make-random-llama.ts", function () {
   it("has stories260K's ONNX input/output names and types, with its own layer count and shapes", async function () {
     const stories = await loadStories();
     try {
-      const names = (m: LoadedModel) => [m.session.inputNames, m.session.outputNames].map((list) => list.map((n) => n.replace(/\.\d+\./, ".N.")));
+      const names = (m: LoadedModel) =>
+        [m.session.inputNames, m.session.outputNames].map((list) => list.map((n) => n.replace(/\.\d+\./, ".N.")));
       const unique = (lists: string[][]) => lists.map((list) => [...new Set(list)]);
       expect(unique(names(model))).to.deep.equal(unique(names(stories)));
       expect(model.numLayers).to.equal(SHAPE.layers);
@@ -40,7 +41,9 @@ describe("scripts/make-random-llama.ts", function () {
         type: "float32",
         shape: ["batch_size", SHAPE.kvHeads, "past_sequence_length", SHAPE.hidden / SHAPE.heads],
       });
-      expect(model.session.outputMetadata.find((m) => m.name === "logits")).to.deep.include({ shape: ["batch_size", "sequence_length", SHAPE.vocab] });
+      expect(model.session.outputMetadata.find((m) => m.name === "logits")).to.deep.include({
+        shape: ["batch_size", "sequence_length", SHAPE.vocab],
+      });
     } finally {
       await releaseModel(stories);
     }
@@ -69,7 +72,12 @@ describe("scripts/make-random-llama.ts", function () {
     const engine = new GptEngine({ modelsDir: dir });
     try {
       for (const generation_config of [{ max_new_tokens: 8 }, { max_new_tokens: 4, num_beams: 2 }]) {
-        const outcome = await run(engine, { model: "tiny", messages: [{ role: "user", content: "Once upon a time" }], seed: 1, generation_config });
+        const outcome = await run(engine, {
+          model: "tiny",
+          messages: [{ role: "user", content: "Once upon a time" }],
+          seed: 1,
+          generation_config,
+        });
         expect(responseOf(outcome).usage.completion_tokens).to.equal(generation_config.max_new_tokens);
       }
     } finally {

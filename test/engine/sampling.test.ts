@@ -28,7 +28,10 @@ describe("engine: PRNG", function () {
   it("xoshiro256** matches the reference implementation for state {1, 2, 3, 4}", function () {
     const rng = new Xoshiro256StarStar([1n, 2n, 3n, 4n]);
     expect([rng.nextUint64(), rng.nextUint64(), rng.nextUint64(), rng.nextUint64()]).to.deep.equal([
-      11520n, 0n, 1509978240n, 1215971899390074240n,
+      11520n,
+      0n,
+      1509978240n,
+      1215971899390074240n,
     ]);
   });
 
@@ -117,7 +120,9 @@ describe("engine: sampling", function () {
 
   it("sampling with a high temperature departs from greedy", async function () {
     const greedy = responseOf(await run(engine, task({ generation_config: { max_new_tokens: 32 } })));
-    const hot = responseOf(await run(engine, task({ generation_config: { max_new_tokens: 32, do_sample: true, temperature: 1.5, top_k: 0 } })));
+    const hot = responseOf(
+      await run(engine, task({ generation_config: { max_new_tokens: 32, do_sample: true, temperature: 1.5, top_k: 0 } })),
+    );
     expect(hot.choices[0].message.content).not.to.equal(greedy.choices[0].message.content);
   });
 });

@@ -26,10 +26,19 @@ describe("engine: task schema and validation", function () {
       model: "gpt2",
       messages: [{ role: "user", content: "I want to create a chat bot. Any suggestions?" }],
       generation_config: {
-        max_new_tokens: 30, do_sample: true, num_beams: 1, temperature: 1.0, typical_p: 1.0,
-        top_k: 20, top_p: 1.0, repetition_penalty: 1.0, num_return_sequences: 1,
+        max_new_tokens: 30,
+        do_sample: true,
+        num_beams: 1,
+        temperature: 1.0,
+        typical_p: 1.0,
+        top_k: 20,
+        top_p: 1.0,
+        repetition_penalty: 1.0,
+        num_return_sequences: 1,
       },
-      seed: 42, dtype: "auto", quantize_bits: 4,
+      seed: 42,
+      dtype: "auto",
+      quantize_bits: 4,
     };
     expect(validateTask(seedExample)).to.deep.equal({ ok: true, task: seedExample });
   });
@@ -41,14 +50,30 @@ describe("engine: task schema and validation", function () {
     ["model id may not climb out of the models dir", task({ model: "../etc" }), "$.model: must be a HuggingFace model id"],
     ["model id has at most one slash", task({ model: "a/b/c" }), "$.model: must be a HuggingFace model id"],
     ["messages must not be empty", task({ messages: [] }), "$.messages: must NOT have fewer than 1 items"],
-    ["role is one of three", task({ messages: [{ role: "tool" as never, content: "x" }] }), '$.messages[0].role: must be one of "system", "user", "assistant"'],
+    [
+      "role is one of three",
+      task({ messages: [{ role: "tool" as never, content: "x" }] }),
+      '$.messages[0].role: must be one of "system", "user", "assistant"',
+    ],
     ["content is a string", task({ messages: [{ role: "user", content: 5 as never }] }), "$.messages[0].content: must be string"],
-    ["unknown message field", task({ messages: [{ role: "user", content: "x", name: "n" } as never] }), "$.messages[0].name: unknown field"],
+    [
+      "unknown message field",
+      task({ messages: [{ role: "user", content: "x", name: "n" } as never] }),
+      "$.messages[0].name: unknown field",
+    ],
     ["unknown top-level field", { ...task(), stream: true }, "$.stream: unknown field"],
     ["unknown generation field", task({ generation_config: { min_length: 3 } as never }), "$.generation_config.min_length: unknown field"],
     ["max_new_tokens >= 1", task({ generation_config: { max_new_tokens: 0 } }), "$.generation_config.max_new_tokens: must be >= 1"],
-    ["max_new_tokens is an integer", task({ generation_config: { max_new_tokens: 2.5 } }), "$.generation_config.max_new_tokens: must be integer"],
-    ["do_sample is a boolean", task({ generation_config: { do_sample: "yes" as never } }), "$.generation_config.do_sample: must be boolean"],
+    [
+      "max_new_tokens is an integer",
+      task({ generation_config: { max_new_tokens: 2.5 } }),
+      "$.generation_config.max_new_tokens: must be integer",
+    ],
+    [
+      "do_sample is a boolean",
+      task({ generation_config: { do_sample: "yes" as never } }),
+      "$.generation_config.do_sample: must be boolean",
+    ],
     ["num_beams >= 1", task({ generation_config: { num_beams: 0 } }), "$.generation_config.num_beams: must be >= 1"],
     ["num_beams <= 16", task({ generation_config: { num_beams: 17 } }), "$.generation_config.num_beams: must be <= 16"],
     ["temperature >= 0", task({ generation_config: { temperature: -1 } }), "$.generation_config.temperature: must be >= 0"],
@@ -58,17 +83,41 @@ describe("engine: task schema and validation", function () {
     ["top_k >= 0", task({ generation_config: { top_k: -1 } }), "$.generation_config.top_k: must be >= 0"],
     ["top_p > 0", task({ generation_config: { top_p: 0 } }), "$.generation_config.top_p: must be > 0"],
     ["top_p <= 1", task({ generation_config: { top_p: 1.5 } }), "$.generation_config.top_p: must be <= 1"],
-    ["repetition_penalty > 0", task({ generation_config: { repetition_penalty: 0 } }), "$.generation_config.repetition_penalty: must be > 0"],
-    ["num_return_sequences >= 1", task({ generation_config: { num_return_sequences: 0 } }), "$.generation_config.num_return_sequences: must be >= 1"],
+    [
+      "repetition_penalty > 0",
+      task({ generation_config: { repetition_penalty: 0 } }),
+      "$.generation_config.repetition_penalty: must be > 0",
+    ],
+    [
+      "num_return_sequences >= 1",
+      task({ generation_config: { num_return_sequences: 0 } }),
+      "$.generation_config.num_return_sequences: must be >= 1",
+    ],
     ["seed >= 0", task({ seed: -1 }), "$.seed: must be >= 0"],
     ["seed is an integer", task({ seed: 1.5 }), "$.seed: must be integer"],
     ["seed is a safe integer", task({ seed: 2 ** 53 }), "$.seed: must be <= 9007199254740991"],
     ["dtype enum", task({ dtype: "int8" as never }), '$.dtype: must be one of "float16", "bfloat16", "float32", "auto"'],
     ["quantize_bits enum", task({ quantize_bits: 2 as never }), "$.quantize_bits: must be one of 4, 8"],
-    ["sampling needs temperature > 0", task({ generation_config: { do_sample: true, temperature: 0 } }), "$.generation_config.temperature: must be > 0 when do_sample is true"],
-    ["beam sampling is not supported", task({ generation_config: { do_sample: true, num_beams: 2 } }), "$.generation_config.num_beams: beam sampling"],
-    ["greedy returns one sequence", task({ generation_config: { num_return_sequences: 2 } }), "$.generation_config.num_return_sequences: greedy decoding returns exactly 1 sequence"],
-    ["beams >= returned sequences", task({ generation_config: { num_beams: 2, num_return_sequences: 3 } }), "$.generation_config.num_return_sequences: must be <= num_beams (2)"],
+    [
+      "sampling needs temperature > 0",
+      task({ generation_config: { do_sample: true, temperature: 0 } }),
+      "$.generation_config.temperature: must be > 0 when do_sample is true",
+    ],
+    [
+      "beam sampling is not supported",
+      task({ generation_config: { do_sample: true, num_beams: 2 } }),
+      "$.generation_config.num_beams: beam sampling",
+    ],
+    [
+      "greedy returns one sequence",
+      task({ generation_config: { num_return_sequences: 2 } }),
+      "$.generation_config.num_return_sequences: greedy decoding returns exactly 1 sequence",
+    ],
+    [
+      "beams >= returned sequences",
+      task({ generation_config: { num_beams: 2, num_return_sequences: 3 } }),
+      "$.generation_config.num_return_sequences: must be <= num_beams (2)",
+    ],
   ];
   for (const [rule, input, expected] of cases) {
     it(`rejects: ${rule}`, function () {
@@ -84,7 +133,13 @@ describe("engine: task schema and validation", function () {
       seed: -5,
     });
     expect(message).to.match(/^invalid task: /);
-    for (const path of ["$.messages[0].role", "$.generation_config.top_p", "$.generation_config.top_k", "$.seed", "$.generation_config.num_return_sequences"]) {
+    for (const path of [
+      "$.messages[0].role",
+      "$.generation_config.top_p",
+      "$.generation_config.top_k",
+      "$.seed",
+      "$.generation_config.num_return_sequences",
+    ]) {
       expect(message).to.include(path);
     }
     expect(message).not.to.match(/\n|at .*\.ts:/);
@@ -99,8 +154,18 @@ describe("engine: defaults", function () {
   it("omitted settings come from the model's generation_config.json, then HF's defaults", function () {
     const resolved = resolveGenerationConfig({ top_p: 0.5 }, readModelJson("generation_config.json"), readModelJson("config.json"));
     expect(resolved).to.deep.equal({
-      max_new_tokens: 256, do_sample: false, num_beams: 1, temperature: 1, typical_p: 1, top_k: 50, top_p: 0.5,
-      repetition_penalty: 1, num_return_sequences: 1, length_penalty: 1, early_stopping: false, eos_token_ids: [1, 2],
+      max_new_tokens: 256,
+      do_sample: false,
+      num_beams: 1,
+      temperature: 1,
+      typical_p: 1,
+      top_k: 50,
+      top_p: 0.5,
+      repetition_penalty: 1,
+      num_return_sequences: 1,
+      length_penalty: 1,
+      early_stopping: false,
+      eos_token_ids: [1, 2],
     });
   });
 
@@ -152,16 +217,21 @@ describe("engine: task problems become deterministic error documents", function 
 
   it("a model missing from the models dir (remote loading off); the message has no path", async function () {
     const outcome = await run(engine, task({ model: "someone/missing-model" }));
-    expect(errorOf(outcome)).to.deep.equal({ code: "model_not_found", message: "model someone/missing-model is not available on this node" });
+    expect(errorOf(outcome)).to.deep.equal({
+      code: "model_not_found",
+      message: "model someone/missing-model is not available on this node",
+    });
     expect(outcome.canonicalJson).not.to.include(modelsDir);
   });
 
   it("a dtype / quantization combination the model lacks", async function () {
     expect(errorOf(await run(engine, task({ dtype: "bfloat16" })))).to.deep.equal({
-      code: "unsupported_variant", message: "dtype bfloat16 with no quantization has no ONNX variant",
+      code: "unsupported_variant",
+      message: "dtype bfloat16 with no quantization has no ONNX variant",
     });
     expect(errorOf(await run(engine, task({ dtype: "float16", quantize_bits: 4 })))).to.deep.equal({
-      code: "unsupported_variant", message: "model stories260K has no q4f16 ONNX variant (onnx/model_q4f16.onnx)",
+      code: "unsupported_variant",
+      message: "model stories260K has no q4f16 ONNX variant (onnx/model_q4f16.onnx)",
     });
   });
 

@@ -2,7 +2,11 @@ import { expect } from "chai";
 import { describe, it } from "mocha";
 import { applyEvent, emptyState, throughputPerMinute, type ExplorerEvent } from "../../worker/explorer/model.js";
 
-const [A, B, C] = ["0xaaaa000000000000000000000000000000000001", "0xbbbb000000000000000000000000000000000002", "0xcccc000000000000000000000000000000000003"];
+const [A, B, C] = [
+  "0xaaaa000000000000000000000000000000000001",
+  "0xbbbb000000000000000000000000000000000002",
+  "0xcccc000000000000000000000000000000000003",
+];
 
 function fold(events: Array<[number, ExplorerEvent]>) {
   const state = emptyState();
@@ -10,7 +14,10 @@ function fold(events: Array<[number, ExplorerEvent]>) {
   return state;
 }
 
-const joins: Array<[number, ExplorerEvent]> = [A, B, C].map((node) => [100, { kind: "NodeJoined", node, groupId: "1", cardModel: "NVIDIA L4", vramGb: 24 }]);
+const joins: Array<[number, ExplorerEvent]> = [A, B, C].map((node) => [
+  100,
+  { kind: "NodeJoined", node, groupId: "1", cardModel: "NVIDIA L4", vramGb: 24 },
+]);
 
 describe("explorer: folding events", function () {
   it("follows a task through commits, reveals and settlement, with a slashed node", function () {

@@ -7,7 +7,11 @@ import type { NetworkSnapshot } from "../../worker/explorer/indexer.js";
 import { registerExplorer } from "../../worker/explorer/routes.js";
 import { launchChromium, SCREENSHOT_DIR } from "../bridge/browser.js";
 
-const NODES = ["0xaaaa000000000000000000000000000000000001", "0xbbbb000000000000000000000000000000000002", "0xcccc000000000000000000000000000000000003"];
+const NODES = [
+  "0xaaaa000000000000000000000000000000000001",
+  "0xbbbb000000000000000000000000000000000002",
+  "0xcccc000000000000000000000000000000000003",
+];
 const STAKE = (400n * 10n ** 18n).toString();
 
 function snapshot(requests: number): NetworkSnapshot {
@@ -32,10 +36,26 @@ function snapshot(requests: number): NetworkSnapshot {
         nodes: NODES,
         status: "succeeded",
         resultHash: `0x${"ab".repeat(32)}`,
-        timeline: { created: 100, started: 102, commits: { [NODES[0]!]: 105, [NODES[1]!]: 106, [NODES[2]!]: 106 }, revealOpened: 106, reveals: { [NODES[0]!]: 108, [NODES[1]!]: 108, [NODES[2]!]: 109 }, ended: 109 },
+        timeline: {
+          created: 100,
+          started: 102,
+          commits: { [NODES[0]!]: 105, [NODES[1]!]: 106, [NODES[2]!]: 106 },
+          revealOpened: 106,
+          reveals: { [NODES[0]!]: 108, [NODES[1]!]: 108, [NODES[2]!]: 109 },
+          ended: 109,
+        },
         slashed: [NODES[2]!],
       },
-      { taskId: "1", creator: NODES[0]!, fee: "1", nodes: [], status: "aborted", abortReason: "QueueTimeout", timeline: { created: 40, commits: {}, reveals: {}, ended: 60 }, slashed: [] },
+      {
+        taskId: "1",
+        creator: NODES[0]!,
+        fee: "1",
+        nodes: [],
+        status: "aborted",
+        abortReason: "QueueTimeout",
+        timeline: { created: 40, commits: {}, reveals: {}, ended: 60 },
+        slashed: [],
+      },
     ],
     latency: [
       { taskId: "1", ended: 60, seconds: 20, status: "aborted" },

@@ -21,10 +21,11 @@ async function scriptedServer(replies: Array<(res: ServerResponse) => void>) {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests: () => requests,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -34,7 +35,10 @@ const bytes = (payload: Uint8Array) => (res: ServerResponse) =>
   res.writeHead(200, { "content-type": "application/octet-stream" }).end(Buffer.from(payload));
 
 async function caught(promise: Promise<unknown>): Promise<RelayError> {
-  const error = await promise.then(() => null, (e: unknown) => e);
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(error).to.be.instanceOf(RelayError);
   return error as RelayError;
 }
@@ -53,7 +57,10 @@ describe("relay client", function () {
       await new RelayClient(relay.url, world.nodes[0]).putResult(taskId, result);
       await writeFile(path.join(dataDir, "objects", keccak256(result).slice(2)), document("the forged result"));
 
-      const error = await new RelayClient(relay.url, anyone).getResult(taskId, keccak256(result)).then(() => null, (e: unknown) => e);
+      const error = await new RelayClient(relay.url, anyone).getResult(taskId, keccak256(result)).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(error).to.be.instanceOf(ContentHashMismatch).and.not.be.instanceOf(RelayError);
       expect((error as ContentHashMismatch).code).to.equal("content_hash_mismatch");
       expect((error as ContentHashMismatch).message).to.contain(keccak256(result));
@@ -65,7 +72,11 @@ describe("relay client", function () {
 
   it("retries 5xx answers with backoff and then verifies what it got", async function () {
     const payload = document("eventually served");
-    const server = await scriptedServer([status(503, { error: { code: "chain_unavailable", message: "down" } }), status(502, {}), bytes(payload)]);
+    const server = await scriptedServer([
+      status(503, { error: { code: "chain_unavailable", message: "down" } }),
+      status(502, {}),
+      bytes(payload),
+    ]);
     try {
       const client = new RelayClient(server.url, anyone, { retries: 3, minRetryDelayMs: 10 });
       expect(await client.getResult(5n, keccak256(payload))).to.deep.equal(payload);

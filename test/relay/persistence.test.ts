@@ -62,13 +62,21 @@ describe("relay persistence", function () {
     expect((await fetch(`${first.url}${argsPath}`, { headers: usedHeaders })).status).to.equal(200);
     await first.close();
 
-    const deploymentFile = saveDeployment({
-      chainId: 31337, token: ZeroAddress, nodeRegistry: ZeroAddress, taskManager: world.taskManagerAddress, randomness: ZeroAddress,
-      randomnessKind: "blockhash", deployer: ZeroAddress, blockNumber: 0, params: defaultParams(ZeroAddress),
-    }, dataDir);
-    const second = await relayProcess([
-      "--data-dir", dataDir, "--rpc", world.rpcUrl, "--deployment", deploymentFile, "--port", "0",
-    ]);
+    const deploymentFile = saveDeployment(
+      {
+        chainId: 31337,
+        token: ZeroAddress,
+        nodeRegistry: ZeroAddress,
+        taskManager: world.taskManagerAddress,
+        randomness: ZeroAddress,
+        randomnessKind: "blockhash",
+        deployer: ZeroAddress,
+        blockNumber: 0,
+        params: defaultParams(ZeroAddress),
+      },
+      dataDir,
+    );
+    const second = await relayProcess(["--data-dir", dataDir, "--rpc", world.rpcUrl, "--deployment", deploymentFile, "--port", "0"]);
     try {
       const reader = new RelayClient(second.url, world.nodes[2]);
       expect(await reader.getArgs(taskId, keccak256(args))).to.deep.equal(args);

@@ -22,7 +22,13 @@ function facts(overrides: Partial<SimulationFacts>): SimulationFacts {
 
 describe("simulate: plan", function () {
   it("places colluders two to a group, then other faults round-robin, and never beyond a group's seats", function () {
-    const plan = makePlan({ groups: 2, nodesPerGroup: 4, faultCounts: { colluders: 2, wrong: 1, silent: 1, slow: 1 }, tasks: 5, concurrency: 2 });
+    const plan = makePlan({
+      groups: 2,
+      nodesPerGroup: 4,
+      faultCounts: { colluders: 2, wrong: 1, silent: 1, slow: 1 },
+      tasks: 5,
+      concurrency: 2,
+    });
     const seats = plan.faults.map((f) => `${f.group}:${f.index}:${f.kind}`);
     expect(seats).to.deep.equal(["0:0:wrong", "0:1:wrong", "1:0:wrong", "0:2:silent", "1:1:slow"]);
     expect(plan.groups[0]!.faults).to.deep.equal({ 0: { wrongResult: true }, 1: { wrongResult: true }, 2: { skipCommit: true } });
@@ -31,9 +37,18 @@ describe("simulate: plan", function () {
   });
 
   it("refuses impossible plans with the rule that was broken", function () {
-    expect(() => makePlan({ groups: 1, nodesPerGroup: 3, faultCounts: { wrong: 4 }, tasks: 1, concurrency: 1 })).to.throw(PlanError, /seats/);
-    expect(() => makePlan({ groups: 1, nodesPerGroup: 2, faultCounts: {}, tasks: 1, concurrency: 1 })).to.throw(PlanError, /nodes per group/);
-    expect(() => makePlan({ groups: 1, nodesPerGroup: 3, faultCounts: { colluders: 3 }, tasks: 1, concurrency: 1 })).to.throw(PlanError, /pairs/);
+    expect(() => makePlan({ groups: 1, nodesPerGroup: 3, faultCounts: { wrong: 4 }, tasks: 1, concurrency: 1 })).to.throw(
+      PlanError,
+      /seats/,
+    );
+    expect(() => makePlan({ groups: 1, nodesPerGroup: 2, faultCounts: {}, tasks: 1, concurrency: 1 })).to.throw(
+      PlanError,
+      /nodes per group/,
+    );
+    expect(() => makePlan({ groups: 1, nodesPerGroup: 3, faultCounts: { colluders: 3 }, tasks: 1, concurrency: 1 })).to.throw(
+      PlanError,
+      /pairs/,
+    );
     expect(() => parseFaultCounts("wrong=1,lazy=2")).to.throw(PlanError, /unknown fault "lazy"/);
     expect(() => parseFaultCounts("wrong")).to.throw(PlanError, /wrong needs a count/);
     expect(parseFaultCounts("wrong=1, crash=2")).to.deep.equal({ wrong: 1, crash: 2 });
@@ -103,7 +118,9 @@ describe("simulate: report", function () {
       .and.to.match(/not conserved/)
       .and.to.match(/task 2 succeeded on chain but its answer was not retrievable: relay unreachable/);
     expect(report.tasks.answersLost).to.equal(1);
-    const clean = buildReport(facts({ tasks: [{ taskId: 1n, outcome: "aborted", reason: "TooFewCommitments", nodes: [A, B, C], latencyMs: 5 }] }));
+    const clean = buildReport(
+      facts({ tasks: [{ taskId: 1n, outcome: "aborted", reason: "TooFewCommitments", nodes: [A, B, C], latencyMs: 5 }] }),
+    );
     expect(clean.violations).to.deep.equal([]);
     expect(clean.abortReasons).to.deep.equal({ TooFewCommitments: 1 });
     const stuck = buildReport(facts({ tokens: { supplyBefore: 1n, supplyAfter: 1n, sumOfBalances: 1n, escrowAfter: 3n } }));

@@ -10,7 +10,7 @@ contract ThreeDrawTest {
 
     /// The in-memory plan picks the same members as three real swap-and-pops and leaves the same array.
     function testFuzz_planMatchesThreeSwapAndPops(uint256 seed, uint16 countSeed) public pure {
-        uint256 count = 3 + uint256(countSeed) % 300;
+        uint256 count = 3 + (uint256(countSeed) % 300);
         uint256[] memory real = new uint256[](count);
         for (uint256 i; i < count; ++i) real[i] = i;
         uint256[3] memory realPicked;

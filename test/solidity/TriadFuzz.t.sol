@@ -69,7 +69,7 @@ contract TriadFuzzTest is TriadSetup {
     /// The fee is split exactly: the matching nodes' shares plus the treasury's part equal the fee, and a
     /// wrong node's stake goes to the treasury.
     function testFuzz_feeAndSlashAccounting(uint96 feeSeed, uint16 shareSeed, uint8 wrongIndex) public {
-        uint256 fee = MIN_FEE + uint256(feeSeed) % 1_000_000 ether;
+        uint256 fee = MIN_FEE + (uint256(feeSeed) % 1_000_000 ether);
         uint16 shareBps = uint16(uint256(shareSeed) % 10_001);
         taskManager.setNodeShareBps(shareBps);
         for (uint256 i; i < 3; ++i) _join(i, GROUP_SMALL);
@@ -81,7 +81,7 @@ contract TriadFuzzTest is TriadSetup {
 
         _commitAndReveal(taskId, results);
 
-        uint256 share = fee * shareBps / 10_000 / 2;
+        uint256 share = (fee * shareBps) / 10_000 / 2;
         for (uint256 k; k < 3; ++k) {
             if (k == wrong) {
                 require(token.balanceOf(nodes[k]) == 0, "slashed node kept tokens");
@@ -123,7 +123,7 @@ contract TriadFuzzTest is TriadSetup {
     /// Selection only ever uses one group whose VRAM is at least the minimum, or leaves the task queued when
     /// no such group has three available nodes.
     function testFuzz_selectionRespectsGroupAndVram(uint32 minVramSeed, uint8 smallCount, uint8 bigCount) public {
-        uint32 minVram = 1 + minVramSeed % 80;
+        uint32 minVram = 1 + (minVramSeed % 80);
         uint256 small = smallCount % 6;
         uint256 big = bigCount % 6;
         for (uint256 i; i < small; ++i) _join(i, GROUP_SMALL);

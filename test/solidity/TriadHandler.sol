@@ -56,7 +56,7 @@ contract TriadHandler {
     }
 
     function createTask(bool needsBigCard, uint64 feeSeed) external {
-        uint256 fee = 1 ether + uint256(feeSeed) % 100 ether;
+        uint256 fee = 1 ether + (uint256(feeSeed) % 100 ether);
         vm.prank(creator);
         bytes32 argsHash = keccak256(abi.encode(feeSeed, block.number));
         // Half the tasks name MODEL_BIG (TriadSetup: index 1, enabled on GROUP_BIG only) whatever VRAM they ask for.
@@ -91,7 +91,7 @@ contract TriadHandler {
             ITaskManager.TaskInfo memory task = taskManager.getTask(taskId);
             if (task.nodes[0] == address(0)) continue;
             drawChecked[taskId] = true;
-            (uint64 enabled,,) = registry.groupModels(task.groupId);
+            (uint64 enabled, , ) = registry.groupModels(task.groupId);
             if (enabled & (uint64(1) << uint8(task.model)) == 0) drawnOutsideModel = true;
         }
     }
@@ -104,7 +104,7 @@ contract TriadHandler {
     }
 
     function dispatch(uint8 maxTasks) external {
-        try taskManager.dispatch(uint256(maxTasks) % 8 + 1) {} catch {}
+        try taskManager.dispatch((uint256(maxTasks) % 8) + 1) {} catch {}
     }
 
     /// @dev Commits for the nodes of an active task. `wrongPattern % 5`: 0..2 = that node commits a wrong
@@ -155,23 +155,23 @@ contract TriadHandler {
     }
 
     function warp(uint16 seconds_) external {
-        vm.warp(block.timestamp + uint256(seconds_) % 400);
+        vm.warp(block.timestamp + (uint256(seconds_) % 400));
     }
 
     function roll(uint16 blocks) external {
-        vm.roll(block.number + 1 + uint256(blocks) % 300);
+        vm.roll(block.number + 1 + (uint256(blocks) % 300));
     }
 
     function _task(uint256 seed) private view returns (uint256) {
         uint256 count = taskManager.taskCount();
-        return count == 0 ? 0 : seed % count + 1;
+        return count == 0 ? 0 : (seed % count) + 1;
     }
 
     /// @dev The first task in Committing or Revealing at or after `seed` (cyclically), or 0.
     function _activeTask(uint256 seed) private view returns (uint256) {
         uint256 count = taskManager.taskCount();
         for (uint256 i; i < count; ++i) {
-            uint256 taskId = (seed + i) % count + 1;
+            uint256 taskId = ((seed + i) % count) + 1;
             ITaskManager.TaskStatus status = taskManager.getTask(taskId).status;
             if (status == ITaskManager.TaskStatus.Committing || status == ITaskManager.TaskStatus.Revealing) return taskId;
         }

@@ -40,8 +40,11 @@ contract TriadInvariantsTest is TriadSetup {
     /// Tokens are conserved: every token is in a known balance, the registry holds exactly the stakes and the
     /// task manager exactly the escrowed fees.
     function invariant_tokensConserved() public view {
-        uint256 sum = token.balanceOf(CREATOR) + token.balanceOf(TREASURY) + token.balanceOf(address(registry))
-            + token.balanceOf(address(taskManager));
+        uint256 sum =
+            token.balanceOf(CREATOR) +
+                token.balanceOf(TREASURY) +
+                token.balanceOf(address(registry)) +
+                token.balanceOf(address(taskManager));
         for (uint256 i; i < actors.length; ++i) sum += token.balanceOf(actors[i]);
         require(sum == token.totalSupply(), "tokens leaked");
         require(token.balanceOf(address(registry)) == registry.totalStaked(), "registry holds more or less than the stakes");
@@ -63,8 +66,10 @@ contract TriadInvariantsTest is TriadSetup {
             }
             require(activeTasks <= 1, "node in two tasks");
             INodeRegistry.NodeInfo memory info = registry.getNode(node);
-            bool busy = info.status == INodeRegistry.NodeStatus.Busy || info.status == INodeRegistry.NodeStatus.PendingPause
-                || info.status == INodeRegistry.NodeStatus.PendingQuit;
+            bool busy =
+                info.status == INodeRegistry.NodeStatus.Busy ||
+                    info.status == INodeRegistry.NodeStatus.PendingPause ||
+                    info.status == INodeRegistry.NodeStatus.PendingQuit;
             require(busy == (activeTasks == 1), "busy status disagrees with tasks");
             if (busy) require(info.taskId == activeTask, "node records the wrong task");
         }
@@ -80,7 +85,7 @@ contract TriadInvariantsTest is TriadSetup {
             if (handler.drawChecked(taskId)) continue;
             ITaskManager.TaskInfo memory task = taskManager.getTask(taskId);
             if (task.nodes[0] == address(0)) continue;
-            (uint64 enabled,,) = registry.groupModels(task.groupId);
+            (uint64 enabled, , ) = registry.groupModels(task.groupId);
             require(enabled & (uint64(1) << uint8(task.model)) != 0, "task drawn from a group without its model");
         }
     }
@@ -102,7 +107,10 @@ contract TriadInvariantsTest is TriadSetup {
         for (uint256 i; i < actors.length; ++i) {
             INodeRegistry.NodeStatus status = registry.getNode(actors[i]).status;
             require(status != INodeRegistry.NodeStatus.Busy, "node stuck busy");
-            require(status != INodeRegistry.NodeStatus.PendingPause && status != INodeRegistry.NodeStatus.PendingQuit, "node stuck pending");
+            require(
+                status != INodeRegistry.NodeStatus.PendingPause && status != INodeRegistry.NodeStatus.PendingQuit,
+                "node stuck pending"
+            );
         }
         vm.revertToState(snapshot);
     }
@@ -119,7 +127,7 @@ contract TriadInvariantsTest is TriadSetup {
             for (uint256 taskId = 1; taskId <= count && !exposed; ++taskId) {
                 ITaskManager.TaskInfo memory task = taskManager.getTask(taskId);
                 if (task.nodes[2] == address(0)) continue; // never started
-                (uint8 committed, uint8 revealed,) = taskManager.taskProgress(taskId);
+                (uint8 committed, uint8 revealed, ) = taskManager.taskProgress(taskId);
                 uint256 faulty;
                 bool drawn;
                 bool honest;
@@ -144,7 +152,7 @@ contract TriadInvariantsTest is TriadSetup {
     function _holds(uint256 taskId, address node) private view returns (bool) {
         ITaskManager.TaskInfo memory task = taskManager.getTask(taskId);
         if (task.status != ITaskManager.TaskStatus.Committing && task.status != ITaskManager.TaskStatus.Revealing) return false;
-        (,, uint8 released) = taskManager.taskProgress(taskId);
+        (, , uint8 released) = taskManager.taskProgress(taskId);
         for (uint256 k; k < 3; ++k) {
             if (task.nodes[k] == node && released & (1 << k) == 0) return true;
         }

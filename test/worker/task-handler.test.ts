@@ -71,10 +71,18 @@ describe("worker task handler (real contracts, in-process chain)", function () {
   });
   afterEach(() => rmSync(stateDir, { recursive: true, force: true }));
 
-  function handlerFor(options: { engine?: ReturnType<typeof fakeEngine>; relay?: ReturnType<typeof fakeRelay>; faults?: WorkerFaults } = {}) {
+  function handlerFor(
+    options: { engine?: ReturnType<typeof fakeEngine>; relay?: ReturnType<typeof fakeRelay>; faults?: WorkerFaults } = {},
+  ) {
     const metrics = new WorkerMetrics();
     const log = pino({ level: "silent" });
-    const chain = new ChainClient(ethers.provider as unknown as ChainProvider, devAccount(nodeIndex).privateKey, w.deployment, log, metrics);
+    const chain = new ChainClient(
+      ethers.provider as unknown as ChainProvider,
+      devAccount(nodeIndex).privateKey,
+      w.deployment,
+      log,
+      metrics,
+    );
     const engine = options.engine ?? fakeEngine();
     const relay = options.relay ?? fakeRelay();
     const handler = new TaskHandler({
@@ -134,7 +142,14 @@ describe("worker task handler (real contracts, in-process chain)", function () {
   it("after a crash between journaling and committing, commits the journaled salt without running the task again", async function () {
     const salt = ethersLib.hexlify(ethersLib.randomBytes(32));
     await new TaskJournal(stateDir).create(
-      { taskId: String(taskId), argsHash: ethersLib.id("args"), committedHash: RESULT_HASH, resultHash: RESULT_HASH, salt, outcomeKind: "response" },
+      {
+        taskId: String(taskId),
+        argsHash: ethersLib.id("args"),
+        committedHash: RESULT_HASH,
+        resultHash: RESULT_HASH,
+        salt,
+        outcomeKind: "response",
+      },
       new TextEncoder().encode(RESULT_JSON),
     );
     const { handler, engine, chain } = handlerFor();

@@ -26,7 +26,13 @@ export class ApiAccounts {
   authenticate(authorization: string | undefined): ApiKeySpec {
     const key = /^Bearer\s+(\S+)$/i.exec(authorization ?? "")?.[1];
     if (!key) {
-      throw new OpenAiError(401, "invalid_request_error", "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.", null, "missing_api_key");
+      throw new OpenAiError(
+        401,
+        "invalid_request_error",
+        "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.",
+        null,
+        "missing_api_key",
+      );
     }
     const spec = this.#byKey.get(key);
     if (!spec) throw new OpenAiError(401, "invalid_request_error", `Incorrect API key provided: ${mask(key)}.`, null, "invalid_api_key");

@@ -241,7 +241,9 @@ function requestBodyHash(body: unknown): string {
   } catch {
     throw invalidRequest("the request body contains invalid Unicode (a lone UTF-16 surrogate)", null, "invalid_json");
   }
-  return createHash("sha256").update(canonical ?? "").digest("hex");
+  return createHash("sha256")
+    .update(canonical ?? "")
+    .digest("hex");
 }
 
 function parseIdempotencyKey(header: string | string[] | undefined): string | null {
@@ -280,10 +282,7 @@ function toOpenAiError(error: unknown, request: FastifyRequest): OpenAiError {
 function sendStream(reply: FastifyReply, completion: ChatCompletion, includeUsage: boolean): FastifyReply {
   const events = chunksFromCompletion(completion, includeUsage).map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`);
   events.push("data: [DONE]\n\n");
-  return reply
-    .header("content-type", "text/event-stream; charset=utf-8")
-    .header("cache-control", "no-cache")
-    .send(events.join(""));
+  return reply.header("content-type", "text/event-stream; charset=utf-8").header("cache-control", "no-cache").send(events.join(""));
 }
 
 /** OpenAI's parameter names for the task fields a validation message names. */
@@ -291,7 +290,10 @@ const OPENAI_PARAM: Record<string, string> = { max_new_tokens: "max_tokens", num
 
 function validationError(message: string): OpenAiError {
   const first = /\$\.(?:generation_config\.)?([A-Za-z_]+)/.exec(message)?.[1] ?? null;
-  const readable = message.replace(/\$\.generation_config\.(max_new_tokens|num_return_sequences)/g, (_m, field: string) => `${OPENAI_PARAM[field]} (${field})`);
+  const readable = message.replace(
+    /\$\.generation_config\.(max_new_tokens|num_return_sequences)/g,
+    (_m, field: string) => `${OPENAI_PARAM[field]} (${field})`,
+  );
   return invalidRequest(readable, first ? (OPENAI_PARAM[first] ?? first) : null);
 }
 

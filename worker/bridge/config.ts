@@ -47,7 +47,10 @@ export function parseBridgeConfig(document: unknown, baseDir: string, origin = "
   };
   const keys = raw.apiKeys.map((k) => k.key);
   const duplicate = keys.find((k, i) => keys.indexOf(k) !== i);
-  if (duplicate) throw new BridgeConfigError(`${origin} is invalid:\n  $.apiKeys: the key of "${raw.apiKeys[keys.lastIndexOf(duplicate)]!.name}" is used twice`);
+  if (duplicate)
+    throw new BridgeConfigError(
+      `${origin} is invalid:\n  $.apiKeys: the key of "${raw.apiKeys[keys.lastIndexOf(duplicate)]!.name}" is used twice`,
+    );
   return {
     rpcUrl: raw.rpcUrl as string,
     relayUrl: raw.relayUrl as string,
@@ -55,7 +58,12 @@ export function parseBridgeConfig(document: unknown, baseDir: string, origin = "
     deployment: path.resolve(baseDir, raw.deployment as string),
     host: (raw.host as string | undefined) ?? "127.0.0.1",
     port: (raw.port as number | undefined) ?? 8548,
-    apiKeys: raw.apiKeys.map((k) => ({ key: k.key, name: k.name, requestsPerMinute: k.requestsPerMinute, spendingCapWei: parseEther(k.spendingCap) })),
+    apiKeys: raw.apiKeys.map((k) => ({
+      key: k.key,
+      name: k.name,
+      requestsPerMinute: k.requestsPerMinute,
+      spendingCapWei: parseEther(k.spendingCap),
+    })),
     feeWei: raw.fee === undefined ? undefined : parseEther(raw.fee as string),
     minVramGb: (raw.minVramGb as number | undefined) ?? 1,
     timeoutMs: ((raw.timeoutSeconds as number | undefined) ?? 120) * 1000,

@@ -47,8 +47,21 @@ const NEUTRAL: Record<string, unknown> = {
   web_search_options: null,
 };
 const MAPPED = new Set([
-  "model", "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens", "n", "seed",
-  "top_k", "typical_p", "repetition_penalty", "num_beams", "do_sample", "dtype", "quantize_bits",
+  "model",
+  "messages",
+  "temperature",
+  "top_p",
+  "max_tokens",
+  "max_completion_tokens",
+  "n",
+  "seed",
+  "top_k",
+  "typical_p",
+  "repetition_penalty",
+  "num_beams",
+  "do_sample",
+  "dtype",
+  "quantize_bits",
 ]);
 /** With the u flag a surrogate pair is one code point, so only unpaired surrogates match. */
 const LONE_SURROGATE = /\p{Cs}/u;
@@ -66,7 +79,8 @@ export interface MappedTask {
  * settings are left to the task validator, whose message names each field.
  */
 export function requestToTask(body: unknown): MappedTask {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) throw invalidRequest("the request body must be a JSON object", null, "invalid_json");
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    throw invalidRequest("the request body must be a JSON object", null, "invalid_json");
   const request = body as ChatCompletionRequest;
   for (const [key, value] of Object.entries(request)) {
     if (MAPPED.has(key) || HARMLESS.has(key) || value === undefined) continue;
@@ -109,7 +123,8 @@ export function requestToTask(body: unknown): MappedTask {
   // do_sample, or beam search, is taken as given.
   const beamSearch = (request.num_beams ?? 1) > 1;
   if (request.do_sample === undefined) generation.do_sample = !beamSearch && request.temperature !== 0;
-  if (request.temperature != null && (request.temperature !== 0 || request.do_sample !== undefined)) generation.temperature = request.temperature;
+  if (request.temperature != null && (request.temperature !== 0 || request.do_sample !== undefined))
+    generation.temperature = request.temperature;
   if (generation.do_sample && request.top_k === undefined) generation.top_k = 0;
   const seed = request.seed ?? randomSeed();
   const task: GptTask = { model: request.model, messages, seed, generation_config: generation };
@@ -202,15 +217,34 @@ export interface ChatCompletionChunk {
  * then (stream_options.include_usage) a usage chunk with no choices. The receipt rides on the finish chunks.
  */
 export function chunksFromCompletion(completion: ChatCompletion, includeUsage: boolean): ChatCompletionChunk[] {
-  const base = { id: completion.id, object: "chat.completion.chunk" as const, created: completion.created, model: completion.model, system_fingerprint: null };
+  const base = {
+    id: completion.id,
+    object: "chat.completion.chunk" as const,
+    created: completion.created,
+    model: completion.model,
+    system_fingerprint: null,
+  };
   const usage = includeUsage ? { usage: null } : {};
   const chunks: ChatCompletionChunk[] = [];
   for (const choice of completion.choices) {
-    chunks.push({ ...base, choices: [{ index: choice.index, delta: { role: "assistant", content: "" }, finish_reason: null, logprobs: null }], ...usage });
+    chunks.push({
+      ...base,
+      choices: [{ index: choice.index, delta: { role: "assistant", content: "" }, finish_reason: null, logprobs: null }],
+      ...usage,
+    });
     if (choice.message.content !== "") {
-      chunks.push({ ...base, choices: [{ index: choice.index, delta: { content: choice.message.content }, finish_reason: null, logprobs: null }], ...usage });
+      chunks.push({
+        ...base,
+        choices: [{ index: choice.index, delta: { content: choice.message.content }, finish_reason: null, logprobs: null }],
+        ...usage,
+      });
     }
-    chunks.push({ ...base, choices: [{ index: choice.index, delta: {}, finish_reason: choice.finish_reason, logprobs: null }], ...usage, triad: completion.triad });
+    chunks.push({
+      ...base,
+      choices: [{ index: choice.index, delta: {}, finish_reason: choice.finish_reason, logprobs: null }],
+      ...usage,
+      triad: completion.triad,
+    });
   }
   if (includeUsage) chunks.push({ ...base, choices: [], usage: completion.usage });
   return chunks;

@@ -108,7 +108,7 @@ export function parseDeployment(text: string, file: string): TriadDeployment {
   }
   if (json.randomnessKind !== "vrf" && json.randomnessKind !== "blockhash") fail("randomnessKind", 'must be "vrf" or "blockhash"');
   if (json.randomnessKind === "vrf" && (typeof json.vrfCoordinator !== "string" || !isAddress(json.vrfCoordinator))) {
-    fail("vrfCoordinator", "must be the VRF coordinator's address when randomnessKind is \"vrf\"");
+    fail("vrfCoordinator", 'must be the VRF coordinator\'s address when randomnessKind is "vrf"');
   }
   if (typeof params.governor !== "string" || !isAddress(params.governor)) fail("params.governor", "must be a 0x-prefixed address");
   return { ...(json as unknown as TriadDeployment), params: params as unknown as TriadParams };

@@ -23,7 +23,12 @@ export function registerDevnet(program: Command): void {
     .description("Run a local network on loopback: Hardhat node, contracts, relay and workers of two card models")
     .option("--state-dir <dir>", "manifest, deployment, relay data, worker state and logs (wiped at start)", ".triad/devnet")
     .option("--models-dir <dir>", "local models the workers load", defaultModelsDir())
-    .option("--block-time <seconds>", "0: automine (a block per transaction); N: a block every N seconds", parseInteger("--block-time", 0), 0)
+    .option(
+      "--block-time <seconds>",
+      "0: automine (a block per transaction); N: a block every N seconds",
+      parseInteger("--block-time", 0),
+      0,
+    )
     .option("--rpc-port <n>", "JSON-RPC port (0: any free port)", parseInteger("--rpc-port", 0), 8545)
     .option("--relay-port <n>", "relay port (0: any free port)", parseInteger("--relay-port", 0), 8547)
     .option("--workers-per-model <n>", "workers per card model (at least 3 for a majority)", parseInteger("--workers-per-model", 3), 3)
@@ -34,7 +39,10 @@ export function registerDevnet(program: Command): void {
         .default(defaultChainKind(), "$TRIAD_DEVNET_CHAIN, else hardhat"),
     )
     .addOption(
-      new Option("--randomness <source>", "selection randomness: Chainlink VRF (coordinator mock, fulfilled by the devnet) or the next block's hash")
+      new Option(
+        "--randomness <source>",
+        "selection randomness: Chainlink VRF (coordinator mock, fulfilled by the devnet) or the next block's hash",
+      )
         .choices(["vrf", "blockhash"])
         .default("vrf"),
     )

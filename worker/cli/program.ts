@@ -15,7 +15,17 @@ export function buildProgram(): Command {
     .name("triad")
     .description("Triad: verifiable LLM text generation on a network of GPU nodes")
     .showHelpAfterError();
-  const registrations = [registerRelay, registerRunTask, registerDevnet, registerTask, registerDemo, registerWorker, registerBridge, registerSimulate, registerModel];
+  const registrations = [
+    registerRelay,
+    registerRunTask,
+    registerDevnet,
+    registerTask,
+    registerDemo,
+    registerWorker,
+    registerBridge,
+    registerSimulate,
+    registerModel,
+  ];
   for (const register of registrations) register(program);
   return program;
 }

@@ -18,35 +18,40 @@ export function registerRunTask(program: Command): void {
     .addOption(new Option("--device <device>", "ONNX Runtime execution provider").choices(["cpu", "webgpu", "cuda"]).default("cpu"))
     .option("--threads <n>", "ONNX Runtime intra-op and inter-op threads", parsePositiveInteger, 1)
     .option("--allow-remote-models", "download missing models from the HuggingFace hub", false)
-    .action(async (file: string, options: { modelsDir: string; device: "cpu" | "webgpu" | "cuda"; threads: number; allowRemoteModels: boolean }) => {
-      const bytes = await readFile(file).catch((error: NodeJS.ErrnoException) => {
-        process.stderr.write(`cannot read ${file}: ${error.code ?? error.message}\n`);
-        process.exit(EXIT_INVALID_TASK);
-      });
-      const engine = new GptEngine({
-        modelsDir: options.modelsDir,
-        device: options.device,
-        threads: options.threads,
-        allowRemoteModels: options.allowRemoteModels,
-        downloadProgress: progressBar(),
-      });
-      try {
-        const outcome = await engine.runTask(bytes);
-        process.stdout.write(`${outcome.canonicalJson}\n`);
-        process.stderr.write(`resultHash ${outcome.resultHash}\n`);
-        process.stderr.write(`provenance ${JSON.stringify(outcome.provenance)}\n`);
-        if (outcome.kind === "error") {
-          process.stderr.write(`${(outcome.document as TaskErrorDocument).error.message}\n`);
-          process.exitCode = EXIT_INVALID_TASK;
+    .action(
+      async (
+        file: string,
+        options: { modelsDir: string; device: "cpu" | "webgpu" | "cuda"; threads: number; allowRemoteModels: boolean },
+      ) => {
+        const bytes = await readFile(file).catch((error: NodeJS.ErrnoException) => {
+          process.stderr.write(`cannot read ${file}: ${error.code ?? error.message}\n`);
+          process.exit(EXIT_INVALID_TASK);
+        });
+        const engine = new GptEngine({
+          modelsDir: options.modelsDir,
+          device: options.device,
+          threads: options.threads,
+          allowRemoteModels: options.allowRemoteModels,
+          downloadProgress: progressBar(),
+        });
+        try {
+          const outcome = await engine.runTask(bytes);
+          process.stdout.write(`${outcome.canonicalJson}\n`);
+          process.stderr.write(`resultHash ${outcome.resultHash}\n`);
+          process.stderr.write(`provenance ${JSON.stringify(outcome.provenance)}\n`);
+          if (outcome.kind === "error") {
+            process.stderr.write(`${(outcome.document as TaskErrorDocument).error.message}\n`);
+            process.exitCode = EXIT_INVALID_TASK;
+          }
+        } catch (error) {
+          if (!(error instanceof EngineFault)) throw error;
+          process.stderr.write(`engine fault: ${error.message}\n`);
+          process.exitCode = EXIT_ENGINE_FAULT;
+        } finally {
+          await engine.close();
         }
-      } catch (error) {
-        if (!(error instanceof EngineFault)) throw error;
-        process.stderr.write(`engine fault: ${error.message}\n`);
-        process.exitCode = EXIT_ENGINE_FAULT;
-      } finally {
-        await engine.close();
-      }
-    });
+      },
+    );
 }
 
 function parsePositiveInteger(value: string): number {

@@ -63,7 +63,11 @@ export function registerSimulate(program: Command): void {
       console.log(formatReport(report));
       if (options.out) {
         mkdirSync(path.dirname(path.resolve(options.out)), { recursive: true });
-        const json = JSON.stringify({ plan: { ...plan, groups: plan.groups }, report }, (_, v) => (typeof v === "bigint" ? String(v) : v), 2);
+        const json = JSON.stringify(
+          { plan: { ...plan, groups: plan.groups }, report },
+          (_, v) => (typeof v === "bigint" ? String(v) : v),
+          2,
+        );
         writeFileSync(options.out, `${json}\n`);
       }
       process.exit(report.violations.length === 0 ? 0 : 1);
@@ -72,7 +76,8 @@ export function registerSimulate(program: Command): void {
 
 function integer(flag: string): (text: string) => number {
   return (text) => {
-    if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new InvalidArgumentError(`${flag} must be a non-negative integer`);
+    if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(Number(text)))
+      throw new InvalidArgumentError(`${flag} must be a non-negative integer`);
     return Number(text);
   };
 }

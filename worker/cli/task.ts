@@ -99,7 +99,10 @@ function withConnectionOptions(command: Command): Command {
     .addOption(new Option("--relay <url>", "relay URL").env("TRIAD_RELAY_URL"))
     .addOption(new Option("--key <hex>", "private key of the paying account").env("TRIAD_PRIVATE_KEY"))
     .option("--deployments <dir>", "directory holding deployments/<chainId>.json", "deployments")
-    .option("--devnet <dir>", `use a running devnet's endpoints and client account (default ${DEFAULT_DEVNET_DIR} when --rpc/--relay/--key are absent)`);
+    .option(
+      "--devnet <dir>",
+      `use a running devnet's endpoints and client account (default ${DEFAULT_DEVNET_DIR} when --rpc/--relay/--key are absent)`,
+    );
 }
 
 async function withConnection(options: ConnectionOptions, use: (conn: ClientConnection) => Promise<void>): Promise<void> {

@@ -124,10 +124,7 @@ async function readUntil<T>(
 }
 
 async function revealsOf(conn: ClientConnection, taskId: bigint): Promise<NodeReveal[]> {
-  const events = await conn.taskManager.queryFilter(
-    conn.taskManager.filters.TaskRevealed(taskId),
-    conn.deployment.blockNumber,
-  );
+  const events = await conn.taskManager.queryFilter(conn.taskManager.filters.TaskRevealed(taskId), conn.deployment.blockNumber);
   return events.map((e) => ({ node: e.args.node, resultHash: e.args.resultHash }));
 }
 

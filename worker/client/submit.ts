@@ -31,7 +31,6 @@ export interface SubmittedTask {
   bytes: Uint8Array;
 }
 
-
 export class InvalidTaskError extends Error {
   constructor(message: string) {
     super(message);

@@ -57,7 +57,10 @@ export class BridgeService {
       cwd: repoRoot,
       logFile: o.logFile,
     });
-    await waitUntilReady(`bridge at ${this.url}`, async () => (await fetch(`${this.url}/healthz`)).ok, { timeoutMs: 60_000, process: this.#process });
+    await waitUntilReady(`bridge at ${this.url}`, async () => (await fetch(`${this.url}/healthz`)).ok, {
+      timeoutMs: 60_000,
+      process: this.#process,
+    });
   }
 
   get pid(): number {

@@ -75,7 +75,13 @@ async function runExampleTasks(devnet: Devnet, conn: ClientConnection, print: (t
 /** An application without a wallet: an OpenAI-format request to the bridge, answered with the chain's receipt. */
 async function runBridgeRequest(devnet: Devnet, conn: ClientConnection, print: (t: string) => void) {
   const { url, apiKey } = devnet.manifest.bridge;
-  const request = { model: "stories260K", messages: [{ role: "user", content: "Once upon a time" }], temperature: 0.8, seed: 42, max_tokens: 40 };
+  const request = {
+    model: "stories260K",
+    messages: [{ role: "user", content: "Once upon a time" }],
+    temperature: 0.8,
+    seed: 42,
+    max_tokens: 40,
+  };
   print(`\n== The OpenAI-compatible bridge: POST ${url}/v1/chat/completions`);
   print(`   ${JSON.stringify(request)}`);
   const response = await fetch(`${url}/v1/chat/completions`, {
@@ -92,7 +98,9 @@ async function runBridgeRequest(devnet: Devnet, conn: ClientConnection, print: (
   if (!response.ok) throw new Error(`the bridge answered ${response.status}: ${body.error?.message}`);
   const onChain = await conn.taskManager.getTask(BigInt(body.triad.task_id));
   if (onChain.resultHash !== body.triad.result_hash) {
-    throw new Error(`the bridge's result hash ${body.triad.result_hash} is not task ${body.triad.task_id}'s on-chain ${onChain.resultHash}`);
+    throw new Error(
+      `the bridge's result hash ${body.triad.result_hash} is not task ${body.triad.task_id}'s on-chain ${onChain.resultHash}`,
+    );
   }
   const choice = body.choices[0]!;
   print(`   assistant [finish_reason ${choice.finish_reason}, ${body.usage.total_tokens} tokens]: ${choice.message.content}`);
@@ -102,7 +110,9 @@ async function runBridgeRequest(devnet: Devnet, conn: ClientConnection, print: (
 }
 
 async function runSlashingScenario(devnet: Devnet, conn: ClientConnection, print: (t: string) => void, timeoutMs: number) {
-  print(`\n== A faulty worker: governance adds the card group "${FAULTY_GROUP.cardModel}"; 3 workers join it, one reporting a wrong result`);
+  print(
+    `\n== A faulty worker: governance adds the card group "${FAULTY_GROUP.cardModel}"; 3 workers join it, one reporting a wrong result`,
+  );
   const added = await devnet.addWorkers(FAULTY_GROUP);
   const faulty = added[0]!;
   print(`   ${faulty.name} (${faulty.address}) runs with faults.wrongResult`);

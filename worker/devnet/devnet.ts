@@ -18,7 +18,8 @@ const CHAIN_KINDS: readonly ChainKind[] = ["hardhat", "anvil"];
 /** The EVM node a devnet runs when not told: `$TRIAD_DEVNET_CHAIN` (CI runs the end-to-end suite on both), else hardhat. */
 export function defaultChainKind(): ChainKind {
   const kind = process.env.TRIAD_DEVNET_CHAIN ?? "hardhat";
-  if (!CHAIN_KINDS.includes(kind as ChainKind)) throw new Error(`TRIAD_DEVNET_CHAIN must be one of ${CHAIN_KINDS.join(", ")} (got "${kind}")`);
+  if (!CHAIN_KINDS.includes(kind as ChainKind))
+    throw new Error(`TRIAD_DEVNET_CHAIN must be one of ${CHAIN_KINDS.join(", ")} (got "${kind}")`);
   return kind as ChainKind;
 }
 import {

@@ -29,15 +29,27 @@ export class RelayService {
     this.#process = await SupervisedProcess.start({
       name: "relay",
       command: process.execPath,
-      args: [TRIAD_CLI, "relay", "--data-dir", o.dataDir, "--rpc", o.rpcUrl, "--deployment", o.deploymentFile, "--port", String(o.port), "--host", o.host],
+      args: [
+        TRIAD_CLI,
+        "relay",
+        "--data-dir",
+        o.dataDir,
+        "--rpc",
+        o.rpcUrl,
+        "--deployment",
+        o.deploymentFile,
+        "--port",
+        String(o.port),
+        "--host",
+        o.host,
+      ],
       cwd: repoRoot,
       logFile: o.logFile,
     });
-    await waitUntilReady(
-      `relay at ${this.url}`,
-      async () => (await fetch(`${this.url}/healthz`)).ok,
-      { timeoutMs: 60_000, process: this.#process },
-    );
+    await waitUntilReady(`relay at ${this.url}`, async () => (await fetch(`${this.url}/healthz`)).ok, {
+      timeoutMs: 60_000,
+      process: this.#process,
+    });
   }
 
   get pid(): number {

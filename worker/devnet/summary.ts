@@ -12,12 +12,10 @@ export function formatDevnetSummary(manifest: DevnetManifest, stakeWei?: bigint)
     `  relay          ${manifest.relayUrl}   (health: ${manifest.relayUrl}/healthz)`,
     `  bridge (API)   ${manifest.bridge.url}/v1   API key ${manifest.bridge.apiKey}`,
     `  chat page      ${manifest.bridge.chatPage}`,
-    ...manifest.workers.map(
-      (w) => {
-        const faults = w.faults ? `   FAULTS: ${Object.keys(w.faults).join(", ")}` : "";
-        return `  ${pad(w.name, 14)} ${w.metricsUrl}   ${w.cardModel} / ${w.vramGb} GB${faults}`;
-      },
-    ),
+    ...manifest.workers.map((w) => {
+      const faults = w.faults ? `   FAULTS: ${Object.keys(w.faults).join(", ")}` : "";
+      return `  ${pad(w.name, 14)} ${w.metricsUrl}   ${w.cardModel} / ${w.vramGb} GB${faults}`;
+    }),
     ``,
     `Contracts (${manifest.deploymentFile})`,
     ...Object.entries(manifest.contracts).map(([name, address]) => `  ${pad(name, 14)} ${address}`),

@@ -85,7 +85,10 @@ export async function beamSearch(
       return { tokens: c.tokens, score, finished: justFinished };
     });
     const merged = [...finished, ...offered];
-    finished = topIndices(Float32Array.from(merged, (m) => m.score), numBeams).map((i) => merged[i]);
+    finished = topIndices(
+      Float32Array.from(merged, (m) => m.score),
+      numBeams,
+    ).map((i) => merged[i]);
 
     running = nextRunning;
     const nextLength = curLength + 1;
@@ -94,7 +97,10 @@ export async function beamSearch(
     const noValidContinuation = candidates.every((c) => c.hitsStop);
     if (!improvementPossible || everySlotDone || noValidContinuation) break;
 
-    cache = forward.selectRows(cache, nextRunning.map((beam) => (beam as Candidate).sourceBeam));
+    cache = forward.selectRows(
+      cache,
+      nextRunning.map((beam) => (beam as Candidate).sourceBeam),
+    );
     ({ logits, cache } = await forward.run(
       running.map((beam) => [beam.tokens[beam.tokens.length - 1]]),
       cache,
@@ -115,8 +121,7 @@ function canImprove(
   maxGeneratedLength: number,
   config: ResolvedGenerationConfig,
 ): boolean {
-  const hypotheticalLength =
-    config.early_stopping === "never" && config.length_penalty > 0 ? maxGeneratedLength : generatedLength;
+  const hypotheticalLength = config.early_stopping === "never" && config.length_penalty > 0 ? maxGeneratedLength : generatedLength;
   const bestPossible = f32(bestRunningScore / f32(hypotheticalLength ** config.length_penalty));
   const worstFinished = Math.min(...finished.map((slot) => slot.score));
   return finished.some((slot) => bestPossible > (slot.finished ? worstFinished : EXCLUDED));

@@ -44,7 +44,10 @@ export async function greedyOrSample(
           const step = await forward.run([[token]], cache);
           // The prompt's cache is shared by every returned sequence; a step's own cache is dropped at once.
           if (cache !== prefill.cache) forward.release(cache);
-          ({ logits: [logits], cache } = step);
+          ({
+            logits: [logits],
+            cache,
+          } = step);
         }
       } finally {
         if (cache !== prefill.cache) forward.release(cache);

@@ -85,10 +85,16 @@ export function unavailableReason(device: Device, ortMessage: string): string {
     .replace(/^.*? was false\. /, "") // drop onnxruntime's source location and failed assertion
     .trim();
   if (device === "webgpu" && /adapter/i.test(ortMessage)) {
-    return `no WebGPU adapter found (on Linux Dawn needs the Vulkan loader libvulkan.so.1 and a GPU Vulkan driver, e.g. VK_DRIVER_FILES pointing at nvidia_icd.json; see docs/gpu.md) [onnxruntime: ${detail}]`;
+    return (
+      "no WebGPU adapter found (on Linux Dawn needs the Vulkan loader libvulkan.so.1 and a GPU Vulkan driver, " +
+      `e.g. VK_DRIVER_FILES pointing at nvidia_icd.json; see docs/gpu.md) [onnxruntime: ${detail}]`
+    );
   }
   if (device === "cuda" && /shared library|providers_cuda|providers_shared/i.test(ortMessage)) {
-    return `onnxruntime-node was installed without its CUDA provider (reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12; needs CUDA 12 and cuDNN 9) [onnxruntime: ${detail}]`;
+    return (
+      "onnxruntime-node was installed without its CUDA provider " +
+      `(reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12; needs CUDA 12 and cuDNN 9) [onnxruntime: ${detail}]`
+    );
   }
   return detail;
 }

@@ -22,7 +22,10 @@ export interface KvCache {
 export class ForwardPass {
   readonly vocabSize: number;
 
-  constructor(private readonly model: LoadedModel, private readonly session: ort.InferenceSession = model.session) {
+  constructor(
+    private readonly model: LoadedModel,
+    private readonly session: ort.InferenceSession = model.session,
+  ) {
     this.vocabSize = Number(model.config.vocab_size);
   }
 

@@ -21,7 +21,10 @@ export class HubFileMissing extends Error {
 
 /** A downloaded file is not the one the manifest names (size or sha256), or the hub served another revision. */
 export class HubIntegrityError extends Error {
-  constructor(readonly file: string, message: string) {
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
     super(message);
     this.name = "HubIntegrityError";
   }

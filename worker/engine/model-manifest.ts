@@ -27,7 +27,10 @@ export const REQUIRED_CONFIG_FILES = ["config.json", "tokenizer.json", "tokenize
 
 /** A local file differs from the manifest (content, size, missing, or read by the engine but not registered). */
 export class ModelMismatch extends Error {
-  constructor(readonly file: string, readonly reason: string) {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+  ) {
     super(`${file}: ${reason}`);
     this.name = "ModelMismatch";
   }

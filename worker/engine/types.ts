@@ -28,12 +28,7 @@ export interface TaskErrorDocument {
   error: { code: TaskErrorCode; message: string };
 }
 
-export type TaskErrorCode =
-  | "invalid_json"
-  | "invalid_task"
-  | "model_not_found"
-  | "unsupported_variant"
-  | "context_length_exceeded";
+export type TaskErrorCode = "invalid_json" | "invalid_task" | "model_not_found" | "unsupported_variant" | "context_length_exceeded";
 
 /** One generated sequence: its new token ids (stop token included) and why it ended. */
 export interface GeneratedSequence {

@@ -61,8 +61,6 @@ function wellTypedSettings(task: unknown, schemaErrors: ErrorObject[]): Generati
   if (typeof settings !== "object" || settings === null || Array.isArray(settings)) return {};
   const invalid = new Set(schemaErrors.map((e) => e.instancePath));
   return Object.fromEntries(
-    Object.entries(settings).filter(
-      ([key]) => key in HF_GENERATION_DEFAULTS && !invalid.has(`/generation_config/${key}`),
-    ),
+    Object.entries(settings).filter(([key]) => key in HF_GENERATION_DEFAULTS && !invalid.has(`/generation_config/${key}`)),
   );
 }

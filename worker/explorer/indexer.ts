@@ -83,7 +83,13 @@ export class NetworkIndexer {
       case "TaskCreated":
         return { kind: "TaskCreated", taskId: id(a.taskId), creator: a.creator, fee: a.fee };
       case "TaskStarted":
-        return { kind: "TaskStarted", taskId: id(a.taskId), groupId: String(a.groupId), nodes: [...a.nodes], commitDeadline: Number(a.commitDeadline) };
+        return {
+          kind: "TaskStarted",
+          taskId: id(a.taskId),
+          groupId: String(a.groupId),
+          nodes: [...a.nodes],
+          commitDeadline: Number(a.commitDeadline),
+        };
       case "TaskCommitted":
         return { kind: "TaskCommitted", taskId: id(a.taskId), node: a.node };
       case "TaskRevealOpened":
@@ -129,7 +135,12 @@ function toSnapshot(state: ExplorerState, head: NetworkSnapshot["head"]): Networ
     .reverse();
   return {
     head,
-    groups: [...state.groups.values()].map((g) => ({ groupId: g.groupId, cardModel: g.cardModel, vramGb: g.vramGb, nodes: g.nodes.length })),
+    groups: [...state.groups.values()].map((g) => ({
+      groupId: g.groupId,
+      cardModel: g.cardModel,
+      vramGb: g.vramGb,
+      nodes: g.nodes.length,
+    })),
     nodes: [...state.nodes.values()],
     tasks: tasks.slice(0, TASKS_SHOWN),
     latency,

@@ -23,14 +23,24 @@ const MAX_CARD_MODEL_BYTES = 64;
  * else the CPU itself with the host's memory.
  */
 export function chooseCardIdentity(configured: CardIdentity | undefined, device: DeviceInfo): CardChoice {
-  const measured = { cardModel: truncateUtf8(device.cardModel, MAX_CARD_MODEL_BYTES), vramGb: Math.max(1, Math.round(device.memoryMiB / 1024)) };
+  const measured = {
+    cardModel: truncateUtf8(device.cardModel, MAX_CARD_MODEL_BYTES),
+    vramGb: Math.max(1, Math.round(device.memoryMiB / 1024)),
+  };
   if (device.device !== "cpu") {
-    if (device.source !== "nvidia-smi") throw new Error(`device ${device.device} needs an NVIDIA GPU that nvidia-smi can name, but it reports none`);
+    if (device.source !== "nvidia-smi")
+      throw new Error(`device ${device.device} needs an NVIDIA GPU that nvidia-smi can name, but it reports none`);
     const differs = configured && (configured.cardModel !== measured.cardModel || configured.vramGb !== measured.vramGb);
     return {
       identity: measured,
       source: "nvidia-smi",
-      ...(differs ? { warning: `configured card "${configured.cardModel}" / ${configured.vramGb} GB ignored: the engine runs on "${measured.cardModel}" / ${measured.vramGb} GB` } : {}),
+      ...(differs
+        ? {
+            warning:
+              `configured card "${configured.cardModel}" / ${configured.vramGb} GB ignored: ` +
+              `the engine runs on "${measured.cardModel}" / ${measured.vramGb} GB`,
+          }
+        : {}),
     };
   }
   if (configured) return { identity: configured, source: "config" };

@@ -243,7 +243,10 @@ export class TaskHandler {
   async #inTime(taskId: bigint, task: ChainTask): Promise<boolean> {
     const now = BigInt(await this.deps.chain.chainTime());
     if (now + BigInt(this.deps.safetyMarginSeconds) <= task.deadline) return true;
-    this.deps.log.warn({ taskId: String(taskId), deadline: String(task.deadline), now: String(now) }, "too close to the deadline: not acting");
+    this.deps.log.warn(
+      { taskId: String(taskId), deadline: String(task.deadline), now: String(now) },
+      "too close to the deadline: not acting",
+    );
     await this.#expireIfDue(taskId, task);
     return false;
   }

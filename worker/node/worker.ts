@@ -201,7 +201,10 @@ export class TriadWorker {
     this.#lastDispatchBlock = await this.#chain.provider.getBlockNumber();
     const tm = this.#chain.taskManager;
     try {
-      await this.#chain.execute("dispatch", { simulate: () => tm.dispatch.staticCall(DISPATCH_SCAN), send: () => tm.dispatch(DISPATCH_SCAN) });
+      await this.#chain.execute("dispatch", {
+        simulate: () => tm.dispatch.staticCall(DISPATCH_SCAN),
+        send: () => tm.dispatch(DISPATCH_SCAN),
+      });
     } catch (error) {
       if (!(error instanceof ContractRefusal)) throw error;
     }
@@ -263,7 +266,10 @@ export class TriadWorker {
       return;
     }
     if (node.cardModel !== card.cardModel || Number(node.vramGb) !== card.vramGb) {
-      this.log.warn({ registered: { cardModel: node.cardModel, vramGb: Number(node.vramGb) }, card }, "registered with another card; quit and rejoin to change it");
+      this.log.warn(
+        { registered: { cardModel: node.cardModel, vramGb: Number(node.vramGb) }, card },
+        "registered with another card; quit and rejoin to change it",
+      );
     }
     try {
       await this.#verifyModels(node.groupId, "staying paused");

@@ -8,14 +8,7 @@ import { RelayError, type RelayErrorBody } from "./errors.js";
 import type { NonceStore } from "./nonce-store.js";
 import type { ObjectStore } from "./object-store.js";
 import type { PendingArgs } from "./pending-args.js";
-import {
-  AUTH_HEADERS,
-  CONTENT_HASH_HEADER,
-  MAX_ARGS_BYTES,
-  MAX_RESULT_BYTES,
-  unixSeconds,
-  type ObjectKind,
-} from "./protocol.js";
+import { AUTH_HEADERS, CONTENT_HASH_HEADER, MAX_ARGS_BYTES, MAX_RESULT_BYTES, unixSeconds, type ObjectKind } from "./protocol.js";
 import type { TaskIndex } from "./task-index.js";
 
 export interface RelayDependencies {
@@ -51,9 +44,7 @@ export function buildRelayApp(deps: RelayDependencies) {
     else request.log.info({ status, code: body.error.code }, "request rejected");
     return reply.code(status).send(body);
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send(errorBody("not_found", `no route ${request.method} ${request.url}`)),
-  );
+  app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody("not_found", `no route ${request.method} ${request.url}`)));
 
   const signer = (request: FastifyRequest, hasBody: boolean) =>
     authenticate({ method: request.method, path: request.url, headers: request.headers, hasBody }, deps.nonces, unixSeconds(now()));
@@ -119,14 +110,10 @@ export function buildRelayApp(deps: RelayDependencies) {
     return reply.code(status).send(body);
   });
 
-  app.put<{ Params: TaskParams }>(
-    "/v1/tasks/:taskId/result",
-    { bodyLimit: MAX_RESULT_BYTES },
-    async (request, reply) => {
-      const { status, body } = await upload("result")(request);
-      return reply.code(status).send(body);
-    },
-  );
+  app.put<{ Params: TaskParams }>("/v1/tasks/:taskId/result", { bodyLimit: MAX_RESULT_BYTES }, async (request, reply) => {
+    const { status, body } = await upload("result")(request);
+    return reply.code(status).send(body);
+  });
 
   // Arguments uploaded before createTask: signed by their future creator, checked against the hash in the path.
   app.put<{ Params: { argsHash: string } }>("/v1/args/:argsHash", { bodyLimit: MAX_ARGS_BYTES }, async (request, reply) => {

@@ -91,7 +91,10 @@ export function rpcTaskView(rpcUrl: string, taskManager: string): { view: TaskVi
       head: async () => (await connected()).view.head(),
     },
     close() {
-      void connecting?.then(({ provider }) => provider.destroy(), () => undefined);
+      void connecting?.then(
+        ({ provider }) => provider.destroy(),
+        () => undefined,
+      );
     },
   };
 }

@@ -54,9 +54,7 @@ export class NonceStore {
 
   /** Writes run one after another; each writes the whole current set, so the last one holds every nonce. */
   #persist(): Promise<void> {
-    const write = this.#persisting.then(() =>
-      writeFileAtomic(this.#file, JSON.stringify(Object.fromEntries(this.#usedUntil))),
-    );
+    const write = this.#persisting.then(() => writeFileAtomic(this.#file, JSON.stringify(Object.fromEntries(this.#usedUntil))));
     this.#persisting = write.catch(() => undefined);
     return write;
   }

@@ -44,14 +44,7 @@ export interface SignedRequestFields {
 
 /** The exact text an account signs (EIP-191 personal_sign) to authenticate one request. */
 export function relayAuthMessage(fields: SignedRequestFields): string {
-  return [
-    "triad-relay/v1",
-    fields.method.toUpperCase(),
-    fields.path,
-    fields.bodyHash,
-    String(fields.timestamp),
-    fields.nonce,
-  ].join("\n");
+  return ["triad-relay/v1", fields.method.toUpperCase(), fields.path, fields.bodyHash, String(fields.timestamp), fields.nonce].join("\n");
 }
 
 export function bodyHashOf(body: Uint8Array | undefined): string {

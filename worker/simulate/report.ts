@@ -91,7 +91,8 @@ export function buildReport(facts: SimulationFacts): SimulationReport {
   const unfinished = count("unfinished");
   if (unfinished > 0) violations.push(`${unfinished} task(s) neither succeeded nor ended with a refund`);
   const abortReasons: Record<string, number> = {};
-  for (const task of facts.tasks) if (task.outcome === "aborted") abortReasons[task.reason ?? "?"] = (abortReasons[task.reason ?? "?"] ?? 0) + 1;
+  for (const task of facts.tasks)
+    if (task.outcome === "aborted") abortReasons[task.reason ?? "?"] = (abortReasons[task.reason ?? "?"] ?? 0) + 1;
 
   const { supplyBefore, supplyAfter, sumOfBalances, escrowAfter } = facts.tokens;
   const tokensConserved = supplyBefore === supplyAfter && sumOfBalances === supplyAfter;
@@ -106,7 +107,8 @@ export function buildReport(facts: SimulationFacts): SimulationReport {
       succeeded: count("succeeded"),
       wonByFaultyMajority: wonByFaulty.length,
       answersLost: lost.length,
-      aborted: count("aborted"), unfinished,
+      aborted: count("aborted"),
+      unfinished,
       submitFailures: facts.submitFailures.length,
     },
     abortReasons,
@@ -127,7 +129,11 @@ export function formatReport(report: SimulationReport): string {
       `${t.answersLost} answers lost), ` +
       `${t.aborted} refunded, ${t.unfinished} unfinished` +
       (t.submitFailures ? `; ${t.submitFailures} submissions failed before paying` : ""),
-    `refund reasons: ${Object.entries(report.abortReasons).map(([r, n]) => `${r} ${n}`).join(", ") || "-"}`,
+    `refund reasons: ${
+      Object.entries(report.abortReasons)
+        .map(([r, n]) => `${r} ${n}`)
+        .join(", ") || "-"
+    }`,
     `slashes: faulty ${report.slashes.faulty}, honest (at most one faulty node in the task) ${report.slashes.honestWithHonestMajority}, ` +
       `honest (outvoted by two faulty colluders) ${report.slashes.honestByFaultyMajority}`,
     `latency submit -> verified result: p50 ${ms(report.latencyMs.p50)}, p95 ${ms(report.latencyMs.p95)}, max ${ms(report.latencyMs.max)}`,

@@ -43,7 +43,11 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     onWorkerExit: (name) => {
       // A crash fault: bring the worker back (same key, state dir and faults) to recover from its journal.
       log(`worker ${name} exited; restarting it in ${plan.crashRestartMs} ms`);
-      restarts.push(sleep(plan.crashRestartMs).then(() => devnet?.restartWorker(name)).catch((e) => log(`restart of ${name} failed: ${e}`)));
+      restarts.push(
+        sleep(plan.crashRestartMs)
+          .then(() => devnet?.restartWorker(name))
+          .catch((e) => log(`restart of ${name} failed: ${e}`)),
+      );
     },
   });
   let conn: ClientConnection | undefined;

@@ -37,10 +37,14 @@ function timeline(task, scale) {
   if (task.timeline.started !== undefined) {
     svg.append(svgElement("rect", { x: 2, y: 6, width: Math.max(1, x(task.timeline.started) - 2), height: 4, fill: "#999" }));
   }
-  for (const t of Object.values(task.timeline.commits)) svg.append(svgElement("rect", { x: x(t), y: 2, width: 2, height: 12, fill: "#4a7bd0", class: "commit" }));
-  for (const t of Object.values(task.timeline.reveals)) svg.append(svgElement("rect", { x: x(t), y: 2, width: 2, height: 12, fill: "#e69b00", class: "reveal" }));
+  for (const t of Object.values(task.timeline.commits))
+    svg.append(svgElement("rect", { x: x(t), y: 2, width: 2, height: 12, fill: "#4a7bd0", class: "commit" }));
+  for (const t of Object.values(task.timeline.reveals))
+    svg.append(svgElement("rect", { x: x(t), y: 2, width: 2, height: 12, fill: "#e69b00", class: "reveal" }));
   if (task.timeline.ended !== undefined) {
-    svg.append(svgElement("circle", { cx: x(task.timeline.ended), cy: 8, r: 4, fill: task.status === "succeeded" ? "#1b7f3b" : "#b00020" }));
+    svg.append(
+      svgElement("circle", { cx: x(task.timeline.ended), cy: 8, r: 4, fill: task.status === "succeeded" ? "#1b7f3b" : "#b00020" }),
+    );
   }
   return svg;
 }
@@ -105,7 +109,10 @@ function render(snapshot) {
     }),
   );
   const color = (status) => (status === "succeeded" ? "#1b7f3b" : "#b00020");
-  plotPoints(document.querySelector("#latency"), snapshot.latency.map((l) => ({ y: l.seconds, color: color(l.status) })));
+  plotPoints(
+    document.querySelector("#latency"),
+    snapshot.latency.map((l) => ({ y: l.seconds, color: color(l.status) })),
+  );
   plotPoints(
     document.querySelector("#throughput"),
     snapshot.throughput.map((b) => ({ y: b.succeeded + b.aborted, color: b.aborted ? "#b00020" : "#1b7f3b" })),
