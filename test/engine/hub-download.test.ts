@@ -30,6 +30,9 @@ const COMMIT = "0123456789abcdef0123456789abcdef01234567";
 const OTHER_COMMIT = "fedcba9876543210fedcba9876543210fedcba98";
 const TINY = "mirror/tiny";
 
+/** A random-weight Llama small enough to build in milliseconds, with external weights and two stop ids. */
+const TINY_LLAMA = { hidden: 32, layers: 2, heads: 4, kvHeads: 2, intermediate: 64, vocab: 512, context: 64 };
+
 describe("engine: models from the hub (a local mirror with the hub's URL layout and headers)", function () {
   this.timeout(60_000);
   let fixtures: string;
@@ -43,13 +46,7 @@ describe("engine: models from the hub (a local mirror with the hub's URL layout 
     // External weights (onnx/model.onnx_data) and a generation_config.json with two stop ids: the files the hub
     // download used to skip.
     tinyDir = await makeRandomLlama({
-      hidden: 32,
-      layers: 2,
-      heads: 4,
-      kvHeads: 2,
-      intermediate: 64,
-      vocab: 512,
-      context: 64,
+      ...TINY_LLAMA,
       outDir: fixtures,
       name: "tiny",
       seed: 3,
@@ -313,13 +310,7 @@ describe("engine: pinned models are verified before they run", function () {
   before(async function () {
     dir = mkdtempSync(path.join(os.tmpdir(), "triad-pinned-"));
     await makeRandomLlama({
-      hidden: 32,
-      layers: 2,
-      heads: 4,
-      kvHeads: 2,
-      intermediate: 64,
-      vocab: 512,
-      context: 64,
+      ...TINY_LLAMA,
       outDir: dir,
       name: "tiny",
       seed: 5,

@@ -1,9 +1,33 @@
 import type { JsonRpcProvider, Signer } from "ethers";
-import { VRFCoordinatorV2_5Mock__factory } from "../../typechain-types/index.js";
-import { TaskManager__factory, VrfRandomness__factory } from "../../typechain-types/index.js";
+import { TaskManager__factory, VRFCoordinatorV2_5Mock__factory, VrfRandomness__factory } from "../../typechain-types/index.js";
 
 export interface BlockNudger {
   stop(): Promise<void>;
+}
+
+/**
+ * Runs `work` every `intervalMs` (the next run is scheduled when one ends, so runs never overlap) until stopped;
+ * `stop` waits for a run in progress. `work` must not reject: each loop catches what the next tick retries.
+ */
+function repeatEvery(intervalMs: number, work: () => Promise<void>): BlockNudger {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let tick: Promise<void> = Promise.resolve();
+  const schedule = () => {
+    if (!stopped) {
+      timer = setTimeout(() => {
+        tick = work().finally(schedule);
+      }, intervalMs);
+    }
+  };
+  schedule();
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await tick;
+    },
+  };
 }
 
 /**
@@ -16,13 +40,6 @@ export interface BlockNudger {
  */
 export function startBlockNudger(provider: JsonRpcProvider, taskManager: string, intervalMs = 1_000): BlockNudger {
   const manager = TaskManager__factory.connect(taskManager, provider);
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let tick: Promise<void> = Promise.resolve();
-
-  const schedule = () => {
-    if (!stopped) timer = setTimeout(() => (tick = nudge().finally(schedule)), intervalMs);
-  };
   const nudge = async () => {
     try {
       if ((await manager.queueLength()) > 0n) {
@@ -35,14 +52,7 @@ export function startBlockNudger(provider: JsonRpcProvider, taskManager: string,
       // the node is restarting or stopping; try again on the next tick
     }
   };
-  schedule();
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await tick;
-    },
-  };
+  return repeatEvery(intervalMs, nudge);
 }
 
 /**
@@ -67,12 +77,6 @@ export function startVrfFulfiller(
   const requests = new Set<bigint>();
   let scanned: { number: number; hash: string } | undefined;
   let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let tick: Promise<void> = Promise.resolve();
-
-  const schedule = () => {
-    if (!stopped) timer = setTimeout(() => (tick = fulfil().finally(schedule)), options.intervalMs ?? 1_000);
-  };
   /** Adds the requests of the blocks not scanned yet; rescans everything after a reorganisation. */
   const scan = async () => {
     const head = await provider.getBlock("latest");
@@ -105,12 +109,11 @@ export function startVrfFulfiller(
       // the node is restarting or stopping; try again on the next tick
     }
   };
-  schedule();
+  const loop = repeatEvery(options.intervalMs ?? 1_000, fulfil);
   return {
     async stop() {
       stopped = true;
-      clearTimeout(timer);
-      await tick;
+      await loop.stop();
     },
   };
 }
