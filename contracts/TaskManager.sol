@@ -157,24 +157,16 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
         if (p.queue.length() >= p.maxQueueLength) revert QueueFull(p.maxQueueLength);
 
         taskId = uint256(ledger.taskCount) + 1;
+        // Re-read: the dispatch above may have aborted tasks and released their escrow.
         _ledger = Ledger(SafeCast.toUint32(taskId), _ledger.totalEscrow + fee96, ledger.minFee);
-        uint40 now40 = _now();
-        Task storage task = _tasks[taskId];
-        task.status = TaskStatus.Queued;
-        task.deadline = now40 + p.queueWindow;
-        task.creator = msg.sender;
-        task.argsHash = argsHash;
-        task.createdAt = now40;
-        task.minVramGb = minVramGb;
-        task.fee = fee96;
-        task.nodeShareBps = p.nodeShareBps;
-        task.slashBps = p.slashBps;
-        task.model = uint8(model); // registered, hence < MAX_MODELS
-        _params.queue = p.queue.enqueue(uint32(taskId), task.nodes, _linksOf);
-        _request(task, taskId);
+        // The source is immutable and cannot call back into this transaction (nonReentrant); asking it before the
+        // task's slots are written lets the request id join the slot-2 write.
+        Task storage task = _storeTask(taskId, argsHash, uint8(model), minVramGb, fee96, p, _requestId(taskId));
+        TaskQueue queue = p.queue.enqueue(uint32(taskId), task.nodes, _linksOf);
+        _params.queue = queue;
 
         emit TaskCreated(taskId, msg.sender, argsHash, model, minVramGb, fee);
-        emit TaskQueued(taskId, _params.queue.length());
+        emit TaskQueued(taskId, queue.length());
         token.safeTransferFrom(msg.sender, address(this), fee);
     }
 
@@ -468,10 +460,40 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
         }
     }
 
+    /// @dev Writes a new queued task (three fresh slots, each written once). `model` is registered, hence < MAX_MODELS.
+    function _storeTask(
+        uint256 taskId,
+        bytes32 argsHash,
+        uint8 model,
+        uint32 minVramGb,
+        uint96 fee,
+        Params memory p,
+        uint40 requestId
+    ) private returns (Task storage task) {
+        uint40 now40 = _now();
+        task = _tasks[taskId];
+        task.status = TaskStatus.Queued;
+        task.deadline = now40 + p.queueWindow;
+        task.creator = msg.sender;
+        task.argsHash = argsHash;
+        task.createdAt = now40;
+        task.minVramGb = minVramGb;
+        task.fee = fee;
+        task.nodeShareBps = p.nodeShareBps;
+        task.slashBps = p.slashBps;
+        task.model = model;
+        task.requestId = requestId;
+    }
+
     function _request(Task storage task, uint256 taskId) private {
+        task.requestId = _requestId(taskId);
+    }
+
+    /// @dev Requests a word for `taskId`; returns what the task records (see `requestIdOf`).
+    function _requestId(uint256 taskId) private returns (uint40) {
         uint256 requestId = randomnessSource.request(taskId);
-        task.requestId = _pushRandomness ? 1 : SafeCast.toUint40(requestId);
         emit RandomnessRequested(taskId, requestId);
+        return _pushRandomness ? 1 : SafeCast.toUint40(requestId);
     }
 
     /// @dev Draws three nodes with `seed`; if a group can serve the task, starts its commit phase.
