@@ -9,7 +9,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {INodeRegistry} from "./interfaces/INodeRegistry.sol";
 import {INodePool} from "./interfaces/INodePool.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
-import {ThreeDraw} from "./libraries/ThreeDraw.sol";
+import {AvailableSet} from "./libraries/AvailableSet.sol";
 
 /// @title Triad node registry
 /// @notice Staked GPU nodes in groups of identical cards. Groups exist only when governance (DEFAULT_ADMIN_ROLE:
@@ -50,8 +50,7 @@ contract NodeRegistry is INodeRegistry, INodePool, IModelRegistry, AccessControl
     /// @dev `vramGb`, `availableCount`, `retired` and `models` share a slot so that the group scan reads one slot per
     /// group. `members` counts the group's joined nodes (any status but None); `pendingModels` become drawable
     /// (move into `models`) from `modelsActivateAt`.
-    /// `available[0 .. availableCount)` are the available nodes. Entries past the count are stale and never
-    /// cleared: re-adding a node then rewrites a used slot (2.9k-5k gas) instead of a zero one (22.1k).
+    /// `available` with `availableCount` (and each node's `availableIndex`) is the group's AvailableSet.
     struct Group {
         uint32 vramGb;
         uint32 availableCount;
@@ -560,9 +559,9 @@ contract NodeRegistry is INodeRegistry, INodePool, IModelRegistry, AccessControl
 
     function _addAvailable(Node storage node, address nodeAddress) private {
         Group storage g = _groups[node.groupId];
-        node.availableIndex = g.availableCount;
-        g.available[g.availableCount] = nodeAddress;
-        g.availableCount += 1;
+        uint32 count = g.availableCount;
+        node.availableIndex = count;
+        g.availableCount = uint32(AvailableSet.add(g.available, count, nodeAddress));
     }
 
     /// @dev An active group enabling the model, with at least `minVramGb` and three available nodes, with probability proportional
@@ -588,34 +587,24 @@ contract NodeRegistry is INodeRegistry, INodePool, IModelRegistry, AccessControl
 
     /// @dev Removes three uniformly drawn nodes from the group's available set and marks them busy.
     function _takeThree(Group storage group, uint256 seed, uint64 taskId) private returns (address[3] memory nodes) {
-        uint256 count = group.availableCount;
-        ThreeDraw.Plan memory plan = ThreeDraw.plan(seed, count);
+        uint256 count;
+        (nodes, count) = AvailableSet.drawThree(group.available, group.availableCount, seed, _setAvailableIndex);
+        group.availableCount = uint32(count);
         for (uint256 k; k < 3; ++k) {
-            address nodeAddress = group.available[plan.picked[k]];
-            Node storage node = _nodes[nodeAddress];
+            Node storage node = _nodes[nodes[k]];
             node.taskId = taskId;
-            _setStatus(node, nodeAddress, NodeStatus.Busy);
-            nodes[k] = nodeAddress;
+            _setStatus(node, nodes[k], NodeStatus.Busy);
         }
-        // The drawn nodes left holes below the new count; survivors from the last three positions fill them.
-        for (uint256 i; i < plan.moves; ++i) {
-            address moved = group.available[plan.fillers[i]];
-            group.available[plan.holes[i]] = moved;
-            _nodes[moved].availableIndex = uint32(plan.holes[i]);
-        }
-        group.availableCount = uint32(count - 3);
     }
 
     function _removeAvailable(Node storage node) private {
         Group storage g = _groups[node.groupId];
-        uint32 index = node.availableIndex;
-        uint32 last = g.availableCount - 1;
-        if (index != last) {
-            address moved = g.available[last];
-            g.available[index] = moved;
-            _nodes[moved].availableIndex = index;
-        }
-        g.availableCount = last;
+        g.availableCount = uint32(AvailableSet.remove(g.available, g.availableCount, node.availableIndex, _setAvailableIndex));
+    }
+
+    /// @dev AvailableSet's position record: the index lives in the node's own slot.
+    function _setAvailableIndex(address nodeAddress, uint256 index) private {
+        _nodes[nodeAddress].availableIndex = uint32(index);
     }
 
     function _setStatus(Node storage node, address nodeAddress, NodeStatus status) private {

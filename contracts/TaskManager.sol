@@ -11,6 +11,7 @@ import {INodePool} from "./interfaces/INodePool.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IRandomnessConsumer, IRandomnessSource} from "./interfaces/IRandomnessSource.sol";
 import {NodeTriple} from "./libraries/NodeTriple.sol";
+import {TaskQueue, TaskQueueLib} from "./libraries/TaskQueue.sol";
 
 /// @title Triad task manager
 /// @notice Escrows task fees, queues tasks until their random draw, runs commit-reveal among the three drawn
@@ -31,12 +32,11 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
     /// @notice Most queued tasks one `dispatch` call examines (its gas bound).
     uint256 public constant MAX_DISPATCH_SCAN = 64;
     uint8 private constant ALL_NODES = 7;
-    uint256 private constant LINK_MASK = type(uint32).max;
 
     /// @dev Six slots, written as few times as possible (a zero slot's first write costs 22.1k gas):
     /// slot 0 holds everything a commit or reveal checks; slots 1-2 are written once at creation (with the fee
-    /// split and slash ratio in force then, and the model); `nodes` holds the queue links (prev: bits 0-31, next: bits 32-63 of
-    /// `nodes.low`) while the task is queued. Commitments and reveals live in `_submissionOf`.
+    /// split and slash ratio in force then, and the model); `nodes` holds the task's TaskQueue links while it is
+    /// queued. Commitments and reveals live in `_submissionOf`.
     struct Task {
         TaskStatus status;
         AbortReason abortReason;
@@ -67,9 +67,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
         uint16 slashBps;
         uint16 maxQueueLength;
         uint8 autoDispatchScan;
-        uint32 queueHead;
-        uint32 queueTail;
-        uint16 queueLength;
+        TaskQueue queue;
     }
 
     /// @dev One slot, never zero once `minFee` > 0 or a task exists.
@@ -156,27 +154,19 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
         // Older tasks first; expired ones leave the queue on the way, so they never make it look full.
         _dispatch(p.autoDispatchScan, p.autoDispatchScan, p.commitWindow);
         p = _params;
-        if (p.queueLength >= p.maxQueueLength) revert QueueFull(p.maxQueueLength);
+        if (p.queue.length() >= p.maxQueueLength) revert QueueFull(p.maxQueueLength);
 
         taskId = uint256(ledger.taskCount) + 1;
+        // Re-read: the dispatch above may have aborted tasks and released their escrow.
         _ledger = Ledger(SafeCast.toUint32(taskId), _ledger.totalEscrow + fee96, ledger.minFee);
-        uint40 now40 = _now();
-        Task storage task = _tasks[taskId];
-        task.status = TaskStatus.Queued;
-        task.deadline = now40 + p.queueWindow;
-        task.creator = msg.sender;
-        task.argsHash = argsHash;
-        task.createdAt = now40;
-        task.minVramGb = minVramGb;
-        task.fee = fee96;
-        task.nodeShareBps = p.nodeShareBps;
-        task.slashBps = p.slashBps;
-        task.model = uint8(model); // registered, hence < MAX_MODELS
-        _enqueue(task, uint32(taskId));
-        _request(task, taskId);
+        // The source is immutable and cannot call back into this transaction (nonReentrant); asking it before the
+        // task's slots are written lets the request id join the slot-2 write.
+        Task storage task = _storeTask(taskId, argsHash, uint8(model), minVramGb, fee96, p, _requestId(taskId));
+        TaskQueue queue = p.queue.enqueue(uint32(taskId), task.nodes, _linksOf);
+        _params.queue = queue;
 
         emit TaskCreated(taskId, msg.sender, argsHash, model, minVramGb, fee);
-        emit TaskQueued(taskId, _params.queueLength);
+        emit TaskQueued(taskId, queue.length());
         token.safeTransferFrom(msg.sender, address(this), fee);
     }
 
@@ -337,17 +327,17 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
     /// @notice Queued task ids in creation order (at most MAX_QUEUE_CAP).
     function queuedTaskIds() external view returns (uint256[] memory ids) {
         Params memory p = _params;
-        ids = new uint256[](p.queueLength);
-        uint256 id = p.queueHead;
+        ids = new uint256[](p.queue.length());
+        uint256 id = p.queue.head();
         for (uint256 i; id != 0; ++i) {
             ids[i] = id;
-            id = _nextInQueue(_tasks[id]);
+            id = TaskQueueLib.next(_tasks[id].nodes);
         }
     }
 
     /// @notice Number of queued tasks.
     function queueLength() external view returns (uint256) {
-        return _params.queueLength;
+        return _params.queue.length();
     }
 
     /// @notice Number of tasks created; task ids are 1 .. taskCount (at most 2^32 - 1).
@@ -440,13 +430,13 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
     /// finds three nodes, re-arms stale pull requests, and (push source) requests a fresh word for at most one
     /// task whose last word was discarded, once nodes for it are free. Stops after `maxActions` of those.
     function _dispatch(uint256 maxActions, uint256 maxExamined, uint32 commitWindow) private {
-        uint256 id = _params.queueHead;
+        uint256 id = _params.queue.head();
         if (maxExamined > MAX_DISPATCH_SCAN) maxExamined = MAX_DISPATCH_SCAN;
         uint256 actions;
         bool requested;
         for (uint256 examined; id != 0 && examined < maxExamined && actions < maxActions; ++examined) {
             Task storage task = _tasks[id];
-            uint256 next = _nextInQueue(task);
+            uint256 next = TaskQueueLib.next(task.nodes);
             if (block.timestamp > task.deadline) {
                 _dequeue(task);
                 _abortQueued(task, id, AbortReason.QueueTimeout);
@@ -470,17 +460,47 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
         }
     }
 
+    /// @dev Writes a new queued task (three fresh slots, each written once). `model` is registered, hence < MAX_MODELS.
+    function _storeTask(
+        uint256 taskId,
+        bytes32 argsHash,
+        uint8 model,
+        uint32 minVramGb,
+        uint96 fee,
+        Params memory p,
+        uint40 requestId
+    ) private returns (Task storage task) {
+        uint40 now40 = _now();
+        task = _tasks[taskId];
+        task.status = TaskStatus.Queued;
+        task.deadline = now40 + p.queueWindow;
+        task.creator = msg.sender;
+        task.argsHash = argsHash;
+        task.createdAt = now40;
+        task.minVramGb = minVramGb;
+        task.fee = fee;
+        task.nodeShareBps = p.nodeShareBps;
+        task.slashBps = p.slashBps;
+        task.model = model;
+        task.requestId = requestId;
+    }
+
     function _request(Task storage task, uint256 taskId) private {
+        task.requestId = _requestId(taskId);
+    }
+
+    /// @dev Requests a word for `taskId`; returns what the task records (see `requestIdOf`).
+    function _requestId(uint256 taskId) private returns (uint40) {
         uint256 requestId = randomnessSource.request(taskId);
-        task.requestId = _pushRandomness ? 1 : SafeCast.toUint40(requestId);
         emit RandomnessRequested(taskId, requestId);
+        return _pushRandomness ? 1 : SafeCast.toUint40(requestId);
     }
 
     /// @dev Draws three nodes with `seed`; if a group can serve the task, starts its commit phase.
     function _tryStart(Task storage task, uint256 taskId, uint256 seed, uint32 commitWindow) private returns (bool) {
         (bool found, uint8 groupId, address[3] memory nodes) = nodePool.drawNodes(task.model, task.minVramGb, seed, taskId);
         if (!found) return false;
-        _unlink(task);
+        _params.queue = _params.queue.remove(task.nodes, _linksOf);
         uint40 deadline = _now() + commitWindow;
         task.status = TaskStatus.Committing;
         task.deadline = deadline;
@@ -621,50 +641,14 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
         if (k == 3) revert NotSelected(taskId, node);
     }
 
-    // Queue: a doubly linked list in creation order; a queued task's links live in its (still empty) node
-    // slots, so queueing writes no slot that is later cleared.
-
-    function _nextInQueue(Task storage task) private view returns (uint256) {
-        return (task.nodes.low >> 32) & LINK_MASK;
-    }
-
-    /// @dev Appends to the queue (a fresh task's links are zero: no previous task).
-    function _enqueue(Task storage task, uint32 id) private {
-        uint32 tail = _params.queueTail;
-        if (tail == 0) {
-            _params.queueHead = id;
-        } else {
-            _tasks[tail].nodes.low |= uint256(id) << 32;
-            task.nodes.low = tail;
-        }
-        _params.queueTail = id;
-        _params.queueLength += 1;
-    }
-
-    /// @dev Removes a task from the queue; its own links are left for the caller to overwrite or clear.
-    function _unlink(Task storage task) private {
-        uint256 link = task.nodes.low;
-        uint32 prev = uint32(link);
-        uint32 next = uint32(link >> 32);
-        if (prev == 0) {
-            _params.queueHead = next;
-        } else {
-            NodeTriple storage before = _tasks[prev].nodes;
-            before.low = (before.low & ~(LINK_MASK << 32)) | (uint256(next) << 32);
-        }
-        if (next == 0) {
-            _params.queueTail = prev;
-        } else {
-            NodeTriple storage after_ = _tasks[next].nodes;
-            after_.low = (after_.low & ~LINK_MASK) | prev;
-        }
-        _params.queueLength -= 1;
+    /// @dev The queue links of task `id` (TaskQueue's neighbour lookup).
+    function _linksOf(uint256 id) private view returns (NodeTriple storage) {
+        return _tasks[id].nodes;
     }
 
     /// @dev Removes a queued task that ends without starting; it keeps no nodes.
     function _dequeue(Task storage task) private {
-        _unlink(task);
-        if (task.nodes.low != 0) task.nodes.low = 0;
+        _params.queue = _params.queue.dequeue(task.nodes, _linksOf);
     }
 
     function _setWindows(uint64 queueWindow, uint64 commitWindow, uint64 revealWindow) private {
