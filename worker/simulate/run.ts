@@ -59,10 +59,11 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
 
     const started = Date.now();
     const outages = plan.relayOutages.map((outage) => playRelayOutage(devnet!, outage, started, log));
-    const { tasks, submitFailures } = await submitAll(conn, plan, options.taskTimeoutMs ?? 600_000, log);
+    const isFaulty = (node: string) => faultyNodes.has(node.toLowerCase());
+    const { tasks, submitFailures } = await submitAll(conn, plan, options.taskTimeoutMs ?? 600_000, isFaulty, log);
     await Promise.all(outages);
     await Promise.all(restarts);
-    const orphans = await orphanedTasks(conn, startBlock, tasks, options.taskTimeoutMs ?? 600_000);
+    const orphans = await orphanedTasks(conn, startBlock, tasks, options.taskTimeoutMs ?? 600_000, isFaulty);
     tasks.push(...orphans);
 
     const endBlock = await devnet.provider.getBlockNumber();
@@ -92,7 +93,13 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
 /** One allowance for the whole run: concurrent submissions must not overwrite each other's per-task approve. */
 const STANDING_ALLOWANCE = parseEther("1000000");
 
-async function submitAll(conn: ClientConnection, plan: SimulationPlan, timeoutMs: number, log: (line: string) => void) {
+async function submitAll(
+  conn: ClientConnection,
+  plan: SimulationPlan,
+  timeoutMs: number,
+  isFaulty: (node: string) => boolean,
+  log: (line: string) => void,
+) {
   const examples = loadExampleTasks().filter((e) => e.problem === undefined);
   const tasks: TaskObservation[] = [];
   const submitFailures: string[] = [];
@@ -110,7 +117,7 @@ async function submitAll(conn: ClientConnection, plan: SimulationPlan, timeoutMs
         log(`submission failed: ${message}`);
         continue;
       }
-      tasks.push(await observe(conn, taskId, submittedAt, timeoutMs));
+      tasks.push(await observe(conn, taskId, submittedAt, timeoutMs, isFaulty));
       log(`task ${taskId}: ${tasks.at(-1)!.outcome}${tasks.at(-1)!.reason ? ` (${tasks.at(-1)!.reason})` : ""}`);
     }
   };
@@ -118,37 +125,55 @@ async function submitAll(conn: ClientConnection, plan: SimulationPlan, timeoutMs
   return { tasks, submitFailures };
 }
 
-async function observe(conn: ClientConnection, taskId: bigint, submittedAt: number, timeoutMs: number): Promise<TaskObservation> {
+/**
+ * Waits for the chain's verdict, then for the verified answer. A task two faulty nodes won is not downloaded: they
+ * revealed a hash of their choosing, for which no bytes exist (the residual risk the report counts apart).
+ */
+async function observe(
+  conn: ClientConnection,
+  taskId: bigint,
+  submittedAt: number,
+  timeoutMs: number,
+  isFaulty: (node: string) => boolean,
+): Promise<TaskObservation> {
+  const deadline = Date.now() + timeoutMs;
+  let task = await conn.taskManager.getTask(taskId);
+  while (task.status !== TaskStatus.Succeeded && task.status !== TaskStatus.Aborted && Date.now() < deadline) {
+    await sleep(500);
+    task = await conn.taskManager.getTask(taskId);
+  }
+  const nodes = [...task.nodes];
+  if (task.status === TaskStatus.Aborted) {
+    return { taskId, outcome: "aborted", reason: abortReasonName(task.abortReason), nodes, latencyMs: Date.now() - submittedAt };
+  }
+  if (task.status !== TaskStatus.Succeeded)
+    return { taskId, outcome: "unfinished", nodes, answerLost: `no outcome within ${timeoutMs} ms` };
+  const reveals = await conn.taskManager.queryFilter(conn.taskManager.filters.TaskRevealed(taskId), conn.deployment.blockNumber);
+  const winners = winnersOf(
+    reveals.map((e) => ({ node: e.args.node, resultHash: e.args.resultHash })),
+    task.resultHash,
+  );
+  if (winners.length >= 2 && winners.every(isFaulty)) return { taskId, outcome: "succeeded", nodes, winners };
   try {
-    const result = await waitForResult(conn, taskId, { timeoutMs });
-    const latencyMs = Date.now() - submittedAt;
-    return result.outcome === "succeeded"
-      ? { taskId, outcome: "succeeded", nodes: result.nodes, latencyMs, winners: winnersOf(result.reveals, result.resultHash) }
-      : { taskId, outcome: "aborted", reason: result.reason, nodes: result.nodes, latencyMs };
+    await waitForResult(conn, taskId, { timeoutMs: Math.max(1, deadline - Date.now()) });
+    return { taskId, outcome: "succeeded", nodes, winners, latencyMs: Date.now() - submittedAt };
   } catch (error) {
-    // No verified answer came back: say whether the chain ended the task anyway (then the answer was lost).
-    const task = await conn.taskManager.getTask(taskId);
-    const nodes = [...task.nodes];
-    const problem = (error as Error).message;
-    if (task.status === TaskStatus.Succeeded) {
-      const reveals = await conn.taskManager.queryFilter(conn.taskManager.filters.TaskRevealed(taskId), conn.deployment.blockNumber);
-      const winners = winnersOf(
-        reveals.map((e) => ({ node: e.args.node, resultHash: e.args.resultHash })),
-        task.resultHash,
-      );
-      return { taskId, outcome: "succeeded", nodes, answerLost: problem, winners };
-    }
-    if (task.status === TaskStatus.Aborted) return { taskId, outcome: "aborted", reason: abortReasonName(task.abortReason), nodes };
-    return { taskId, outcome: "unfinished", nodes, answerLost: problem };
+    return { taskId, outcome: "succeeded", nodes, winners, answerLost: (error as Error).message };
   }
 }
 
 /** Tasks the client paid for whose submission threw (no task id came back): each must still end, refunded. */
-async function orphanedTasks(conn: ClientConnection, fromBlock: number, known: TaskObservation[], timeoutMs: number) {
+async function orphanedTasks(
+  conn: ClientConnection,
+  fromBlock: number,
+  known: TaskObservation[],
+  timeoutMs: number,
+  isFaulty: (node: string) => boolean,
+) {
   const knownIds = new Set(known.map((t) => t.taskId));
   const created = await conn.taskManager.queryFilter(conn.taskManager.filters.TaskCreated(undefined, conn.address), fromBlock + 1);
   const orphans = created.map((e) => e.args.taskId as bigint).filter((id) => !knownIds.has(id));
-  return Promise.all(orphans.map((id) => observe(conn, id, Date.now(), timeoutMs)));
+  return Promise.all(orphans.map((id) => observe(conn, id, Date.now(), timeoutMs, isFaulty)));
 }
 
 async function playRelayOutage(devnet: Devnet, outage: { atMs: number; durationMs: number }, startedAt: number, log: (l: string) => void) {
