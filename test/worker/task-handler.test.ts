@@ -6,6 +6,7 @@ import { ethers as ethersLib } from "ethers";
 import pino from "pino";
 import { devAccount } from "../../worker/devnet/accounts.js";
 import type { GptEngine, TaskOutcome } from "../../worker/engine/index.js";
+import { ContractRefusal } from "../../worker/chain/revert.js";
 import { RelayError } from "../../worker/relay/errors.js";
 import type { RelayClient } from "../../worker/relay/client.js";
 import { ChainClient, type ChainProvider } from "../../worker/node/chain.js";
@@ -162,6 +163,36 @@ describe("worker task handler (real contracts, in-process chain)", function () {
     await revealOthers();
     expect((await w.taskManager.getTask(taskId)).resultHash).to.equal(RESULT_HASH);
     expect(chain.address).to.equal((await w.taskManager.getTask(taskId)).nodes[0]);
+  });
+
+  it("after the contract refuses its commit, journals a fresh salt and commits with it next pass (and reveals with it)", async function () {
+    const { handler, chain } = handlerFor();
+    const execute = chain.execute.bind(chain);
+    const journal = () => new TaskJournal(stateDir).get(taskId)!;
+    let refusals = 0;
+    let refusedSalt = "";
+    chain.execute = async (action, call) => {
+      if (action === "commit" && refusals === 0) {
+        refusals += 1;
+        refusedSalt = journal().salt;
+        throw new ContractRefusal("commit", "CommitmentTaken (a copied commitment mined first)");
+      }
+      return execute(action, call);
+    };
+    await handler.advance(taskId);
+    expect(refusals).to.equal(1);
+    expect((await w.taskManager.taskProgress(taskId)).committedMask, "nothing committed yet").to.equal(0n);
+    expect(journal().salt, "a fresh salt is journaled at once").to.not.equal(refusedSalt);
+
+    await handler.advance(taskId);
+    expect((await w.taskManager.taskProgress(taskId)).committedMask).to.equal(1n);
+    expect(journal().committed).to.equal(true);
+    expect(journal().salt, "the salt of the refused attempt is not reused").to.not.equal(refusedSalt);
+    const revealOthers = await othersCommitAndReveal();
+    await handler.advance(taskId);
+    expect((await w.taskManager.taskProgress(taskId)).revealedMask, "the on-chain commitment opens with the journaled salt").to.equal(1n);
+    await revealOthers();
+    expect((await w.taskManager.getTask(taskId)).status).to.equal(TaskStatus.Succeeded);
   });
 
   it("never commits after the commit deadline: it expires the task instead, and nobody is slashed", async function () {
