@@ -38,6 +38,29 @@ describe("bridge: chat page in headless Chromium (fake network)", function () {
     expect(second.messages.map((m) => m.role)).to.deep.equal(["user", "assistant", "user"]);
   });
 
+  it("after the connection drops once the bridge has paid, asks again with the same Idempotency-Key: one task, one answer", async function () {
+    const page = await browser.newPage();
+    await page.goto(`${bridge.url}/#key=${KEY.key}`);
+    await page.locator("#model option").first().waitFor({ state: "attached", timeout: 10_000 });
+    const keys: string[] = [];
+    await page.route("**/v1/chat/completions", async (route) => {
+      keys.push(route.request().headers()["idempotency-key"] ?? "");
+      const answer = await route.fetch(); // the bridge pays and answers...
+      if (keys.length === 1) return route.abort("connectionreset"); // ...but the page never hears it
+      return route.fulfill({ response: answer });
+    });
+    const tasksBefore = bridge.network.submitted.length;
+    await page.fill("#prompt", "Are you still there?");
+    await page.click("#send");
+    await page.locator(".message.answer .receipt").first().waitFor({ timeout: 20_000 });
+    expect(await page.locator(".message.answer .text").first().textContent()).to.contain("Are you still there?");
+    expect(keys).to.have.length(2);
+    expect(keys[0]).to.match(/^chat-[0-9a-f]{32}$/);
+    expect(keys[1], "the repeat carries the same key").to.equal(keys[0]);
+    expect(bridge.network.submitted.length - tasksBefore, "one paid task").to.equal(1);
+    expect(await page.locator(".message.error").count()).to.equal(0);
+  });
+
   it("shows the bridge's error message for a wrong key", async function () {
     const page = await browser.newPage();
     await page.goto(`${bridge.url}/#key=sk-wrong-key-00000000000`);

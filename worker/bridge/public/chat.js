@@ -30,6 +30,35 @@ function showReceipt(item, triad) {
   item.append(receipt);
 }
 
+const ATTEMPTS = 5;
+
+/** A fresh Idempotency-Key (getRandomValues also works where the page is not a secure context). */
+function idempotencyKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return `chat-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/**
+ * POSTs one message under its own Idempotency-Key and repeats it, with the same key, after a dropped connection,
+ * a 504 (the task is still running) or an error the bridge marks retryable: a repeat answers from the task
+ * already paid for and never pays a second one.
+ */
+async function complete(body, pending) {
+  const key = idempotencyKey();
+  for (let attempt = 1; ; attempt++) {
+    let response;
+    try {
+      response = await fetch("/v1/chat/completions", { method: "POST", headers: { ...headers(), "idempotency-key": key }, body });
+    } catch (error) {
+      if (attempt >= ATTEMPTS) throw error;
+    }
+    const repeat = response && (response.status === 504 || response.headers.get("x-should-retry") === "true");
+    if (response && (!repeat || attempt >= ATTEMPTS)) return response;
+    pending.querySelector(".text").textContent = `connection lost or slow; asking again (attempt ${attempt + 1}, same request)…`;
+    await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** (attempt - 1)));
+  }
+}
+
 function headers() {
   return { "content-type": "application/json", authorization: `Bearer ${field("apiKey").value}` };
 }
@@ -70,11 +99,7 @@ form.addEventListener("submit", async (event) => {
   send.disabled = true;
   const pending = show("triad", "waiting for three nodes to agree…", "pending");
   try {
-    const response = await fetch("/v1/chat/completions", {
-      method: "POST",
-      headers: headers(),
-      body: JSON.stringify({ ...settings(), messages: conversation }),
-    });
+    const response = await complete(JSON.stringify({ ...settings(), messages: conversation }), pending);
     const body = await response.json();
     pending.remove();
     if (!response.ok) throw new Error(body.error?.message ?? `HTTP ${response.status}`);
