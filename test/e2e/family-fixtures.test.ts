@@ -62,7 +62,7 @@ describe("e2e: the model-family fixtures through the devnet", function () {
     expect(workerExits, "workers that exited unasked").to.deep.equal([]);
   });
 
-  it("registers each fixture (digest of the same bytes written anew) and stories260K (a symlink to the untouched original)", async function () {
+  it("registers each fixture (the digest of the same bytes written anew) and stories260K (a link to the original)", async function () {
     const { modelsDir } = devnet.manifest;
     expect(modelsDir).to.equal(path.join(stateDir, "models"));
     const registry = conn.registry;
@@ -110,11 +110,10 @@ describe("e2e: the model-family fixtures through the devnet", function () {
       const onChain = await conn.taskManager.getTask(sent.taskId);
       expect(onChain.status).to.equal(TaskStatus.Succeeded);
       expect(onChain.model, name).to.equal(await conn.registry.modelIndexOf(name));
-      expect(result.reveals.map((r) => r.resultHash), `${name}: the three reveals`).to.deep.equal([
-        onChain.resultHash,
-        onChain.resultHash,
-        onChain.resultHash,
-      ]);
+      expect(
+        result.reveals.map((r) => r.resultHash),
+        `${name}: the three reveals`,
+      ).to.deep.equal([onChain.resultHash, onChain.resultHash, onChain.resultHash]);
       const document = result.document as { model?: string; choices?: unknown[]; error?: unknown };
       expect(document.error, `${name} answered, not an error outcome`).to.equal(undefined);
       expect(document.model).to.equal(name);

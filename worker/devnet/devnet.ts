@@ -133,9 +133,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   }
   prepareStateDir(stateDir);
   if (options.familyFixtures) progress("writing the model-family fixtures");
-  const modelsDir = options.familyFixtures
-    ? await writeFixtureModelsDir(sourceModelsDir, path.join(stateDir, "models"))
-    : sourceModelsDir;
+  const modelsDir = options.familyFixtures ? await writeFixtureModelsDir(sourceModelsDir, path.join(stateDir, "models")) : sourceModelsDir;
   const logsDir = path.join(stateDir, "logs");
 
   const stack = new ShutdownStack();
