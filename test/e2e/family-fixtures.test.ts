@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { lstatSync, mkdtempSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { ClientConnection } from "../../worker/client/connection.js";
@@ -8,7 +8,7 @@ import { submitTask, type SubmittedTask } from "../../worker/client/submit.js";
 import { TaskStatus } from "../../worker/chain/enums.js";
 import { connectDevnet } from "../../worker/devnet/client.js";
 import { startDevnet, type Devnet } from "../../worker/devnet/devnet.js";
-import { DEVNET_MODEL_REVISION, FAMILY_FIXTURE_REVISION } from "../../worker/devnet/models.js";
+import { DEVNET_MODEL_REVISION, FAMILY_FIXTURE_REVISION, writeFixtureModelsDir } from "../../worker/devnet/models.js";
 import { computeManifest, encodeTask, manifestDigest } from "../../worker/engine/index.js";
 import { FAMILIES, makeFamilyFixture } from "../../worker/engine/fixtures/family-fixtures.js";
 import { defaultModelsDir } from "../../worker/paths.js";
@@ -126,5 +126,29 @@ describe("e2e: the model-family fixtures through the devnet", function () {
       expect(local.stdout).to.equal(`${new TextDecoder().decode(result.bytes)}\n`);
       expect(local.stderr).to.contain(`resultHash ${onChain.resultHash}`);
     }
+  });
+});
+
+describe("devnet: the folder of models with the family fixtures", function () {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(path.join(os.tmpdir(), "triad-fixture-models-"))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("refuses a models dir that already holds a fixture's name, writing nothing", async function () {
+    const source = path.join(dir, "source");
+    mkdirSync(path.join(source, FAMILIES[0]!.name), { recursive: true });
+    const target = path.join(dir, "target");
+    let error: Error | undefined;
+    await writeFixtureModelsDir(source, target).catch((e: Error) => (error = e));
+    expect(error?.message).to.contain(`already holds "${FAMILIES[0]!.name}"`);
+    expect(readdirSync(target)).to.deep.equal([]);
+  });
+
+  it("refuses a target folder that is not empty", async function () {
+    const target = path.join(dir, "target");
+    mkdirSync(path.join(target, "leftover"), { recursive: true });
+    let error: Error | undefined;
+    await writeFixtureModelsDir(defaultModelsDir(), target).catch((e: Error) => (error = e));
+    expect(error?.message).to.contain("must be empty");
   });
 });

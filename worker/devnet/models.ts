@@ -72,13 +72,10 @@ export async function registerDevnetModels(
 export async function writeFixtureModelsDir(sourceDir: string, targetDir: string): Promise<string> {
   await mkdir(targetDir, { recursive: true });
   if ((await readdir(targetDir)).length > 0) throw new Error(`${targetDir} must be empty to hold the devnet's models`);
-  const fixtureNames = new Set(FAMILIES.map((f) => f.name));
-  for (const entry of await readdir(sourceDir)) {
-    if (fixtureNames.has(entry)) {
-      throw new Error(`models dir ${sourceDir} already holds "${entry}", the name of a family fixture the devnet writes itself`);
-    }
-    await symlink(path.join(sourceDir, entry), path.join(targetDir, entry));
-  }
+  const entries = await readdir(sourceDir);
+  const clash = entries.find((entry) => FAMILIES.some((f) => f.name === entry));
+  if (clash) throw new Error(`models dir ${sourceDir} already holds "${clash}", the name of a family fixture the devnet writes itself`);
+  for (const entry of entries) await symlink(path.join(sourceDir, entry), path.join(targetDir, entry));
   for (const fixture of FAMILIES) await makeFamilyFixture(fixture, targetDir);
   return targetDir;
 }
