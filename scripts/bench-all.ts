@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every benchmark in one go, each in its own process, then bench/suite.json + bench/suite.md.
  *   engine        scripts/bench-engine.ts        -> bench/engine.{json,md}  (ours vs transformers.js vs bare loop)
- *   families      scripts/bench-families.ts      -> bench/families.{json,md} (family fixtures: ours vs bare loop)
+ *   families      scripts/bench-families.ts      -> bench/families.{json,md} (family fixtures: ours vs bare loop) and
+ *                                                   bench/engine.md's family section (after engine, which keeps it)
  *   random-llama  scripts/bench-random-llama.ts  -> bench/random-llama.{json,md} (~100M / ~400M vs bandwidth limit)
  *   gas           scripts/gas-report.ts (hardhat run), its stdout kept as-is -> bench/gas.txt
  *   network       scripts/bench-network.ts when present -> bench/network.{json,md}; a failure skips it with the reason
@@ -45,7 +46,7 @@ const STEPS: Step[] = [
     name: "families",
     command: ["npx", "--no-install", "tsx", "scripts/bench-families.ts"],
     required: true,
-    outputs: ["bench/families.json", "bench/families.md"],
+    outputs: ["bench/families.json", "bench/families.md", "bench/engine.md"],
   },
   {
     name: "random-llama",

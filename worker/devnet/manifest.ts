@@ -44,7 +44,10 @@ export interface DevnetManifest {
   /** deployments/<chainId>.json inside the state dir (readable with loadDeployment). */
   deploymentFile: string;
   contracts: { token: string; nodeRegistry: string; taskManager: string; randomness: string };
+  /** The folder the workers and the bridge read models from. */
   modelsDir: string;
+  /** The models registered on chain at start (id, revision, files digest). */
+  models: Array<{ id: string; revision: string; digest: string }>;
   /** The account `triad task --devnet` signs with. */
   clientAccount: ManifestAccount;
   accounts: ManifestAccount[];

@@ -1,25 +1,83 @@
 import { existsSync } from "node:fs";
+import { mkdir, readdir, symlink } from "node:fs/promises";
 import path from "node:path";
 import type { NodeRegistry } from "../../typechain-types/index.js";
 import { computeManifest, manifestDigest } from "../engine/index.js";
+import { FAMILIES, FAMILY_FIXTURE_SEED, makeFamilyFixture } from "../engine/fixtures/family-fixtures.js";
 
 /** The models the devnet registers when its models folder holds them: id and the VRAM (GB) governance declares. */
 export const DEVNET_MODELS = [{ id: "stories260K", vramGb: 1 }] as const;
 
+/** The hub revision the devnet registers its local models under. */
+export const DEVNET_MODEL_REVISION = "main";
+/** The family fixtures are written by the devnet, not fetched: their "revision" names the writer's seed. */
+export const FAMILY_FIXTURE_REVISION = `random-weights-seed-${FAMILY_FIXTURE_SEED}`;
+/** The VRAM governance declares for each family fixture (they are a few MB). */
+const FAMILY_FIXTURE_VRAM_GB = 1;
+
+export interface DevnetModel {
+  id: string;
+  revision: string;
+  /** keccak256 of the folder's manifest, as registered. */
+  digest: string;
+}
+
 /**
- * Registers the devnet's models through governance (the deployer), each with the digest of the local files in
- * `modelsDir` (the manifest `npx triad model manifest` prints) and revision "main". Returns what it registered.
+ * The one place the devnet registers a model through governance (the deployer): the digest of the local folder's
+ * files (the manifest `npx triad model manifest` prints) under `revision`.
  */
-export async function registerDevnetModels(registry: NodeRegistry, modelsDir: string): Promise<Array<{ id: string; digest: string }>> {
-  const registered: Array<{ id: string; digest: string }> = [];
+export async function registerModelFolder(
+  registry: NodeRegistry,
+  id: string,
+  dir: string,
+  revision: string,
+  vramGb: number,
+): Promise<DevnetModel> {
+  const digest = manifestDigest(await computeManifest(dir));
+  await (await registry.registerModel(id, revision, digest, vramGb)).wait();
+  return { id, revision, digest };
+}
+
+/**
+ * Registers the devnet's models: each of DEVNET_MODELS that `modelsDir` holds (revision "main"), then, with
+ * `familyFixtures`, every family fixture (which must be in `modelsDir`: see writeFixtureModelsDir). Returns what
+ * it registered, in registration order.
+ */
+export async function registerDevnetModels(
+  registry: NodeRegistry,
+  modelsDir: string,
+  options: { familyFixtures?: boolean } = {},
+): Promise<DevnetModel[]> {
+  const registered: DevnetModel[] = [];
   for (const { id, vramGb } of DEVNET_MODELS) {
     const dir = path.join(modelsDir, id);
     if (!existsSync(dir)) continue;
-    const digest = manifestDigest(await computeManifest(dir));
-    await (await registry.registerModel(id, "main", digest, vramGb)).wait();
-    registered.push({ id, digest });
+    registered.push(await registerModelFolder(registry, id, dir, DEVNET_MODEL_REVISION, vramGb));
+  }
+  if (options.familyFixtures) {
+    for (const fixture of FAMILIES) {
+      const dir = path.join(modelsDir, fixture.name);
+      if (!existsSync(dir)) throw new Error(`family fixture ${fixture.name}: ${dir} does not exist (write it with writeFixtureModelsDir)`);
+      registered.push(await registerModelFolder(registry, fixture.name, dir, FAMILY_FIXTURE_REVISION, FAMILY_FIXTURE_VRAM_GB));
+    }
   }
   return registered;
+}
+
+/**
+ * Makes `targetDir` (new or empty) a models folder holding both the models of `sourceDir` (a symlink to each
+ * entry: the source files are never copied nor written) and every family fixture, written there with its fixed
+ * seed (the same bytes every time). Returns `targetDir`.
+ */
+export async function writeFixtureModelsDir(sourceDir: string, targetDir: string): Promise<string> {
+  await mkdir(targetDir, { recursive: true });
+  if ((await readdir(targetDir)).length > 0) throw new Error(`${targetDir} must be empty to hold the devnet's models`);
+  const entries = await readdir(sourceDir);
+  const clash = entries.find((entry) => FAMILIES.some((f) => f.name === entry));
+  if (clash) throw new Error(`models dir ${sourceDir} already holds "${clash}", the name of a family fixture the devnet writes itself`);
+  for (const entry of entries) await symlink(path.join(sourceDir, entry), path.join(targetDir, entry));
+  for (const fixture of FAMILIES) await makeFamilyFixture(fixture, targetDir);
+  return targetDir;
 }
 
 /** Enables every active registered model that fits the group's VRAM on it (devnet groups serve them all). */

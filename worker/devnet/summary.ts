@@ -17,6 +17,9 @@ export function formatDevnetSummary(manifest: DevnetManifest, stakeWei?: bigint)
       return `  ${pad(w.name, 14)} ${w.metricsUrl}   ${w.cardModel} / ${w.vramGb} GB${faults}`;
     }),
     ``,
+    `Models (${manifest.modelsDir})`,
+    ...(manifest.models ?? []).map((m) => `  ${pad(m.id, 14)} revision ${m.revision}   files digest ${m.digest}`),
+    ``,
     `Contracts (${manifest.deploymentFile})`,
     ...Object.entries(manifest.contracts).map(([name, address]) => `  ${pad(name, 14)} ${address}`),
     ``,
