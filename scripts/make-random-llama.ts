@@ -59,6 +59,8 @@ export interface ExportLayout {
   generationConfig?: Record<string, unknown>;
   /** Copy tokenizer.json and tokenizer_config.json from here (a real tokenizer) instead of stories260K's. */
   tokenizerDir?: string;
+  /** Or write these (file name -> JSON), a tokenizer assembled from real parts; config.vocab_size may exceed its size. */
+  tokenizerFiles?: Record<string, object>;
 }
 
 export interface MakeOptions extends LlamaShape {
@@ -119,7 +121,7 @@ export function checkShape(shape: LlamaShape, layout: ExportLayout = {}): void {
   const headDim = layout.headDim ?? s.hidden / s.heads;
   if (headDim % 2 !== 0) throw new Error(`head_dim (${headDim}) must be even for RoPE`);
   if (s.heads % s.kvHeads !== 0) throw new Error(`--heads (${s.heads}) must be a multiple of --kv-heads (${s.kvHeads})`);
-  if (!layout.tokenizerDir && s.vocab < BASE_VOCAB) throw new Error(`--vocab must be >= ${BASE_VOCAB} (the stories260K tokenizer's size)`);
+  if (!layout.tokenizerDir && !layout.tokenizerFiles && s.vocab < BASE_VOCAB) throw new Error(`--vocab must be >= ${BASE_VOCAB} (the stories260K tokenizer's size)`);
 }
 
 /** Writes the model; returns its directory. */
@@ -138,7 +140,9 @@ export async function makeRandomLlama(options: MakeOptions): Promise<string> {
     await weights.close();
   }
   await writeConfigs(modelDir, options, layout);
-  if (layout.tokenizerDir) {
+  if (layout.tokenizerFiles) {
+    for (const [file, json] of Object.entries(layout.tokenizerFiles)) await writeFile(path.join(modelDir, file), JSON.stringify(json, null, 2));
+  } else if (layout.tokenizerDir) {
     for (const file of ["tokenizer.json", "tokenizer_config.json"])
       await copyFile(path.join(layout.tokenizerDir, file), path.join(modelDir, file));
   } else {
