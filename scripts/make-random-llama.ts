@@ -121,7 +121,8 @@ export function checkShape(shape: LlamaShape, layout: ExportLayout = {}): void {
   const headDim = layout.headDim ?? s.hidden / s.heads;
   if (headDim % 2 !== 0) throw new Error(`head_dim (${headDim}) must be even for RoPE`);
   if (s.heads % s.kvHeads !== 0) throw new Error(`--heads (${s.heads}) must be a multiple of --kv-heads (${s.kvHeads})`);
-  if (!layout.tokenizerDir && !layout.tokenizerFiles && s.vocab < BASE_VOCAB) throw new Error(`--vocab must be >= ${BASE_VOCAB} (the stories260K tokenizer's size)`);
+  if (!layout.tokenizerDir && !layout.tokenizerFiles && s.vocab < BASE_VOCAB)
+    throw new Error(`--vocab must be >= ${BASE_VOCAB} (the stories260K tokenizer's size)`);
 }
 
 /** Writes the model; returns its directory. */
@@ -141,7 +142,8 @@ export async function makeRandomLlama(options: MakeOptions): Promise<string> {
   }
   await writeConfigs(modelDir, options, layout);
   if (layout.tokenizerFiles) {
-    for (const [file, json] of Object.entries(layout.tokenizerFiles)) await writeFile(path.join(modelDir, file), JSON.stringify(json, null, 2));
+    for (const [file, json] of Object.entries(layout.tokenizerFiles))
+      await writeFile(path.join(modelDir, file), JSON.stringify(json, null, 2));
   } else if (layout.tokenizerDir) {
     for (const file of ["tokenizer.json", "tokenizer_config.json"])
       await copyFile(path.join(layout.tokenizerDir, file), path.join(modelDir, file));
