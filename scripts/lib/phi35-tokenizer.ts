@@ -3,9 +3,9 @@ import path from "node:path";
 import { LlamaTokenizer } from "llama-tokenizer-js";
 
 /**
- * Phi-3.5-mini-instruct's tokenizer, assembled because npm ships no package of it. Phi-3 uses Llama 2's tokenizer
- * (Phi-3 technical report: "the same tokenizer with vocabulary size of 32064": Llama 2's 32000 sentencepiece BPE
- * tokens with byte fallback, 11 added tokens, the embedding padded to 32064). Provenance:
+ * Phi-3.5-mini-instruct's tokenizer, assembled because npm ships no package of it. Phi-3-mini uses Llama 2's
+ * tokenizer (the Phi-3 technical report: the same tokenizer as Llama 2, vocabulary size 32064, i.e. Llama 2's 32000
+ * sentencepiece BPE tokens with byte fallback, 11 added tokens, the embedding padded to 32064). Provenance:
  * - vocabulary and merges (in their order): Llama 1/2's, from `llama-tokenizer-js`, whose data is the Llama
  *   tokenizer.json's `model.vocab` and `model.merges` packed (its data-conversion.py; its own tests pin Llama ids);
  * - the pipeline (BPE options: byte_fallback, fuse_unk, unk `<unk>`; normalizer Prepend "▁" + spaces to "▁"; no
