@@ -6,6 +6,7 @@ import path from "node:path";
 import { after, before, describe, it } from "mocha";
 import { FAMILIES, makeFamilyFixture, type FamilyFixture } from "../../scripts/make-family-fixtures.js";
 import llamaTokenizer from "llama-tokenizer-js";
+import { Tokenizer as HfTokenizer } from "tokenizers";
 import { greedyOrSample } from "../../worker/engine/decode-loop.js";
 import { ForwardPass, halfRowToFloat } from "../../worker/engine/forward.js";
 import { resolveGenerationConfig } from "../../worker/engine/generation-config.js";
@@ -223,6 +224,32 @@ describe("engine: model families (random weights in each export layout, real tok
       ]);
       // <|user|> ▁leading ▁and ▁trailing ▁spaces ▁▁ <|end|> <|assistant|> ▁ 7 <|end|> <|assistant|>
       expect(ids).to.deep.equal([32010, 8236, 322, 25053, 8162, 259, 32007, 32001, 29871, 29955, 32007, 32001]);
+    });
+
+    it("prompt ids and decoding equal HF tokenizers' (the Rust library under Python's AutoTokenizer)", async function () {
+      const hf = HfTokenizer.fromFile(path.join(dir, phi.name, "tokenizer.json"));
+      const conversations: ChatMessage[][] = [
+        ...CONVERSATIONS,
+        [
+          { role: "user", content: "\u00a0no-break and \u3000ideographic spaces after <|user|>" },
+          { role: "assistant", content: "</s> is not special <s>x" },
+        ],
+      ];
+      for (const messages of conversations) {
+        const text = renderChatPrompt(model.tokenizer, messages);
+        const encoding = await hf.encode(text, null, { addSpecialTokens: false });
+        expect(promptTokenIds(model.tokenizer, messages), JSON.stringify(text)).to.deep.equal(encoding.getIds());
+      }
+      for (const ids of [
+        [32010, 15043, 32063, 3186, 32011, 32007],
+        [15043, 2, 3186, 1, 0, 32000],
+      ]) {
+        expect(model.tokenizer.decode(ids, { skip_special_tokens: true })).to.equal(await hf.decode(ids, true));
+      }
+      // The one difference known: rstrip takes U+FEFF in JavaScript (trimStart), not in Rust (\s). docs/engine.md.
+      const bom = [{ role: "user" as const, content: "\ufeffbom" }];
+      const hfBom = await hf.encode(renderChatPrompt(model.tokenizer, bom), null, { addSpecialTokens: false });
+      expect(promptTokenIds(model.tokenizer, bom)).to.not.deep.equal(hfBom.getIds());
     });
 
     it("ids with no token (32011–32063) decode to nothing, as HF tokenizers' decode drops them; deterministic", function () {
