@@ -162,6 +162,20 @@ describe("engine: model families (random weights in each export layout, real tok
         if (fixture.family === "llama3") expect(renderChatPrompt(model.tokenizer, CONVERSATIONS[0]!)).to.contain("Today Date: 26 Jul 2024");
       });
 
+      it("tokenizes each rendered prompt as HF's Rust tokenizers library does (what Python's AutoTokenizer runs)", async function () {
+        const hf = HfTokenizer.fromFile(path.join(dir, fixture.name, "tokenizer.json"));
+        for (const messages of CONVERSATIONS) {
+          let text: string;
+          try {
+            text = renderChatPrompt(model.tokenizer, messages);
+          } catch {
+            continue; // a template that refuses the conversation (compared with jinja2 above)
+          }
+          const encoding = await hf.encode(text, null, { addSpecialTokens: false });
+          expect(promptTokenIds(model.tokenizer, messages), JSON.stringify(text)).to.deep.equal(encoding.getIds());
+        }
+      });
+
       it("run-task gives byte-identical results in separate processes (a sampled task)", async function () {
         for (const generation_config of [{ max_new_tokens: 6, do_sample: true, top_k: 40, temperature: 0.9 }]) {
           const file = path.join(dir, `${fixture.name}-task.json`);
@@ -226,10 +240,9 @@ describe("engine: model families (random weights in each export layout, real tok
       expect(ids).to.deep.equal([32010, 8236, 322, 25053, 8162, 259, 32007, 32001, 29871, 29955, 32007, 32001]);
     });
 
-    it("prompt ids and decoding equal HF tokenizers' (the Rust library under Python's AutoTokenizer)", async function () {
+    it("unusual spaces, </s> and <s> in text, decoding: as HF's Rust tokenizers library; its one known difference", async function () {
       const hf = HfTokenizer.fromFile(path.join(dir, phi.name, "tokenizer.json"));
       const conversations: ChatMessage[][] = [
-        ...CONVERSATIONS,
         [
           { role: "user", content: "\u00a0no-break and \u3000ideographic spaces after <|user|>" },
           { role: "assistant", content: "</s> is not special <s>x" },
