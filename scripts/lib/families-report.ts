@@ -67,8 +67,9 @@ interleaved round-robin after a warm-up round, in the same run. Machine: ${repor
 ${rows.join("\n")}
 
 Bare loop: the same ONNX session, the inputs the graph takes, \`session.run\` + argmax, nothing else. The models
-are tiny (hidden 24–32) with large vocabularies, so the lm_head and the per-token work over 128k–262k logits
-dominate; these are not the real models' speeds. The same fixtures run through the devnet in
+are tiny (hidden 24–32) with large vocabularies, so the lm_head and the per-token work over 32k–262k logits
+dominate; these are not the real models' speeds. A family rerun alone (\`--family NAME\`) replaces its own row; a
+row's two contenders always come from the same run. The same fixtures run through the devnet in
 test/e2e/family-fixtures.test.ts.
 `;
 }

@@ -26,7 +26,7 @@ export function registerDevnet(program: Command): void {
     .option("--models-dir <dir>", "local models the workers load", defaultModelsDir())
     .option(
       "--family-fixtures",
-      "also serve the random-weight model-family fixtures (Qwen3, Llama 3, Qwen2.5, Gemma 3 layouts), written into the state dir",
+      "also serve the random-weight model-family fixtures (Qwen3, Llama 3, Qwen2.5, Gemma 3, Phi-3.5 layouts), written into the state dir",
       false,
     )
     .option(
