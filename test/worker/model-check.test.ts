@@ -93,7 +93,7 @@ describe("worker: models pinned on chain (real contracts, real engine)", functio
       cpSync(path.join(SOURCE, file), path.join(modelsDir, ID, file));
     }
     const digest = manifestDigest(await computeManifest(path.join(modelsDir, ID)));
-    await (await w.registry.registerModel(ID, "main", digest, 1)).wait();
+    await (await w.registry.registerModel(ID, "main", digest, [1, 1, 1, 1, 0], 0)).wait();
     index = await w.registry.modelIndexOf(ID);
     // Group 0 serves only this model (the fixture's stories260K has a made-up digest and no files here).
     await (await w.registry.disableModel(0, MODEL)).wait();

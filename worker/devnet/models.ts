@@ -2,8 +2,12 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import type { NodeRegistry } from "../../typechain-types/index.js";
 import { computeManifest, manifestDigest } from "../engine/index.js";
+import { registrationArgs, uniformRegistration } from "../engine/model-variants.js";
 
-/** The models the devnet registers when its models folder holds them: id and the VRAM (GB) governance declares. */
+/**
+ * The models the devnet registers when its models folder holds them: id and the VRAM (GB) governance declares for
+ * each variant present in the folder (auto: the one its config.json names).
+ */
 export const DEVNET_MODELS = [{ id: "stories260K", vramGb: 1 }] as const;
 
 /**
@@ -16,7 +20,8 @@ export async function registerDevnetModels(registry: NodeRegistry, modelsDir: st
     const dir = path.join(modelsDir, id);
     if (!existsSync(dir)) continue;
     const digest = manifestDigest(await computeManifest(dir));
-    await (await registry.registerModel(id, "main", digest, vramGb)).wait();
+    const variants = registrationArgs(await uniformRegistration(dir, vramGb));
+    await (await registry.registerModel(id, "main", digest, ...variants)).wait();
     registered.push({ id, digest });
   }
   return registered;
