@@ -121,10 +121,13 @@ contract TriadHandler {
             address node = nodes[k];
             bool wrong = wrongPattern % 5 == k || (wrongPattern % 5 == 4 && k != 0);
             bytes32 result = wrong ? keccak256(abi.encode("wrong", node)) : keccak256("right");
-            intended[taskId][node] = result;
             bytes32 commitment = taskManager.commitmentOf(taskId, node, result, _salt(taskId, node));
             vm.prank(node);
-            try taskManager.commit(taskId, commitment) {} catch {}
+            // Only an accepted commitment sets what the node intends: a refused one (already committed, phase over)
+            // must not overwrite the result the node committed to.
+            try taskManager.commit(taskId, commitment) {
+                intended[taskId][node] = result;
+            } catch {}
         }
     }
 
