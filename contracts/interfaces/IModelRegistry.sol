@@ -58,14 +58,7 @@ interface IModelRegistry {
 
     /// @notice Governance pinned a model: its id, hub revision, files digest (keccak256 of the manifest's canonical
     /// JSON), the VRAM each variant needs (indexed by Variant, 0 = not offered) and the variant dtype auto runs.
-    event ModelRegistered(
-        uint256 indexed model,
-        string id,
-        string revision,
-        bytes32 digest,
-        uint32[5] variantVramGb,
-        Variant autoVariant
-    );
+    event ModelRegistered(uint256 indexed model, string id, string revision, bytes32 digest, uint32[5] variantVramGb, Variant autoVariant);
     /// @notice Governance retired a model: no new task may name it (queued ones still run).
     event ModelRetirement(uint256 indexed model);
     /// @notice Model enabled on a group: drawable at once when the group has no nodes, else from `activatesAt`

@@ -27,9 +27,7 @@ interface INodePool {
 
     /// @notice A model's status, the VRAM of its smallest offered variant and the largest VRAM of an active group
     /// whose drawable models include it (0 when none): what createTask checks, one storage slot.
-    function modelDemand(
-        uint256 model
-    ) external view returns (IModelRegistry.ModelStatus status, uint32 vramGb, uint32 servedVramGb);
+    function modelDemand(uint256 model) external view returns (IModelRegistry.ModelStatus status, uint32 vramGb, uint32 servedVramGb);
 
     /// @notice The task manager wired in at construction (the only caller of the hooks above).
     function taskManager() external view returns (address);

@@ -158,7 +158,11 @@ export async function buildBridgeApp(options: BridgeAppOptions): Promise<Fastify
       await options.network.checkTask?.(task).catch((error: unknown) => {
         if (!(error instanceof InvalidTaskError)) throw error;
         const param = error.field?.replace(/^\$\./, "") ?? null;
-        throw invalidRequest(error.message, param, param === "dtype" || param === "quantize_bits" ? "unsupported_variant" : "invalid_value");
+        throw invalidRequest(
+          error.message,
+          param,
+          param === "dtype" || param === "quantize_bits" ? "unsupported_variant" : "invalid_value",
+        );
       });
       const bytes = encodeTask(task);
       await preflight.check(task, bytes);

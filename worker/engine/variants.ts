@@ -123,7 +123,10 @@ export function variantVramRecord(array: ReadonlyArray<number | bigint>): Varian
 }
 
 /** The registry entry's variants as read from `getModel` (variantVramGb array and autoVariant index). */
-export function registeredVariants(entry: { variantVramGb: ReadonlyArray<number | bigint>; autoVariant: number | bigint }): RegisteredVariants {
+export function registeredVariants(entry: {
+  variantVramGb: ReadonlyArray<number | bigint>;
+  autoVariant: number | bigint;
+}): RegisteredVariants {
   return { variantVramGb: variantVramRecord(entry.variantVramGb), autoVariant: VARIANTS[Number(entry.autoVariant)]! };
 }
 
