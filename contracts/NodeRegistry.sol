@@ -63,13 +63,18 @@ contract NodeRegistry is INodeRegistry, INodePool, IModelRegistry, AccessControl
         mapping(uint256 position => address node) available;
     }
 
-    /// @dev `vramGb` (the smallest offered variant's), `servedVramGb` and `retired` share the slot createTask reads.
+    /// @dev `vramGb` (the smallest offered variant's), `servedVramGb` and `retired` share the slot createTask reads,
+    /// with the auto variant (a Variant) and the VRAM of each variant (the five `*VramGb`, 0 = not offered).
     struct Model {
         uint32 vramGb;
         uint32 servedVramGb;
         bool retired;
-        Variant autoVariant;
-        uint32[5] variantVramGb;
+        uint8 autoVariant;
+        uint32 fp32VramGb;
+        uint32 fp16VramGb;
+        uint32 q8VramGb;
+        uint32 q4VramGb;
+        uint32 q4f16VramGb;
         bytes32 digest;
         string id;
         string revision;
@@ -189,8 +194,9 @@ contract NodeRegistry is INodeRegistry, INodePool, IModelRegistry, AccessControl
         model = _newModelIndex(id);
         Model storage m = _models[model];
         m.vramGb = _checkVariants(variantVramGb, autoVariant);
-        m.autoVariant = autoVariant;
-        m.variantVramGb = variantVramGb;
+        m.autoVariant = uint8(autoVariant);
+        (m.fp32VramGb, m.fp16VramGb, m.q8VramGb) = (variantVramGb[0], variantVramGb[1], variantVramGb[2]);
+        (m.q4VramGb, m.q4f16VramGb) = (variantVramGb[3], variantVramGb[4]);
         m.digest = digest;
         m.id = id;
         m.revision = revision;
@@ -429,8 +435,8 @@ contract NodeRegistry is INodeRegistry, INodePool, IModelRegistry, AccessControl
         info.status = m.retired ? ModelStatus.Retired : ModelStatus.Active;
         info.vramGb = m.vramGb;
         info.servedVramGb = m.servedVramGb;
-        info.autoVariant = m.autoVariant;
-        info.variantVramGb = m.variantVramGb;
+        info.autoVariant = Variant(m.autoVariant);
+        info.variantVramGb = [m.fp32VramGb, m.fp16VramGb, m.q8VramGb, m.q4VramGb, m.q4f16VramGb];
         info.digest = m.digest;
         info.id = m.id;
         info.revision = m.revision;

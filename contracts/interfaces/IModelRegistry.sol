@@ -31,8 +31,8 @@ interface IModelRegistry {
         ModelStatus status;
         uint32 vramGb; // VRAM of its smallest offered variant; only groups with at least this much may enable it
         uint32 servedVramGb; // the largest VRAM of an active group enabling it (0: no group serves it)
-        Variant autoVariant; // the variant a task with dtype auto and no quantize_bits runs
         uint32[5] variantVramGb; // VRAM each variant needs, indexed by Variant (0: variant not offered)
+        Variant autoVariant; // the variant a task with dtype auto and no quantize_bits runs
         bytes32 digest; // keccak256 of the manifest's canonical JSON
         string id;
         string revision;
