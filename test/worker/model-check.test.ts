@@ -31,7 +31,14 @@ import { CARD_4090, FEE, MODEL, NodeStatus, TaskStatus, connection, ethers, worl
 
 const SOURCE = path.resolve(repoRoot, "..", "shared", "models", "stories260K");
 const ID = "stories260K-pinned";
-const FILES = ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "onnx/model.onnx", "onnx/model_fp16.onnx"];
+const FILES = [
+  "config.json",
+  "generation_config.json",
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "onnx/model.onnx",
+  "onnx/model_fp16.onnx",
+];
 /** Registered VRAM: fp32 (auto, config.json's choice) 2 GB, fp16 1 GB; q8, q4, q4f16 not offered. */
 const VARIANT_VRAM: [number, number, number, number, number] = [2, 1, 0, 0, 0];
 
@@ -115,13 +122,7 @@ describe("worker: models pinned on chain (real contracts, real engine)", functio
   function nodeFor(args: Uint8Array, node = nodeIndex, dir = stateDir) {
     const log = pino({ level: "silent" });
     const metrics = new WorkerMetrics();
-    const chain = new ChainClient(
-      ethers.provider as unknown as ChainProvider,
-      devAccount(node).privateKey,
-      w.deployment,
-      log,
-      metrics,
-    );
+    const chain = new ChainClient(ethers.provider as unknown as ChainProvider, devAccount(node).privateKey, w.deployment, log, metrics);
     const models = new ModelVerifier(chain.registry, modelsDir, false, log, path.join(dir, "model-manifests"));
     const engine = new GptEngine({ modelsDir, logger: log, pinnedModel: (model) => models.pinned(model) });
     const relay = { getArgs: async () => args } as unknown as RelayClient;
