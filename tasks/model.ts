@@ -67,7 +67,8 @@ export const register = readable(async (args: RegisterArgs, hre: HardhatRuntimeE
   );
 });
 
-function chooseAuto(auto: string, offered: OnnxVariant[]): OnnxVariant {
+/** The `--auto` variant: the one named (it must be offered), or the only one offered. */
+export function chooseAuto(auto: string, offered: OnnxVariant[]): OnnxVariant {
   if (auto === "") {
     if (offered.length === 1) return offered[0]!;
     throw new Error(`--auto must name the variant dtype auto runs (one of ${offered.join(", ")}; \`npx triad model manifest\` prints it)`);
