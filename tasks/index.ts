@@ -124,7 +124,12 @@ export const triadTasks = [
   task(["triad", "task", "create"], "Create a task on-chain from a task JSON file (hashes its canonical JSON; no relay upload)")
     .addOption(account)
     .addOption({ name: "file", description: "Task JSON file", defaultValue: "" })
-    .addOption({ name: "minVram", description: "Minimum VRAM in GB", type: ArgumentType.INT, defaultValue: 1 })
+    .addOption({
+      name: "minVram",
+      description: "Minimum VRAM in GB (0: what the registry records for the task's variant)",
+      type: ArgumentType.INT,
+      defaultValue: 0,
+    })
     .addOption({ name: "fee", description: "Fee in TRIAD", defaultValue: "10" })
     .setAction(() => import("./task-create.js"))
     .build(),
