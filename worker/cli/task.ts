@@ -66,6 +66,10 @@ export function registerTask(program: Command): void {
         console.log(`Follow it with: npx triad task result ${submitted.taskId} --wait${connectionHint(options)}`);
       } catch (error) {
         if (error instanceof InvalidTaskError) fail(`${file}: ${error.message}`, EXIT_INVALID);
+        // A --min-vram below what the registry records for the task's variant (or out of range): bad input.
+        if (error instanceof RangeError && error.message.startsWith("minVramGb")) {
+          fail(error.message.replace(/^minVramGb/, "--min-vram"), EXIT_INVALID);
+        }
         if (error instanceof ContractRefusal) fail(error.message, EXIT_REFUSED);
         throw error;
       }
