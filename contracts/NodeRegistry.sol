@@ -63,11 +63,18 @@ contract NodeRegistry is INodeRegistry, INodePool, IModelRegistry, AccessControl
         mapping(uint256 position => address node) available;
     }
 
-    /// @dev `vramGb`, `servedVramGb` and `retired` share the slot createTask reads.
+    /// @dev `vramGb` (the smallest offered variant's), `servedVramGb` and `retired` share the slot createTask reads,
+    /// with the auto variant (a Variant) and the VRAM of each variant (the five `*VramGb`, 0 = not offered).
     struct Model {
         uint32 vramGb;
         uint32 servedVramGb;
         bool retired;
+        uint8 autoVariant;
+        uint32 fp32VramGb;
+        uint32 fp16VramGb;
+        uint32 q8VramGb;
+        uint32 q4VramGb;
+        uint32 q4f16VramGb;
         bytes32 digest;
         string id;
         string revision;
@@ -180,27 +187,20 @@ contract NodeRegistry is INodeRegistry, INodePool, IModelRegistry, AccessControl
         string calldata id,
         string calldata revision,
         bytes32 digest,
-        uint32 vramGb
+        uint32[5] calldata variantVramGb,
+        Variant autoVariant
     ) external onlyRole(DEFAULT_ADMIN_ROLE) returns (uint256 model) {
-        uint256 idLength = bytes(id).length;
-        if (idLength == 0 || idLength > MAX_MODEL_ID_BYTES) revert InvalidModelId();
-        uint256 revisionLength = bytes(revision).length;
-        if (revisionLength == 0 || revisionLength > MAX_MODEL_ID_BYTES) revert InvalidRevision();
-        if (digest == bytes32(0)) revert InvalidDigest();
-        if (vramGb == 0) revert InvalidVram();
-        bytes32 idHash = keccak256(bytes(id));
-        uint256 existing = _modelByIdHash[idHash];
-        if (existing != 0) revert ModelExists(existing - 1);
-        model = _modelCount;
-        if (model >= MAX_MODELS) revert ModelLimitReached(MAX_MODELS);
-        _modelCount = model + 1;
-        _modelByIdHash[idHash] = model + 1;
+        _checkModelIdentity(id, revision, digest);
+        model = _newModelIndex(id);
         Model storage m = _models[model];
-        m.vramGb = vramGb;
+        m.vramGb = _checkVariants(variantVramGb, autoVariant);
+        m.autoVariant = uint8(autoVariant);
+        (m.fp32VramGb, m.fp16VramGb, m.q8VramGb) = (variantVramGb[0], variantVramGb[1], variantVramGb[2]);
+        (m.q4VramGb, m.q4f16VramGb) = (variantVramGb[3], variantVramGb[4]);
         m.digest = digest;
         m.id = id;
         m.revision = revision;
-        emit ModelRegistered(model, id, revision, digest, vramGb);
+        emit ModelRegistered(model, id, revision, digest, variantVramGb, autoVariant);
     }
 
     /// @inheritdoc IModelRegistry
@@ -363,10 +363,11 @@ contract NodeRegistry is INodeRegistry, INodePool, IModelRegistry, AccessControl
     }
 
     /// @inheritdoc INodePool
-    function modelDemand(uint256 model) external view returns (ModelStatus status, uint32 servedVramGb) {
+    function modelDemand(uint256 model) external view returns (ModelStatus status, uint32 vramGb, uint32 servedVramGb) {
         Model storage m = _models[model];
-        if (m.vramGb == 0) return (ModelStatus.None, 0);
-        return (m.retired ? ModelStatus.Retired : ModelStatus.Active, m.servedVramGb);
+        vramGb = m.vramGb;
+        if (vramGb == 0) return (ModelStatus.None, 0, 0);
+        return (m.retired ? ModelStatus.Retired : ModelStatus.Active, vramGb, m.servedVramGb);
     }
 
     // ----------------------------------------------------------------------------------------------
@@ -434,6 +435,8 @@ contract NodeRegistry is INodeRegistry, INodePool, IModelRegistry, AccessControl
         info.status = m.retired ? ModelStatus.Retired : ModelStatus.Active;
         info.vramGb = m.vramGb;
         info.servedVramGb = m.servedVramGb;
+        info.autoVariant = Variant(m.autoVariant);
+        info.variantVramGb = [m.fp32VramGb, m.fp16VramGb, m.q8VramGb, m.q4VramGb, m.q4f16VramGb];
         info.digest = m.digest;
         info.id = m.id;
         info.revision = m.revision;
@@ -456,6 +459,35 @@ contract NodeRegistry is INodeRegistry, INodePool, IModelRegistry, AccessControl
     // ----------------------------------------------------------------------------------------------
     // Internals
     // ----------------------------------------------------------------------------------------------
+
+    function _checkModelIdentity(string calldata id, string calldata revision, bytes32 digest) private pure {
+        uint256 idLength = bytes(id).length;
+        if (idLength == 0 || idLength > MAX_MODEL_ID_BYTES) revert InvalidModelId();
+        uint256 revisionLength = bytes(revision).length;
+        if (revisionLength == 0 || revisionLength > MAX_MODEL_ID_BYTES) revert InvalidRevision();
+        if (digest == bytes32(0)) revert InvalidDigest();
+    }
+
+    /// @dev Returns the smallest offered (non-zero) figure; reverts unless one is offered, the auto variant included.
+    function _checkVariants(uint32[5] calldata variantVramGb, Variant autoVariant) private pure returns (uint32 smallest) {
+        for (uint256 i; i < 5; ++i) {
+            uint32 vram = variantVramGb[i];
+            if (vram != 0 && (smallest == 0 || vram < smallest)) smallest = vram;
+        }
+        if (smallest == 0) revert NoVariantOffered();
+        if (variantVramGb[uint8(autoVariant)] == 0) revert AutoVariantNotOffered(autoVariant);
+    }
+
+    /// @dev Reserves the next model index for a new id.
+    function _newModelIndex(string calldata id) private returns (uint256 model) {
+        bytes32 idHash = keccak256(bytes(id));
+        uint256 existing = _modelByIdHash[idHash];
+        if (existing != 0) revert ModelExists(existing - 1);
+        model = _modelCount;
+        if (model >= MAX_MODELS) revert ModelLimitReached(MAX_MODELS);
+        _modelCount = model + 1;
+        _modelByIdHash[idHash] = model + 1;
+    }
 
     function _activeModel(uint256 model) private view returns (Model storage m) {
         m = _models[model];

@@ -143,9 +143,10 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
     function createTask(bytes32 argsHash, uint256 model, uint32 minVramGb, uint256 fee) external nonReentrant returns (uint256 taskId) {
         if (argsHash == bytes32(0)) revert InvalidArgsHash();
         if (minVramGb == 0) revert InvalidVram();
-        (IModelRegistry.ModelStatus modelStatus, uint32 servedVram) = nodePool.modelDemand(model);
+        (IModelRegistry.ModelStatus modelStatus, uint32 modelVram, uint32 servedVram) = nodePool.modelDemand(model);
         if (modelStatus == IModelRegistry.ModelStatus.None) revert UnknownModel(model);
         if (modelStatus == IModelRegistry.ModelStatus.Retired) revert ModelRetired(model);
+        if (minVramGb < modelVram) revert VramBelowModel(model, minVramGb, modelVram);
         if (minVramGb > servedVram) revert NoGroupForModel(model, minVramGb, servedVram);
         Ledger memory ledger = _ledger;
         if (fee < ledger.minFee) revert FeeTooLow(fee, ledger.minFee);

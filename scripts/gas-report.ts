@@ -29,7 +29,7 @@ async function measure(freeNodes: number, randomness: RandomnessChoice = "blockh
   const vrf = d.vrfCoordinator ? VRFCoordinatorV2_5Mock__factory.connect(d.vrfCoordinator, admin) : undefined;
   const { token, registry, taskManager: tm } = connectContracts(d, admin);
   const addGroupGas = await gasOf(registry.addGroup(CARD, 24));
-  const registerModelGas = await gasOf(registry.registerModel("stories260K", "main", ethersLib.id("manifest"), 1));
+  const registerModelGas = await gasOf(registry.registerModel("stories260K", "main", ethersLib.id("manifest"), [1, 1, 1, 1, 0], 0));
   const enableModelGas = await gasOf(registry.enableModel(0, 0));
   await token.mint(creator.address, ethersLib.parseEther("1000"));
   await token.connect(creator).approve(d.taskManager, ethersLib.MaxUint256);

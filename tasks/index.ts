@@ -61,13 +61,18 @@ export const triadTasks = [
     .addOption({ name: "group", description: "Group id", type: ArgumentType.INT, defaultValue: -1 })
     .setAction(() => import("./group-activate-models.js"))
     .build(),
-  task(["triad", "model", "register"], "Register a model: id, hub revision, files digest, VRAM (governance)")
+  task(["triad", "model", "register"], "Register a model: id, hub revision, files digest, VRAM per variant (governance)")
     .addOption(account)
     .addOption({ name: "id", description: "Model id tasks name in their `model` field", defaultValue: "" })
     .addOption({ name: "revision", description: "Hub revision the files come from", defaultValue: "main" })
     .addOption({ name: "manifest", description: "Manifest JSON file printed by `npx triad model manifest`", defaultValue: "" })
     .addOption({ name: "digest", description: "Or the digest it printed (0x...)", defaultValue: "" })
-    .addOption({ name: "vram", description: "VRAM the model needs in GB", type: ArgumentType.INT, defaultValue: 0 })
+    .addOption({ name: "vram", description: "VRAM (GB) per offered ONNX variant, e.g. fp32=2,q4f16=1", defaultValue: "" })
+    .addOption({
+      name: "auto",
+      description: "Variant a task with dtype auto runs (as `npx triad model manifest` prints); default: the only one offered",
+      defaultValue: "",
+    })
     .setAction(() => import("./model-register.js"))
     .build(),
   task(["triad", "model", "retire"], "Retire a model: no new tasks name it (governance)")
@@ -119,7 +124,12 @@ export const triadTasks = [
   task(["triad", "task", "create"], "Create a task on-chain from a task JSON file (hashes its canonical JSON; no relay upload)")
     .addOption(account)
     .addOption({ name: "file", description: "Task JSON file", defaultValue: "" })
-    .addOption({ name: "minVram", description: "Minimum VRAM in GB", type: ArgumentType.INT, defaultValue: 1 })
+    .addOption({
+      name: "minVram",
+      description: "Minimum VRAM in GB (0: what the registry records for the task's variant)",
+      type: ArgumentType.INT,
+      defaultValue: 0,
+    })
     .addOption({ name: "fee", description: "Fee in TRIAD", defaultValue: "10" })
     .setAction(() => import("./task-create.js"))
     .build(),

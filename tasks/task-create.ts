@@ -4,6 +4,7 @@ import { ethers } from "ethers";
 import { createdTaskId } from "../worker/chain/contracts.js";
 import { encodeTask, hashBytes } from "../worker/engine/hashing.js";
 import { validateTask } from "../worker/engine/validation.js";
+import { vramRequirement } from "../worker/client/submit.js";
 import { connectTriad, ensureAllowance } from "./lib/connect.js";
 import { readable } from "./lib/readable.js";
 
@@ -21,8 +22,8 @@ interface CreateArgs {
  */
 async function taskCreate(args: CreateArgs, hre: HardhatRuntimeEnvironment): Promise<void> {
   if (args.file === "") throw new Error("--file must name the task JSON file");
-  if (!Number.isInteger(args.minVram) || args.minVram <= 0)
-    throw new Error(`--min-vram must be a positive integer in GB (got ${args.minVram})`);
+  if (!Number.isInteger(args.minVram) || args.minVram < 0)
+    throw new Error(`--min-vram must be a positive integer in GB, or 0 for the registry's figure (got ${args.minVram})`);
   let task: unknown;
   try {
     task = JSON.parse(readFileSync(args.file, "utf8"));
@@ -37,8 +38,19 @@ async function taskCreate(args: CreateArgs, hre: HardhatRuntimeEnvironment): Pro
   const triad = await connectTriad(hre, args.account);
   const taskManagerAddress = await triad.taskManager.getAddress();
   await ensureAllowance(triad.token, triad.address, taskManagerAddress, fee);
-  const model = await triad.registry.modelIndexOf(String((task as { model: string }).model));
-  const receipt = (await (await triad.taskManager.createTask(argsHash, model, args.minVram, fee)).wait())!;
+  // The registered model and the VRAM of the variant the task selects (a variant it does not offer is refused).
+  const needed = await vramRequirement(triad, task).catch((error: unknown) => {
+    throw new Error(`--file ${args.file}: ${(error as Error).message}`);
+  });
+  const { model } = needed;
+  if (args.minVram !== 0 && args.minVram < needed.vramGb) {
+    throw new Error(
+      `--min-vram ${args.minVram} is below the ${needed.vramGb} GB the ${needed.variant} variant of ${needed.modelId} needs ` +
+        "(registered): the nodes would answer invalid_task",
+    );
+  }
+  const minVramGb = args.minVram === 0 ? needed.vramGb : args.minVram;
+  const receipt = (await (await triad.taskManager.createTask(argsHash, model, minVramGb, fee)).wait())!;
   const taskId = await createdTaskId(triad.taskManager, receipt);
 
   console.log(
@@ -48,7 +60,7 @@ async function taskCreate(args: CreateArgs, hre: HardhatRuntimeEnvironment): Pro
         argsHash,
         model: model.toString(),
         file: args.file,
-        minVramGb: args.minVram,
+        minVramGb,
         fee: fee.toString(),
         creator: triad.address,
         chainId: triad.deployment.chainId,

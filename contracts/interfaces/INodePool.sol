@@ -25,9 +25,9 @@ interface INodePool {
     /// @notice Whether some active group enabling `model` with at least `minVramGb` has three available nodes now.
     function canDraw(uint8 model, uint32 minVramGb) external view returns (bool);
 
-    /// @notice A model's status and the largest VRAM of an active group whose drawable models include it
-    /// (0 when none): what createTask checks, one storage slot.
-    function modelDemand(uint256 model) external view returns (IModelRegistry.ModelStatus status, uint32 servedVramGb);
+    /// @notice A model's status, the VRAM of its smallest offered variant and the largest VRAM of an active group
+    /// whose drawable models include it (0 when none): what createTask checks, one storage slot.
+    function modelDemand(uint256 model) external view returns (IModelRegistry.ModelStatus status, uint32 vramGb, uint32 servedVramGb);
 
     /// @notice The task manager wired in at construction (the only caller of the hooks above).
     function taskManager() external view returns (address);

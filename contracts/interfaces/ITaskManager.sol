@@ -45,6 +45,8 @@ interface ITaskManager {
     error ModelRetired(uint256 model);
     /// @notice No active group that enables the model has `minVramGb` (`servedVramGb`: the most one has, 0: none).
     error NoGroupForModel(uint256 model, uint32 minVramGb, uint32 servedVramGb);
+    /// @notice `minVramGb` is below `modelVramGb`, the VRAM of the model's smallest variant: no variant fits it.
+    error VramBelowModel(uint256 model, uint32 minVramGb, uint32 modelVramGb);
     error FeeTooLow(uint256 fee, uint256 minFee);
     error QueueFull(uint256 maxQueueLength);
     error UnknownTask(uint256 taskId);
@@ -112,8 +114,10 @@ interface ITaskManager {
 
     /// @notice Escrows `fee` (transferFrom), queues a task and requests its randomness; it starts once the
     /// random word is drawn and three nodes of one group that enables `model` with at least `minVramGb` are free.
-    /// Reverts with UnknownModel / ModelRetired for a model not registered or retired, and NoGroupForModel when
-    /// no active group enabling the model has that much VRAM. The task document's `model` field must be the
+    /// Reverts with UnknownModel / ModelRetired for a model not registered or retired, VramBelowModel when
+    /// `minVramGb` is below the VRAM of the model's smallest variant, and NoGroupForModel when no active group
+    /// enabling the model has that much VRAM. `minVramGb` must cover the variant the task's dtype selects (nodes
+    /// answer a task below it with a deterministic `invalid_task`). The task document's `model` field must be the
     /// registered id of `model`: nodes answer a mismatch with a deterministic error result.
     function createTask(bytes32 argsHash, uint256 model, uint32 minVramGb, uint256 fee) external returns (uint256 taskId);
 

@@ -30,6 +30,9 @@ export const MAX_QUEUE = 8;
 export const MODEL_ID = "stories260K";
 export const MODEL = 0n;
 export const MODEL_DIGEST = ethersLib.id("stories260K manifest");
+/** The fixture model's registered VRAM per variant (fp32, fp16, q8, q4, q4f16; 0 = not offered); auto = fp32. */
+export const MODEL_VARIANT_VRAM: [number, number, number, number, number] = [1, 1, 1, 1, 0];
+export const VARIANT = { fp32: 0, fp16: 1, q8: 2, q4: 3, q4f16: 4 } as const;
 
 export { AbortReason, NodeStatus, TaskStatus };
 
@@ -74,7 +77,7 @@ async function deployedWith(randomnessChoice: RandomnessChoice) {
   await registry.addGroup(CARD_4090, 24);
   await registry.addGroup(CARD_H100, 80);
   // ... and registers one model, enabled on both (before any node joins: drawable at once).
-  await registry.registerModel(MODEL_ID, "main", MODEL_DIGEST, 1);
+  await registry.registerModel(MODEL_ID, "main", MODEL_DIGEST, MODEL_VARIANT_VRAM, VARIANT.fp32);
   await registry.enableModel(0, MODEL);
   await registry.enableModel(1, MODEL);
 

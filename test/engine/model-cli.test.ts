@@ -53,6 +53,10 @@ describe("triad model manifest | pull", function () {
       "tokenizer_config.json",
     ]);
     expect(byId.stderr).to.contain(`digest ${manifestDigest(manifest)}`);
+    // What governance registers besides the digest: the variants present and the one dtype auto runs.
+    expect(byId.stderr).to.contain("variants fp32,fp16,q8,q4\n");
+    expect(byId.stderr).to.contain("auto fp32\n");
+    expect(byId.stderr).to.contain("register with: --vram fp32=GB,fp16=GB,q8=GB,q4=GB --auto fp32");
     const q4 = await triad(["model", "manifest", MODEL, "--models-dir", modelsDir, "--variants", "q4,fp32"]);
     expect(Object.keys(JSON.parse(q4.stdout).files)).to.deep.equal([
       "config.json",
@@ -62,6 +66,9 @@ describe("triad model manifest | pull", function () {
       "tokenizer.json",
       "tokenizer_config.json",
     ]);
+    expect(q4.stderr).to.contain("variants fp32,q4\n");
+    const q4Only = await triad(["model", "manifest", MODEL, "--models-dir", modelsDir, "--variants", "q4"]);
+    expect(q4Only.stderr).to.contain("auto fp32 (not in this manifest: tasks with dtype auto could not run)");
     const badVariant = await triad(["model", "manifest", MODEL, "--variants", "int3"]);
     expect(badVariant.code).not.to.equal(0);
     expect(badVariant.stderr).to.contain("unknown variant int3");

@@ -59,9 +59,11 @@ contract TriadHandler {
         uint256 fee = 1 ether + (uint256(feeSeed) % 100 ether);
         vm.prank(creator);
         bytes32 argsHash = keccak256(abi.encode(feeSeed, block.number));
-        // Half the tasks name MODEL_BIG (TriadSetup: index 1, enabled on GROUP_BIG only) whatever VRAM they ask for.
+        // Half the tasks name MODEL_BIG (TriadSetup: index 1, enabled on GROUP_BIG only; its smallest variant needs
+        // 48 GB, so a task for it asks 48 or 64).
         uint256 model = (feeSeed / 2) % 2;
-        try taskManager.createTask(argsHash, model, needsBigCard ? 48 : 16, fee) {} catch {}
+        uint32 minVramGb = model == 1 ? (needsBigCard ? 64 : 48) : (needsBigCard ? 48 : 16);
+        try taskManager.createTask(argsHash, model, minVramGb, fee) {} catch {}
         vm.roll(block.number + 2);
     }
 
@@ -119,10 +121,13 @@ contract TriadHandler {
             address node = nodes[k];
             bool wrong = wrongPattern % 5 == k || (wrongPattern % 5 == 4 && k != 0);
             bytes32 result = wrong ? keccak256(abi.encode("wrong", node)) : keccak256("right");
-            intended[taskId][node] = result;
             bytes32 commitment = taskManager.commitmentOf(taskId, node, result, _salt(taskId, node));
             vm.prank(node);
-            try taskManager.commit(taskId, commitment) {} catch {}
+            // Only an accepted commitment sets what the node intends: a refused one (already committed, phase over)
+            // must not overwrite the result the node committed to.
+            try taskManager.commit(taskId, commitment) {
+                intended[taskId][node] = result;
+            } catch {}
         }
     }
 

@@ -6,6 +6,7 @@ import {NodeRegistry} from "../../contracts/NodeRegistry.sol";
 import {TaskManager} from "../../contracts/TaskManager.sol";
 import {BlockhashRandomness} from "../../contracts/BlockhashRandomness.sol";
 import {INodePool} from "../../contracts/interfaces/INodePool.sol";
+import {IModelRegistry} from "../../contracts/interfaces/IModelRegistry.sol";
 import {vm} from "./Vm.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
@@ -56,8 +57,9 @@ abstract contract TriadSetup {
         require(address(taskManager) == predicted, "task manager address not as predicted");
         registry.addGroup("RTX4090", 24);
         registry.addGroup("H100", 80);
-        registry.registerModel("stories260K", "main", keccak256("stories260K files"), 1);
-        registry.registerModel("big-model", "v1", keccak256("big-model files"), 48);
+        registry.registerModel("stories260K", "main", keccak256("stories260K files"), [uint32(1), 1, 1, 1, 0], IModelRegistry.Variant.Fp32);
+        // Its smallest variant (q4f16) needs 48 GB: only the H100 group may enable it.
+        registry.registerModel("big-model", "v1", keccak256("big-model files"), [uint32(64), 0, 0, 0, 48], IModelRegistry.Variant.Q4f16);
         registry.enableModel(GROUP_SMALL, MODEL_SMALL);
         registry.enableModel(GROUP_BIG, MODEL_SMALL);
         registry.enableModel(GROUP_BIG, MODEL_BIG);

@@ -16,7 +16,7 @@ import { ethers as ethersLib } from "ethers";
 import pino from "pino";
 import { saveDeployment } from "../../worker/chain/deployment.js";
 import type { ClientConnection } from "../../worker/client/connection.js";
-import { InvalidTaskError, submitTask } from "../../worker/client/submit.js";
+import { InvalidTaskError, submitTask, vramRequirement } from "../../worker/client/submit.js";
 import { devAccount } from "../../worker/devnet/accounts.js";
 import { GptEngine, computeManifest, encodeTask, manifestDigest } from "../../worker/engine/index.js";
 import type { RelayClient } from "../../worker/relay/client.js";
@@ -31,7 +31,16 @@ import { CARD_4090, FEE, MODEL, NodeStatus, TaskStatus, connection, ethers, worl
 
 const SOURCE = path.resolve(repoRoot, "..", "shared", "models", "stories260K");
 const ID = "stories260K-pinned";
-const FILES = ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "onnx/model.onnx"];
+const FILES = [
+  "config.json",
+  "generation_config.json",
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "onnx/model.onnx",
+  "onnx/model_fp16.onnx",
+];
+/** Registered VRAM: fp32 (auto, config.json's choice) 2 GB, fp16 1 GB; q8, q4, q4f16 not offered. */
+const VARIANT_VRAM: [number, number, number, number, number] = [2, 1, 0, 0, 0];
 
 function taskBytes(model = ID): Uint8Array {
   return encodeTask({
@@ -93,7 +102,7 @@ describe("worker: models pinned on chain (real contracts, real engine)", functio
       cpSync(path.join(SOURCE, file), path.join(modelsDir, ID, file));
     }
     const digest = manifestDigest(await computeManifest(path.join(modelsDir, ID)));
-    await (await w.registry.registerModel(ID, "main", digest, 1)).wait();
+    await (await w.registry.registerModel(ID, "main", digest, VARIANT_VRAM, 0)).wait();
     index = await w.registry.modelIndexOf(ID);
     // Group 0 serves only this model (the fixture's stories260K has a made-up digest and no files here).
     await (await w.registry.disableModel(0, MODEL)).wait();
@@ -110,22 +119,16 @@ describe("worker: models pinned on chain (real contracts, real engine)", functio
     rmSync(stateDir, { recursive: true, force: true });
   });
 
-  function nodeFor(args: Uint8Array) {
+  function nodeFor(args: Uint8Array, node = nodeIndex, dir = stateDir) {
     const log = pino({ level: "silent" });
     const metrics = new WorkerMetrics();
-    const chain = new ChainClient(
-      ethers.provider as unknown as ChainProvider,
-      devAccount(nodeIndex).privateKey,
-      w.deployment,
-      log,
-      metrics,
-    );
-    const models = new ModelVerifier(chain.registry, modelsDir, false, log, path.join(stateDir, "model-manifests"));
+    const chain = new ChainClient(ethers.provider as unknown as ChainProvider, devAccount(node).privateKey, w.deployment, log, metrics);
+    const models = new ModelVerifier(chain.registry, modelsDir, false, log, path.join(dir, "model-manifests"));
     const engine = new GptEngine({ modelsDir, logger: log, pinnedModel: (model) => models.pinned(model) });
     const relay = { getArgs: async () => args } as unknown as RelayClient;
     const handler = new TaskHandler({
       chain,
-      journal: new TaskJournal(stateDir),
+      journal: new TaskJournal(dir),
       engine,
       models,
       relay,
@@ -200,6 +203,85 @@ describe("worker: models pinned on chain (real contracts, real engine)", functio
     expect(results[0]!.canonicalJson).to.contain("invalid_task").and.contain(ID);
     expect(results[1]!.resultHash).to.equal(results[0]!.resultHash);
     expect((await w.taskManager.taskProgress(taskId)).committedMask, "the error result is committed").to.equal(1n);
+  });
+
+  it("a task whose minVramGb is below its variant's registered VRAM: every node commits the same invalid_task, nobody is slashed", async function () {
+    // minVramGb 1 passes createTask (the smallest variant, fp16, needs 1 GB) but the task runs auto = fp32 (2 GB).
+    await w.join(w.nodeSigners.slice(3, 6));
+    const bytes = taskBytes();
+    const underDeclared = await w.create(1, FEE, ethersLib.keccak256(bytes), index);
+    await w.mineAndDispatch();
+    const task = await w.taskManager.getTask(underDeclared);
+    expect(task.status).to.equal(TaskStatus.Committing);
+    const nodes = task.nodes.map((address) => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), "triad-node-"));
+      return { address, dir, ...nodeFor(bytes, 4 + w.nodeSigners.findIndex((s) => s.address === address), dir) };
+    });
+    try {
+      for (const node of nodes) await node.models.verifyGroup(0n);
+      for (const node of nodes) await node.handler.advance(underDeclared); // compute and commit
+      for (const node of nodes) await node.handler.advance(underDeclared); // reveal
+      const results = nodes.map((node) => new TaskJournal(node.dir).get(underDeclared)!);
+      expect(results.map((r) => r.outcomeKind)).to.deep.equal(["error", "error", "error"]);
+      expect(new Set(results.map((r) => r.resultHash)).size, "the three nodes agree").to.equal(1);
+      const document = new TextDecoder().decode(new TaskJournal(nodes[0]!.dir).result(underDeclared));
+      expect(document).to.contain("invalid_task").and.contain("variant fp32 needs 2 GB").and.contain("minVramGb 1");
+      const settled = await w.taskManager.getTask(underDeclared);
+      expect(settled.status).to.equal(TaskStatus.Succeeded);
+      expect(settled.resultHash).to.equal(results[0]!.resultHash);
+      const stake = await w.registry.stakeAmount();
+      for (const node of nodes) {
+        const info = await w.registry.getNode(node.address);
+        expect(info.stake, `${node.address} not slashed`).to.equal(stake);
+        expect(info.status).to.equal(NodeStatus.Available);
+      }
+    } finally {
+      for (const node of nodes) {
+        await node.engine.close();
+        rmSync(node.dir, { recursive: true, force: true });
+      }
+    }
+  });
+
+  it("a task selecting a variant the registry does not offer is a deterministic unsupported_variant result", async function () {
+    const { models, engine } = nodeFor(taskBytes());
+    const [registered] = await models.verifyGroup(0n);
+    const q8 = encodeTask({ ...JSON.parse(new TextDecoder().decode(taskBytes())), quantize_bits: 8 });
+    const onChain = { model: ID, minVramGb: 16, variants: registered!.variants };
+    const first = await engine.runTask(q8, onChain);
+    const second = await engine.runTask(q8, onChain);
+    expect(first.kind).to.equal("error");
+    expect(first.canonicalJson).to.contain("unsupported_variant").and.contain("offers no q8 variant");
+    expect(second.resultHash).to.equal(first.resultHash);
+    await engine.close();
+  });
+
+  it("the registered auto variant rules over config.json's (governance's figure is what every node reads)", async function () {
+    const { models } = nodeFor(taskBytes());
+    const [registered] = await models.verifyGroup(0n);
+    // As if governance had registered fp16 as the auto variant while config.json names fp32.
+    const pinned = { ...registered!, variants: { ...registered!.variants!, autoVariant: "fp16" as const } };
+    const engine = new GptEngine({ modelsDir, logger: pino({ level: "silent" }), pinnedModel: () => pinned });
+    const outcome = await engine.runTask(taskBytes(), { model: ID, minVramGb: 1, variants: pinned.variants });
+    expect(outcome.kind).to.equal("response");
+    expect(outcome.provenance.variant).to.equal("fp16");
+    await engine.close();
+  });
+
+  it("the client asks for the VRAM of the task's variant by default, and refuses less or an unoffered variant", async function () {
+    const conn = { registry: w.registry } as unknown as ClientConnection;
+    const document = JSON.parse(new TextDecoder().decode(taskBytes())) as Record<string, unknown>;
+    expect((await vramRequirement(conn, document)).vramGb, "auto = fp32").to.equal(2);
+    expect((await vramRequirement(conn, { ...document, dtype: "float16" })).vramGb).to.equal(1);
+    const q4 = await vramRequirement(conn, { ...document, quantize_bits: 4 }).catch((e: unknown) => e);
+    expect(q4).to.be.instanceOf(InvalidTaskError);
+    expect((q4 as InvalidTaskError).field).to.equal("$.quantize_bits");
+    expect((q4 as Error).message).to.contain("selects the q4 variant, which the registered model stories260K-pinned does not offer");
+    const bf16 = await vramRequirement(conn, { ...document, dtype: "bfloat16" }).catch((e: unknown) => e);
+    expect((bf16 as InvalidTaskError).field).to.equal("$.dtype");
+    const full = { ...conn, taskManager: w.taskManager } as unknown as ClientConnection;
+    const below = await submitTask(full, document, { minVramGb: 1 }).catch((e: unknown) => e);
+    expect((below as Error).message).to.contain("minVramGb 1 is below the 2 GB the fp32 variant of stories260K-pinned needs");
   });
 
   it("the client refuses a task naming an unregistered model before creating anything", async function () {

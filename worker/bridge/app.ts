@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type pino from "pino";
 import { createHash } from "node:crypto";
 import canonicalize from "canonicalize";
+import { InvalidTaskError } from "../client/submit.js";
 import { encodeTask, hashBytes, validateTask } from "../engine/index.js";
 import { quotaExceeded, type ApiAccounts, type ApiKeySpec } from "./accounts.js";
 import { OpenAiError, invalidRequest } from "./errors.js";
@@ -154,6 +155,15 @@ export async function buildBridgeApp(options: BridgeAppOptions): Promise<Fastify
       }
       const validation = validateTask(task);
       if (!validation.ok) throw validationError(validation.message);
+      await options.network.checkTask?.(task).catch((error: unknown) => {
+        if (!(error instanceof InvalidTaskError)) throw error;
+        const param = error.field?.replace(/^\$\./, "") ?? null;
+        throw invalidRequest(
+          error.message,
+          param,
+          param === "dtype" || param === "quantize_bits" ? "unsupported_variant" : "invalid_value",
+        );
+      });
       const bytes = encodeTask(task);
       await preflight.check(task, bytes);
       try {

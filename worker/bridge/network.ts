@@ -3,7 +3,7 @@ import { TaskStatus } from "../chain/enums.js";
 import type { ClientConnection } from "../client/connection.js";
 import { waitForResult, type TaskResult } from "../client/result.js";
 import { withRpcRetries } from "../client/rpc-retry.js";
-import { submitTask } from "../client/submit.js";
+import { submitTask, vramRequirement } from "../client/submit.js";
 import type { GptTask } from "../engine/index.js";
 
 /** What the bridge keeps of a client submission (worker/client's SubmittedTask) and reports. */
@@ -27,6 +27,11 @@ export interface TriadNetwork {
    * bridge finds the task it paid for instead of paying again.
    */
   findTasks(argsHash: string): Promise<Array<{ taskId: bigint; createTx: string }>>;
+  /**
+   * Checks, before anything is charged, what createTask needs from the registry: the variant the task's dtype /
+   * quantize_bits selects is offered by the registered model. Rejects with InvalidTaskError naming the field.
+   */
+  checkTask?(task: GptTask): Promise<void>;
   /** The models registered on chain and not retired, with their pinned hub revision (absent: not known). */
   registeredModels?(): Promise<Array<{ id: string; revision: string }>>;
 }
@@ -40,14 +45,18 @@ export class ChainNetwork implements TriadNetwork {
 
   constructor(
     private readonly conn: ClientConnection,
-    private readonly options: { fee?: bigint; minVramGb?: number },
+    /**
+     * `minVramFloorGb` (the config's minVramGb): the least VRAM a task asks for; each task asks for the VRAM the
+     * registry records for the variant it selects when that is more.
+     */
+    private readonly options: { fee?: bigint; minVramFloorGb?: number },
   ) {}
 
   submit(task: GptTask): Promise<BridgeSubmission> {
     const run = this.#submissions.then(async () => {
       const submitted = await submitTask(this.conn, task, {
         fee: this.options.fee,
-        minVramGb: this.options.minVramGb,
+        minVramFloorGb: this.options.minVramFloorGb,
         validate: false,
         // The bridge's wallet exists to pay fees: one standing approval instead of one per request.
         approve: MaxUint256,
@@ -56,6 +65,10 @@ export class ChainNetwork implements TriadNetwork {
     });
     this.#submissions = run.catch(() => undefined);
     return run;
+  }
+
+  async checkTask(task: GptTask): Promise<void> {
+    await vramRequirement(this.conn, task);
   }
 
   async registeredModels(): Promise<Array<{ id: string; revision: string }>> {

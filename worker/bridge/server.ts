@@ -29,7 +29,7 @@ export async function startBridge(config: BridgeConfig): Promise<RunningBridge> 
     const fee = config.feeWei ?? (await conn.taskManager.minFee());
     store = new BridgeStore(config.stateFile);
     const appOptions = {
-      network: new ChainNetwork(conn, { fee, minVramGb: config.minVramGb }),
+      network: new ChainNetwork(conn, { fee, minVramFloorGb: config.minVramGb }),
       accounts: new ApiAccounts(config.apiKeys, store),
       models: config.models,
       fee,

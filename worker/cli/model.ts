@@ -2,7 +2,7 @@ import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { ModelMismatch, computeManifest, manifestDigest, parseManifest, pullModel, type ModelManifest } from "../engine/index.js";
-import { VARIANT_FILES, type OnnxVariant } from "../engine/variants.js";
+import { VARIANTS, autoVariantOf, variantsIn, type OnnxVariant } from "../engine/variants.js";
 import { defaultModelsDir } from "../paths.js";
 import { progressBar } from "./progress-bar.js";
 
@@ -12,7 +12,10 @@ export function registerModel(program: Command): void {
 
   model
     .command("manifest")
-    .description("print a local model's manifest (JSON) on stdout and its digest (keccak256) on stderr")
+    .description(
+      "print a local model's manifest (JSON) on stdout; on stderr its digest (keccak256), the ONNX variants it holds " +
+        "and the one dtype auto runs (what governance registers)",
+    )
     .argument("<dir-or-id>", "a model folder, or a model id under --models-dir")
     .option("--models-dir <dir>", "local models directory (<dir>/<model id>)", defaultModelsDir())
     .option("--variants <list>", `ONNX variants to include, comma-separated (${VARIANTS.join(", ")}); default: all present`, parseVariants)
@@ -25,6 +28,7 @@ export function registerModel(program: Command): void {
         throw error;
       });
       printManifest(manifest);
+      await printVariants(dir, manifest);
     });
 
   model
@@ -65,8 +69,6 @@ export function registerModel(program: Command): void {
     );
 }
 
-const VARIANTS = Object.keys(VARIANT_FILES) as OnnxVariant[];
-
 function parseVariants(value: string): OnnxVariant[] {
   const variants = value.split(",").map((v) => v.trim());
   const unknown = variants.filter((v) => !(VARIANTS as string[]).includes(v));
@@ -77,6 +79,23 @@ function parseVariants(value: string): OnnxVariant[] {
 function printManifest(manifest: ModelManifest): void {
   process.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);
   process.stderr.write(`digest ${manifestDigest(manifest)}\n`);
+}
+
+/**
+ * The variants the manifest holds and the one config.json makes dtype auto run, with the register command's
+ * `--vram` / `--auto` to fill in (the VRAM each variant needs is governance's measurement, not in the files).
+ */
+async function printVariants(dir: string, manifest: ModelManifest): Promise<void> {
+  const present = variantsIn(Object.keys(manifest.files));
+  const config = await readFile(path.join(dir, "config.json"), "utf8").then(
+    (text) => JSON.parse(text) as Record<string, unknown>,
+    () => undefined,
+  );
+  process.stderr.write(`variants ${present.join(",") || "(none)"}\n`);
+  if (config === undefined) return;
+  const auto = autoVariantOf(config);
+  process.stderr.write(`auto ${auto}${present.includes(auto) ? "" : " (not in this manifest: tasks with dtype auto could not run)"}\n`);
+  process.stderr.write(`register with: --vram ${present.map((v) => `${v}=GB`).join(",")} --auto ${auto}\n`);
 }
 
 async function isDirectory(dir: string): Promise<boolean> {

@@ -51,7 +51,11 @@ export function registerTask(program: Command): void {
       .description("Validate a GPT task file, create the task on-chain (fee escrowed) and upload it to the relay")
       .argument("<file>", "GPT task JSON file (see examples/)")
       .option("--fee <tokens>", "fee in TRIAD (decimal); default: the contract's minimum fee", parseTokens)
-      .option("--min-vram <gb>", "only GPU groups with at least this much VRAM may run it", parsePositiveInt("--min-vram"), 1)
+      .option(
+        "--min-vram <gb>",
+        "only GPU groups with at least this much VRAM may run it (default: what the registry records for the task's variant)",
+        parsePositiveInt("--min-vram"),
+      )
       .option("--no-validate", "submit even if validation fails (the nodes then agree on the error outcome)"),
   ).action(async (file: string, options: SubmitOptions) => {
     const document = await readTaskFile(file);
@@ -62,6 +66,10 @@ export function registerTask(program: Command): void {
         console.log(`Follow it with: npx triad task result ${submitted.taskId} --wait${connectionHint(options)}`);
       } catch (error) {
         if (error instanceof InvalidTaskError) fail(`${file}: ${error.message}`, EXIT_INVALID);
+        // A --min-vram below what the registry records for the task's variant (or out of range): bad input.
+        if (error instanceof RangeError && error.message.startsWith("minVramGb")) {
+          fail(error.message.replace(/^minVramGb/, "--min-vram"), EXIT_INVALID);
+        }
         if (error instanceof ContractRefusal) fail(error.message, EXIT_REFUSED);
         throw error;
       }

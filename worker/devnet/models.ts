@@ -4,8 +4,12 @@ import path from "node:path";
 import type { NodeRegistry } from "../../typechain-types/index.js";
 import { computeManifest, manifestDigest } from "../engine/index.js";
 import { FAMILIES, FAMILY_FIXTURE_SEED, makeFamilyFixture } from "../engine/fixtures/family-fixtures.js";
+import { registrationArgs, uniformRegistration } from "../engine/model-variants.js";
 
-/** The models the devnet registers when its models folder holds them: id and the VRAM (GB) governance declares. */
+/**
+ * The models the devnet registers when its models folder holds them: id and the VRAM (GB) governance declares for
+ * each variant present in the folder (auto: the one its config.json names).
+ */
 export const DEVNET_MODELS = [{ id: "stories260K", vramGb: 1 }] as const;
 
 /** The hub revision the devnet registers its local models under. */
@@ -24,7 +28,8 @@ export interface DevnetModel {
 
 /**
  * The one place the devnet registers a model through governance (the deployer): the digest of the local folder's
- * files (the manifest `npx triad model manifest` prints) under `revision`.
+ * files (the manifest `npx triad model manifest` prints) under `revision`, every variant present in the folder at
+ * `vramGb`, auto being the one its config.json names.
  */
 export async function registerModelFolder(
   registry: NodeRegistry,
@@ -34,7 +39,8 @@ export async function registerModelFolder(
   vramGb: number,
 ): Promise<DevnetModel> {
   const digest = manifestDigest(await computeManifest(dir));
-  await (await registry.registerModel(id, revision, digest, vramGb)).wait();
+  const variants = registrationArgs(await uniformRegistration(dir, vramGb));
+  await (await registry.registerModel(id, revision, digest, ...variants)).wait();
   return { id, revision, digest };
 }
 

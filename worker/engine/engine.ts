@@ -23,6 +23,7 @@ import { buildResponse, errorDocument } from "./response.js";
 import { parseTask } from "./task-input.js";
 import { consistencyProblems, formatProblems } from "./validation.js";
 import type { GptResponse, GptTask, TaskDtype, TaskErrorDocument } from "./types.js";
+import { registeredVariantFor, type RegisteredVariants } from "./variants.js";
 
 export interface EngineOptions {
   modelsDir: string;
@@ -50,6 +51,16 @@ export interface TaskOutcome {
   provenance: Record<string, unknown>;
 }
 
+/** What the chain says about a task (every honest node reads the same): checked before the model runs. */
+export interface OnChainTask {
+  /** The id of the registered model the task was created for. */
+  model: string;
+  /** The task's on-chain minVramGb: must cover the registered VRAM of the variant its dtype selects. */
+  minVramGb?: number;
+  /** The registered model's variants (VRAM per offered variant, the variant `auto` runs). */
+  variants?: RegisteredVariants;
+}
+
 /** Runs GPT tasks deterministically on local ONNX models; keeps loaded models in memory. */
 export class GptEngine {
   private readonly settings: SessionSettings;
@@ -73,20 +84,24 @@ export class GptEngine {
 
   /**
    * Never rejects for a problem of the task itself: resolves kind "error". Rejects with EngineFault for local faults.
-   * `registeredModel`: the model id the task was created for on chain; a task document naming another is an
-   * `invalid_task` error result (every honest node reads the same chain, so they agree on it).
+   * `onChain` (or just the model id): what the chain says about the task. A task document naming another model,
+   * a variant the registered model does not offer (`unsupported_variant`), or a variant whose registered VRAM is
+   * above the task's on-chain minVramGb (`invalid_task`) is an error result: every honest node reads the same
+   * chain, so they agree on it, and nobody is slashed.
    */
-  async runTask(taskBytes: Uint8Array, registeredModel?: string): Promise<TaskOutcome> {
+  async runTask(taskBytes: Uint8Array, onChain?: string | OnChainTask): Promise<TaskOutcome> {
     const started = performance.now();
     let loaded: LoadedModel | undefined;
+    const chain = typeof onChain === "string" ? { model: onChain } : onChain;
     try {
       const task = parseTask(taskBytes);
-      if (registeredModel !== undefined && task.model !== registeredModel) {
+      if (chain !== undefined && task.model !== chain.model) {
         throw new TaskRejection(
           "invalid_task",
-          `$.model: the task names model ${JSON.stringify(task.model)}, it was created on chain for ${JSON.stringify(registeredModel)}`,
+          `$.model: the task names model ${JSON.stringify(task.model)}, it was created on chain for ${JSON.stringify(chain.model)}`,
         );
       }
+      if (chain?.variants) registeredVariantFor(task.dtype, task.quantize_bits, chain.variants, chain.minVramGb);
       loaded = await this.model(task);
       const response = await this.generate(loaded, task);
       return this.outcome("response", response, started, loaded, response.usage);
@@ -142,7 +157,8 @@ export class GptEngine {
   private async model(task: GptTask): Promise<LoadedModel> {
     const pinned = await this.options.pinnedModel?.(task.model);
     // The registered digest is part of the key: a new registry entry is verified and loaded afresh.
-    const key = JSON.stringify([task.model, task.dtype ?? "auto", task.quantize_bits ?? null, pinned?.digest ?? null]);
+    const auto = pinned?.variants?.autoVariant ?? null;
+    const key = JSON.stringify([task.model, task.dtype ?? "auto", task.quantize_bits ?? null, pinned?.digest ?? null, auto]);
     let model = this.models.get(key);
     if (!model) {
       model = this.load(task, pinned);

@@ -1,5 +1,5 @@
 /** The engine's public API (a barrel: the engine itself is engine.ts). */
-export { GptEngine, type EngineOptions, type TaskOutcome } from "./engine.js";
+export { GptEngine, type EngineOptions, type OnChainTask, type TaskOutcome } from "./engine.js";
 export { EngineFault } from "./errors.js";
 export { deviceInfo, type DeviceInfo } from "./device-info.js";
 export { ensureDeviceAvailable, type Device } from "./execution-provider.js";

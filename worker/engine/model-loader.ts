@@ -23,7 +23,7 @@ import {
   type ManifestDigest,
   type ModelManifest,
 } from "./model-manifest.js";
-import { chooseVariant, type OnnxVariant } from "./variants.js";
+import { chooseVariant, registeredVariantFor, type OnnxVariant, type RegisteredVariants } from "./variants.js";
 import type { TaskDtype } from "./types.js";
 
 export type { Device } from "./execution-provider.js";
@@ -80,6 +80,11 @@ export interface PinnedModel {
   manifest?: ModelManifest;
   /** Hub revision (commit) to download missing files from; default "main". */
   revision?: string;
+  /**
+   * The registered variants: the variant a task selects is computed from the registered auto variant (not the
+   * local config.json), and one the entry does not offer is `unsupported_variant`.
+   */
+  variants?: RegisteredVariants;
 }
 
 /** Where missing files may come from and what the local files must match. */
@@ -120,7 +125,10 @@ export async function loadModel(
     });
   }
   const config = await readJson(path.join(modelDir, "config.json"));
-  const { variant, file } = chooseVariant(request.dtype, request.quantize_bits, config);
+  // A registered model: the registry's figures rule (every node reads the same chain), config.json's choice does not.
+  const { variant, file } = pinned?.variants
+    ? registeredVariantFor(request.dtype, request.quantize_bits, pinned.variants)
+    : chooseVariant(request.dtype, request.quantize_bits, config);
   const modelFile = path.join(modelDir, file);
   const noVariant = () => new TaskRejection("unsupported_variant", `model ${request.model} has no ${variant} ONNX variant (${file})`);
   // A registered model has exactly the variants its manifest lists, on every honest node.

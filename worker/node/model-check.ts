@@ -14,7 +14,7 @@ import {
   type ModelManifest,
   type PinnedModel,
 } from "../engine/index.js";
-import { VARIANT_FILES } from "../engine/variants.js";
+import { VARIANT_FILES, autoVariantOf, registeredVariants } from "../engine/variants.js";
 
 /** The node lacks a model its group enables, or holds files that differ from the registered digest. */
 export class ModelNotHeld extends Error {
@@ -72,7 +72,13 @@ export class ModelVerifier {
   /** Verifies one registered model (fetching it when allowed); throws ModelNotHeld when the files differ. */
   async verify(index: bigint): Promise<RegisteredModel> {
     const entry = await this.registry.getModel(index);
-    const model: RegisteredModel = { index, id: entry.id, digest: entry.digest as `0x${string}`, revision: entry.revision };
+    const model: RegisteredModel = {
+      index,
+      id: entry.id,
+      digest: entry.digest as `0x${string}`,
+      revision: entry.revision,
+      variants: registeredVariants(entry),
+    };
     const known = this.#verified.get(model.id);
     const manifest = known?.digest === model.digest ? known.manifest : await this.#savedManifest(model.digest);
     let problem = await this.#check(model, manifest);
@@ -92,6 +98,7 @@ export class ModelVerifier {
       await writeFile(path.join(this.manifestsDir, `${model.digest}.json`), canonicalManifest(model.manifest));
     }
     this.log.info({ model: model.id, revision: model.revision, digest: model.digest }, "model files match the registry");
+    await this.#warnIfAutoDiffers(model);
     return model;
   }
 
@@ -104,6 +111,23 @@ export class ModelVerifier {
   /** The registered entry of a verified model id (what the engine checks the files against before a task). */
   pinned(modelId: string): RegisteredModel | undefined {
     return this.#verified.get(modelId);
+  }
+
+  /**
+   * Governance registered another auto variant than the one the model's config.json names: tasks with dtype auto
+   * run the registered one on every node (deterministic), but the registration is probably a mistake.
+   */
+  async #warnIfAutoDiffers(model: RegisteredModel): Promise<void> {
+    const config = await readFile(path.join(this.modelsDir, model.id, "config.json"), "utf8").then(
+      (text) => JSON.parse(text) as Record<string, unknown>,
+      () => undefined,
+    );
+    const local = config && autoVariantOf(config);
+    if (local === undefined || local === model.variants?.autoVariant) return;
+    this.log.warn(
+      { model: model.id, registered: model.variants?.autoVariant, config: local },
+      "the registered auto variant differs from config.json's: tasks with dtype auto run the registered one",
+    );
   }
 
   /** A manifest verified earlier for `digest` (only trusted if it still hashes to the digest). */

@@ -32,6 +32,7 @@ interface ChainTask {
   deadline: bigint;
   argsHash: string;
   model: bigint;
+  minVramGb: bigint;
   resultHash: string;
   nodes: string[];
 }
@@ -94,6 +95,7 @@ export class TaskHandler {
       deadline: info.deadline,
       argsHash: info.argsHash,
       model: info.model,
+      minVramGb: info.minVramGb,
       resultHash: info.resultHash,
       nodes: [...info.nodes],
     };
@@ -156,7 +158,11 @@ export class TaskHandler {
     try {
       // A node whose files differ from the registered digest does not commit: a node fault, never a result.
       const registered = await this.deps.models.ensure(task.model);
-      outcome = await this.deps.engine.runTask(args, registered.id);
+      outcome = await this.deps.engine.runTask(args, {
+        model: registered.id,
+        minVramGb: Number(task.minVramGb),
+        variants: registered.variants,
+      });
     } catch (error) {
       if (!(error instanceof ModelNotHeld || error instanceof EngineFault)) throw error;
       log.error({ model: String(task.model), err: error.message }, "node fault: not committing (fix the model files; retried next pass)");
