@@ -5,9 +5,8 @@ pragma solidity ^0.8.28;
 /// @notice Governance pins each model a task may name: its id (the task document's `model` string), the hub
 /// revision its files come from, the digest of its files (keccak256 of the canonical JSON of its manifest: file
 /// names, sizes and sha256, as `triad model manifest` prints it) and the VRAM each of its ONNX variants needs.
-/// Each card group enables a
-/// set of models; its nodes must hold all of them (the worker verifies its files against the digests before it
-/// joins or resumes: the chain cannot see files). A task names one model and is drawn only from groups that
+/// Each card group enables a set of models; its nodes must hold all of them (the worker verifies its files against
+/// the digests before it joins or resumes: the chain cannot see files). A task names one model and is drawn only from groups that
 /// enable it.
 interface IModelRegistry {
     /// @notice The ONNX variants of a model export (transformers.js' names and files under `onnx/`), in the order of
