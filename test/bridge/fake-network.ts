@@ -17,6 +17,8 @@ export const NODES = [
   "0x00000000000000000000000000000000000000a3",
 ];
 export const RESULT_HASH = `0x${"ab".repeat(32)}`;
+/** The registry entry the fake network's tasks were created for. */
+export const MODEL_ENTRY = { index: 0n, id: "stories260K", revision: "main", digest: `0x${"5e".repeat(32)}` };
 
 /** The answer the fake nodes agree on: each choice echoes the last message, so tests can tell choices apart. */
 export function fakeResponse(task: GptTask): GptResponse {
@@ -96,7 +98,9 @@ export class FakeNetwork implements TriadNetwork {
             },
           }
         : fakeResponse(task);
-    return { outcome: "succeeded", taskId, nodes: NODES, resultHash: RESULT_HASH, reveals: [], document, bytes: new Uint8Array() };
+    const argsHash = hashBytes(encodeTask(task));
+    const succeeded = { outcome: "succeeded" as const, taskId, nodes: NODES, argsHash, model: MODEL_ENTRY, resultHash: RESULT_HASH };
+    return { ...succeeded, reveals: [], document, bytes: new Uint8Array() };
   }
 
   async cancel(taskId: bigint): Promise<"cancelled" | "started"> {

@@ -117,7 +117,16 @@ describe("bridge: GPT response -> OpenAI completion and chunks", function () {
     ],
     usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 },
   };
-  const receipt = { task_id: "9", nodes: ["0x1", "0x2", "0x3"], result_hash: "0xab", seed: 1, create_tx: "0xcd" };
+  const receipt = {
+    task_id: "9",
+    nodes: ["0x1", "0x2", "0x3"],
+    args_hash: "0xa1",
+    model_revision: "main",
+    model_digest: `0x${"0123456789abcdef".repeat(4)}`,
+    result_hash: "0xab",
+    seed: 1,
+    create_tx: "0xcd",
+  };
 
   it("keeps choices, finish reasons and usage, and adds the receipt", function () {
     const completion = completionFromResponse(response, receipt, 1_700_000_000);
@@ -130,6 +139,7 @@ describe("bridge: GPT response -> OpenAI completion and chunks", function () {
     });
     expect(completion.usage).to.deep.equal(response.usage);
     expect(completion.triad).to.equal(receipt);
+    expect(completion.system_fingerprint, "the model files' digest names the backend configuration").to.equal("fp_0123456789ab");
   });
 
   it("streams role, content and finish chunks per choice, then usage when asked", function () {
@@ -143,6 +153,7 @@ describe("bridge: GPT response -> OpenAI completion and chunks", function () {
       [undefined, undefined, undefined],
     ]);
     expect(chunks.at(-1)!.usage).to.deep.equal(response.usage);
+    expect(chunks.every((c) => c.system_fingerprint === "fp_0123456789ab")).to.equal(true);
     expect(chunksFromCompletion(completionFromResponse(response, receipt, 1), false).every((c) => !("usage" in c))).to.equal(true);
   });
 });

@@ -9,7 +9,7 @@ import { TaskStatus } from "../../worker/chain/enums.js";
 import { connectDevnet } from "../../worker/devnet/client.js";
 import { waitForResult } from "../../worker/client/result.js";
 import { startDevnet, type Devnet } from "../../worker/devnet/devnet.js";
-import { GptEngine, encodeTask, type GptResponse } from "../../worker/engine/index.js";
+import { GptEngine, encodeTask, hashBytes, type GptResponse } from "../../worker/engine/index.js";
 import type { NetworkSnapshot } from "../../worker/explorer/indexer.js";
 import { defaultModelsDir } from "../../worker/paths.js";
 import { SCREENSHOT_DIR, chatOnce, launchChromium } from "../bridge/browser.js";
@@ -19,6 +19,9 @@ import { tempStateDir } from "./helpers.js";
 interface Receipt {
   task_id: string;
   nodes: string[];
+  args_hash: string;
+  model_revision: string;
+  model_digest: string;
   result_hash: string;
   seed: number;
 }
@@ -59,17 +62,24 @@ describe("e2e: the bridge on a devnet", function () {
     // One standing approval for the fee wallet, not an approve transaction per request.
     expect(await conn.token.allowance(devnet.manifest.bridge.payer, devnet.deployment.taskManager)).to.equal(MaxUint256);
 
+    // The receipt binds request, weights and answer: the on-chain argsHash and the registry entry of the task's model.
+    const onChain = await conn.taskManager.getTask(BigInt(receipt.task_id));
+    const entry = await conn.registry.getModel(onChain.model);
+    expect(receipt.args_hash).to.equal(onChain.argsHash);
+    expect([receipt.model_revision, receipt.model_digest]).to.deep.equal([entry.revision, entry.digest]);
+    expect(completion.system_fingerprint).to.equal(`fp_${entry.digest.slice(2, 14)}`);
+
     // The same task run here: the bridge's mapping is what the nodes ran.
     const engine = new GptEngine({ modelsDir: defaultModelsDir() });
     try {
-      const local = await engine.runTask(
-        encodeTask({
-          model: "stories260K",
-          messages,
-          seed: 11,
-          generation_config: { max_new_tokens: 24, do_sample: true, temperature: 0.8, top_k: 0 },
-        }),
-      );
+      const taskBytes = encodeTask({
+        model: "stories260K",
+        messages,
+        seed: 11,
+        generation_config: { max_new_tokens: 24, do_sample: true, temperature: 0.8, top_k: 0 },
+      });
+      expect(hashBytes(taskBytes), "the task document the nodes ran").to.equal(receipt.args_hash);
+      const local = await engine.runTask(taskBytes);
       expect(local.resultHash).to.equal(receipt.result_hash);
     } finally {
       await engine.close();

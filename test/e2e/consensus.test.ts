@@ -143,13 +143,16 @@ describe("e2e: consensus on a devnet started with `triad devnet`", function () {
     expect(await conn.taskManager.queueLength()).to.equal(0n);
   });
 
-  it("`triad task result` prints the verified response with its task id, nodes and hash", async function () {
+  it("`triad task result` prints the verified response with its task id, nodes, hashes and registered weights", async function () {
     const submitted = await submitTask(conn, example("greedy.json"));
     const run = await runTriad(["task", "result", String(submitted.taskId), "--wait", "--timeout", "150", "--devnet", stateDir]);
     expect(run.code, run.stderr).to.equal(0);
     const onChain = await conn.taskManager.getTask(submitted.taskId);
     expect(run.stdout).to.contain(`Task ${submitted.taskId}: Succeeded`);
     expect(run.stdout).to.contain(`result hash: ${onChain.resultHash} (verified`);
+    expect(run.stdout).to.contain(`args hash:   ${submitted.argsHash}`);
+    const entry = await conn.registry.getModel(onChain.model);
+    expect(run.stdout).to.contain(`${entry.id} at revision ${entry.revision}, files digest ${entry.digest}`);
     for (const node of onChain.nodes) expect(run.stdout).to.contain(node);
     expect(run.stdout).to.match(/assistant \[choice 0, finish_reason (length|stop)\]/);
   });

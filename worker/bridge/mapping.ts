@@ -159,12 +159,25 @@ function randomSeed(): number {
 }
 
 /** What the chain vouches for, added to every answer. */
+/**
+ * What the chain vouches for: the task, its nodes, and the three hashes that bind the request (args_hash: keccak256
+ * of the task document's bytes), the weights (the registry entry's revision and files digest) and the answer
+ * (result_hash: keccak256 of the result document's bytes).
+ */
 export interface TriadReceipt {
   task_id: string;
   nodes: string[];
+  args_hash: string;
+  model_revision: string;
+  model_digest: string;
   result_hash: string;
   seed: number;
   create_tx: string;
+}
+
+/** OpenAI's `system_fingerprint` (the backend configuration behind a seeded answer): the model files' digest. */
+export function systemFingerprint(receipt: TriadReceipt): string {
+  return `fp_${receipt.model_digest.slice(2, 14)}`;
 }
 
 export interface ChatCompletion {
@@ -184,7 +197,7 @@ export function completionFromResponse(response: GptResponse, receipt: TriadRece
     object: "chat.completion",
     created,
     model: response.model,
-    system_fingerprint: null,
+    system_fingerprint: systemFingerprint(receipt),
     choices: response.choices.map((choice) => ({
       index: choice.index,
       message: { role: "assistant", content: choice.message.content, refusal: null },
@@ -222,7 +235,7 @@ export function chunksFromCompletion(completion: ChatCompletion, includeUsage: b
     object: "chat.completion.chunk" as const,
     created: completion.created,
     model: completion.model,
-    system_fingerprint: null,
+    system_fingerprint: completion.system_fingerprint,
   };
   const usage = includeUsage ? { usage: null } : {};
   const chunks: ChatCompletionChunk[] = [];

@@ -185,7 +185,16 @@ export class RequestRunner {
     store.settle(record.requestId, "answered");
     return completionFromResponse(
       result.document,
-      { task_id: String(taskId), nodes: result.nodes, result_hash: result.resultHash, seed: record.seed, create_tx: record.createTx ?? "" },
+      {
+        task_id: String(taskId),
+        nodes: result.nodes,
+        args_hash: result.argsHash,
+        model_revision: result.model.revision,
+        model_digest: result.model.digest,
+        result_hash: result.resultHash,
+        seed: record.seed,
+        create_tx: record.createTx ?? "",
+      },
       record.createdAt,
     );
   }

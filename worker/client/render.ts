@@ -24,6 +24,8 @@ export function renderTaskResult(result: TaskResult, nodeLabel: NodeLabel = () =
   }
   if (result.outcome === "aborted") return lines.join("\n");
 
+  lines.push(`  args hash:   ${result.argsHash} (the task document, on chain)`);
+  lines.push(`  weights:     ${result.model.id} at revision ${result.model.revision}, files digest ${result.model.digest} (registry)`);
   lines.push(`  result hash: ${result.resultHash} (verified: keccak256 of the downloaded bytes)`);
   if ("error" in result.document) {
     lines.push(...renderError(result.document));

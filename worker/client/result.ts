@@ -9,10 +9,25 @@ export interface NodeReveal {
   resultHash: string;
 }
 
+/** The registry entry a task was created for: with argsHash and resultHash it binds weights, request and answer. */
+export interface TaskModel {
+  /** The model's registry index (the task's on-chain `model`). */
+  index: bigint;
+  id: string;
+  /** The hub revision its files come from. */
+  revision: string;
+  /** keccak256 of the canonical JSON of its files' manifest. */
+  digest: string;
+}
+
 export interface SucceededTask {
   outcome: "succeeded";
   taskId: bigint;
   nodes: string[];
+  /** The on-chain argsHash: keccak256 of the task document's bytes. */
+  argsHash: string;
+  /** The registry entry of the model the task was created for (read when the task settled). */
+  model: TaskModel;
   /** The on-chain resultHash; the downloaded bytes were checked to hash to it. */
   resultHash: string;
   reveals: NodeReveal[];
@@ -66,9 +81,11 @@ export async function waitForResult(conn: ClientConnection, taskId: bigint, opti
   if (task.status === TaskStatus.Aborted) {
     return { outcome: "aborted", taskId, nodes, reason: abortReasonName(task.abortReason), reveals };
   }
+  const entry = await untilDeadline("its model's registry entry could not be read", () => conn.registry.getModel(task.model));
+  const model = { index: task.model, id: entry.id, revision: entry.revision, digest: entry.digest };
   const bytes = await downloadResult(conn, taskId, task.resultHash, deadline, pollIntervalMs, timeoutMs);
   const document = JSON.parse(new TextDecoder().decode(bytes)) as GptResponse | TaskErrorDocument;
-  return { outcome: "succeeded", taskId, nodes, resultHash: task.resultHash, reveals, document, bytes };
+  return { outcome: "succeeded", taskId, nodes, argsHash: task.argsHash, model, resultHash: task.resultHash, reveals, document, bytes };
 }
 
 async function downloadResult(
