@@ -21,7 +21,7 @@ import { promptTokenIds } from "./prompt.js";
 import { provenance } from "./provenance.js";
 import { buildResponse, errorDocument } from "./response.js";
 import { parseTask } from "./task-input.js";
-import { consistencyProblems, formatProblems } from "./validation.js";
+import { consistencyProblems, formatProblems, MAX_PROMPT_TOKENS } from "./validation.js";
 import type { GptResponse, GptTask, TaskDtype, TaskErrorDocument } from "./types.js";
 import { registeredVariantFor, type RegisteredVariants } from "./variants.js";
 
@@ -133,6 +133,12 @@ export class GptEngine {
         "context_length_exceeded",
         `prompt (${promptIds.length} tokens) + max_new_tokens (${config.max_new_tokens}) ` +
           `exceeds the model's context of ${loaded.contextLength} tokens`,
+      );
+    }
+    if (promptIds.length > MAX_PROMPT_TOKENS) {
+      throw new TaskRejection(
+        "context_length_exceeded",
+        `prompt (${promptIds.length} tokens) exceeds the ${MAX_PROMPT_TOKENS} prompt tokens a task may have (the work bound of a task)`,
       );
     }
     const processors = buildProcessors(config);

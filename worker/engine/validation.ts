@@ -7,6 +7,16 @@ import { describeSchemaError } from "../schema-errors.js";
 const ajv = new Ajv({ allErrors: true, strict: true });
 const validateSchema = ajv.compile<GptTask>(taskSchema);
 
+/**
+ * The most token positions a task may generate: max_new_tokens × max(num_beams, num_return_sequences). Every
+ * node applies the same constant before running, so the worst legal task has one size on every card: governance
+ * enables a model on a group only if that card runs it well inside the commit window (docs/engine.md, Work bound).
+ */
+export const MAX_GENERATED_TOKENS = 4096;
+
+/** The most prompt tokens a task may have (prefill work; a model's context may allow more). */
+export const MAX_PROMPT_TOKENS = 8192;
+
 /** The task schema has one pattern, the model id. */
 const MODEL_ID_RULE = "must be a HuggingFace model id (org/name or name; letters, digits, '.', '_', '-')";
 
@@ -18,6 +28,7 @@ export function validateTask(task: unknown): ValidationResult {
   const problems = [
     ...schemaErrors.map((error) => describeSchemaError(error, MODEL_ID_RULE)),
     ...consistencyProblems(withHfDefaults(wellTypedSettings(task, schemaErrors))),
+    ...textProblems(task),
   ];
   if (problems.length === 0) return { ok: true, task: task as GptTask };
   return { ok: false, message: formatProblems(problems) };
@@ -48,7 +59,25 @@ export function consistencyProblems(config: ResolvedGenerationConfig): string[] 
   if (config.num_beams > 1 && config.num_return_sequences > config.num_beams) {
     problems.push(`${at}.num_return_sequences: must be <= num_beams (${config.num_beams})`);
   }
+  const rows = Math.max(config.num_beams, config.num_return_sequences);
+  if (config.max_new_tokens * rows > MAX_GENERATED_TOKENS) {
+    problems.push(
+      `${at}.max_new_tokens: max_new_tokens × max(num_beams, num_return_sequences) = ${config.max_new_tokens} × ${rows} ` +
+        `must be <= ${MAX_GENERATED_TOKENS} (the work bound of a task)`,
+    );
+  }
   return problems;
+}
+
+/** A lone UTF-16 surrogate (JSON allows "\ud800") has no UTF-8 encoding: the tokenizer would throw on it. */
+function textProblems(task: unknown): string[] {
+  const messages = (task as { messages?: unknown } | null)?.messages;
+  if (!Array.isArray(messages)) return [];
+  return messages.flatMap((message, i) => {
+    const content = (message as { content?: unknown } | null)?.content;
+    if (typeof content !== "string" || !/\p{Cs}/u.test(content)) return [];
+    return [`$.messages[${i}].content: must be well-formed Unicode (it has a lone surrogate such as \\ud800)`];
+  });
 }
 
 function withHfDefaults(settings: GenerationConfigInput): ResolvedGenerationConfig {
