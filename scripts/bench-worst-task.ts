@@ -55,7 +55,11 @@ function promptOf(tokens: number): { content: string; tokens: number } {
 const perRow = MAX_GENERATED_TOKENS / 16;
 const longest = Math.min(MAX_PROMPT_TOKENS, context - 1);
 const shapes = [
-  { name: "beam 16 × 16", prompt: context - perRow, generation_config: { num_beams: 16, num_return_sequences: 16, max_new_tokens: perRow } },
+  {
+    name: "beam 16 × 16",
+    prompt: context - perRow,
+    generation_config: { num_beams: 16, num_return_sequences: 16, max_new_tokens: perRow },
+  },
   {
     name: "sampling 16 sequences",
     prompt: context - perRow,
@@ -69,7 +73,12 @@ const engine = new GptEngine({ modelsDir: MODELS_DIR });
 const rows = [];
 for (const shape of shapes) {
   const prompt = promptOf(Math.min(shape.prompt, longest));
-  const bytes = encodeTask({ model: MODEL, messages: [{ role: "user", content: prompt.content }], seed: 1, generation_config: shape.generation_config });
+  const bytes = encodeTask({
+    model: MODEL,
+    messages: [{ role: "user", content: prompt.content }],
+    seed: 1,
+    generation_config: shape.generation_config,
+  });
   const seconds: number[] = [];
   let outcome: TaskOutcome | undefined;
   for (let run = 0; run < RUNS; run++) {
@@ -88,15 +97,25 @@ for (const shape of shapes) {
     worstSeconds: Number(worst.toFixed(3)),
     shareOfCommitWindow: Number((worst / COMMIT_WINDOW).toFixed(4)),
   });
-  console.log(`${shape.name}: ${worst.toFixed(2)} s (${outcome.metrics.promptTokens} prompt, ${outcome.metrics.completionTokens} completion tokens)`);
+  console.log(
+    `${shape.name}: ${worst.toFixed(2)} s (${outcome.metrics.promptTokens} prompt, ${outcome.metrics.completionTokens} completion tokens)`,
+  );
 }
 await engine.close();
 
 const machine = `${os.cpus()[0]?.model ?? "unknown CPU"} (${os.cpus().length} cores, shared), Node ${process.version}`;
-const report = { model: MODEL, contextLength: context, MAX_GENERATED_TOKENS, MAX_PROMPT_TOKENS, commitWindowSeconds: COMMIT_WINDOW, runs: RUNS, machine, rows };
+const report = {
+  model: MODEL,
+  contextLength: context,
+  MAX_GENERATED_TOKENS,
+  MAX_PROMPT_TOKENS,
+  commitWindowSeconds: COMMIT_WINDOW,
+  runs: RUNS,
+  machine,
+  rows,
+};
 const table = rows.map(
-  (r) =>
-    `| ${r.task} | ${r.promptTokens} | ${r.completionTokens} | ${r.worstSeconds} | ${(r.shareOfCommitWindow * 100).toFixed(1)} % |`,
+  (r) => `| ${r.task} | ${r.promptTokens} | ${r.completionTokens} | ${r.worstSeconds} | ${(r.shareOfCommitWindow * 100).toFixed(1)} % |`,
 );
 const markdown = [
   `# The largest legal tasks vs the commit window`,

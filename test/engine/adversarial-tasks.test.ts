@@ -48,11 +48,7 @@ describe("engine: attacks through the task document", function () {
       ["top level", `${PREFIX},"seed":1,"seed":2}`, "$.seed"],
       ["after unescaping, as JSON.parse compares keys", `${PREFIX},"seed":1,"se\\u0065d":2}`, "$.seed"],
       ["in generation_config", `${PREFIX},"seed":1,"generation_config":{"num_beams":1,"num_beams":4}}`, "$.generation_config.num_beams"],
-      [
-        "in a message",
-        `{"model":"${MODEL}","messages":[{"role":"user","content":"a","content":"b"}],"seed":1}`,
-        "$.messages[0].content",
-      ],
+      ["in a message", `{"model":"${MODEL}","messages":[{"role":"user","content":"a","content":"b"}],"seed":1}`, "$.messages[0].content"],
     ];
     for (const [name, text, at] of cases) {
       it(name, async function () {
@@ -64,7 +60,8 @@ describe("engine: attacks through the task document", function () {
     }
 
     it("the same key in different objects is fine", async function () {
-      const text = `{"model":"${MODEL}","messages":[{"role":"user","content":"a"},{"role":"user","content":"b"}],"seed":1,` +
+      const text =
+        `{"model":"${MODEL}","messages":[{"role":"user","content":"a"},{"role":"user","content":"b"}],"seed":1,` +
         `"generation_config":{"max_new_tokens":2}}`;
       expect((await engine.runTask(utf8(text))).kind).to.equal("response");
     });
@@ -80,8 +77,12 @@ describe("engine: attacks through the task document", function () {
           `must be <= ${MAX_GENERATED_TOKENS} (the work bound of a task)`,
       });
       expect(validateTask(task({ generation_config: { num_beams: 16, num_return_sequences: 16, max_new_tokens: 256 } })).ok).to.equal(true);
-      expect(validateTask(task({ generation_config: { do_sample: true, num_return_sequences: 8, max_new_tokens: 512 } })).ok).to.equal(true);
-      expect(validateTask(task({ generation_config: { do_sample: true, num_return_sequences: 8, max_new_tokens: 513 } })).ok).to.equal(false);
+      expect(validateTask(task({ generation_config: { do_sample: true, num_return_sequences: 8, max_new_tokens: 512 } })).ok).to.equal(
+        true,
+      );
+      expect(validateTask(task({ generation_config: { do_sample: true, num_return_sequences: 8, max_new_tokens: 513 } })).ok).to.equal(
+        false,
+      );
       expect(validateTask(task({ generation_config: { max_new_tokens: MAX_GENERATED_TOKENS + 1 } })).ok).to.equal(false);
     });
 
@@ -103,7 +104,10 @@ describe("engine: attacks through the task document", function () {
         for (const entry of await readdir(modelDir)) {
           if (entry !== "config.json") await symlink(path.join(modelDir, entry), path.join(model, entry));
         }
-        await writeFile(path.join(model, "config.json"), JSON.stringify({ ...readModelJson("config.json"), max_position_embeddings: 20000 }));
+        await writeFile(
+          path.join(model, "config.json"),
+          JSON.stringify({ ...readModelJson("config.json"), max_position_embeddings: 20000 }),
+        );
         longContext = new GptEngine({ modelsDir: dir });
       });
       after(async () => {
@@ -137,7 +141,20 @@ describe("engine: attacks through the task document", function () {
     const rng = Xoshiro256StarStar.forStream(20261203, 0);
     const pick = <T>(values: readonly T[]): T => values[Math.floor(rng.nextUniform() * values.length)]!;
     const extremes = [5e-324, 1e-300, 1e-45, 1e-7, 0.5, 1, 2, 1e7, 3.5e38, 1e300, Number.MAX_VALUE];
-    const texts = ["", " ", "\u0000", "e\u0301", "\u00e9", "\ufeffhi", "a\r\nb", "\u200b\u200d", "<s></s><unk>", "💩", "\uffff", "\u{10ffff}"];
+    const texts = [
+      "",
+      " ",
+      "\u0000",
+      "e\u0301",
+      "\u00e9",
+      "\ufeffhi",
+      "a\r\nb",
+      "\u200b\u200d",
+      "<s></s><unk>",
+      "💩",
+      "\uffff",
+      "\u{10ffff}",
+    ];
     const kinds = new Set<string>();
     for (let i = 0; i < 250; i++) {
       const generation_config: Record<string, unknown> = { max_new_tokens: 1 + Math.floor(rng.nextUniform() * 3) };
@@ -166,7 +183,8 @@ describe("engine: attacks through the task document", function () {
   it("environment-sensitive text and number spellings give byte-identical results in two separate processes", async function () {
     this.timeout(120_000);
     const generation = `"generation_config":{"max_new_tokens":8,"do_sample":true,"top_k":0}`;
-    const content = (text: string) => `{"model":"${MODEL}","messages":[{"role":"user","content":${JSON.stringify(text)}}],"seed":7,${generation}}`;
+    const content = (text: string) =>
+      `{"model":"${MODEL}","messages":[{"role":"user","content":${JSON.stringify(text)}}],"seed":7,${generation}}`;
     const documents = [
       content("Caf\u00e9 Tom"), // NFC
       content("Cafe\u0301 Tom"), // NFD: another prompt, the same on every node

@@ -75,7 +75,12 @@ describe("worker task handler (real contracts, in-process chain)", function () {
   afterEach(() => rmSync(stateDir, { recursive: true, force: true }));
 
   function handlerFor(
-    options: { engine?: ReturnType<typeof fakeEngine> | GptEngine; relay?: ReturnType<typeof fakeRelay>; faults?: WorkerFaults } = {},
+    options: {
+      engine?: ReturnType<typeof fakeEngine>;
+      realEngine?: GptEngine;
+      relay?: ReturnType<typeof fakeRelay>;
+      faults?: WorkerFaults;
+    } = {},
   ) {
     const metrics = new WorkerMetrics();
     const log = pino({ level: "silent" });
@@ -91,7 +96,7 @@ describe("worker task handler (real contracts, in-process chain)", function () {
     const handler = new TaskHandler({
       chain,
       journal: new TaskJournal(stateDir),
-      engine: engine as unknown as GptEngine,
+      engine: options.realEngine ?? (engine as unknown as GptEngine),
       models: { ensure: async (index: bigint) => ({ index, id: "stories260K", digest: ethersLib.ZeroHash as `0x${string}` }) },
       relay: relay as unknown as RelayClient,
       metrics,
@@ -213,7 +218,7 @@ describe("worker task handler (real contracts, in-process chain)", function () {
     const balanceBefore = await w.token.balanceOf(w.creator.address);
     await handler.advance(taskId);
     await handler.advance(taskId);
-    expect((engine as ReturnType<typeof fakeEngine>).runs, "a node fault is retried on the next pass").to.equal(2);
+    expect(engine.runs, "a node fault is retried on the next pass").to.equal(2);
     expect((await w.taskManager.taskProgress(taskId)).committedMask).to.equal(0n);
     // The two other nodes fault alike (they run the same engine on the same bytes) and commit nothing either.
     await networkHelpers.time.increase(COMMIT_WINDOW + 1);
@@ -229,13 +234,15 @@ describe("worker task handler (real contracts, in-process chain)", function () {
     const args = '{"model":"stories260K","messages":[{"role":"user","content":"x\\ud800"}],"seed":1}';
     const engine = new GptEngine({ modelsDir: defaultModelsDir() });
     try {
-      const { handler } = handlerFor({ engine, relay: fakeRelay(true, args) });
+      const { handler } = handlerFor({ realEngine: engine, relay: fakeRelay(true, args) });
       await handler.advance(taskId);
       const task = await w.taskManager.getTask(taskId);
       const index = task.nodes.findIndex((node) => node.toLowerCase() === devAccount(nodeIndex).address.toLowerCase());
       expect((await w.taskManager.taskProgress(taskId)).committedMask & (1n << BigInt(index))).to.not.equal(0n);
       expect(new TaskJournal(stateDir).get(taskId)?.outcomeKind).to.equal("error");
-      expect(new TextDecoder().decode(new TaskJournal(stateDir).result(taskId))).to.include("$.messages[0].content: must be well-formed Unicode");
+      expect(new TextDecoder().decode(new TaskJournal(stateDir).result(taskId))).to.include(
+        "$.messages[0].content: must be well-formed Unicode",
+      );
     } finally {
       await engine.close();
     }
