@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { GptEngine, encodeTask, validateTask, type TaskErrorDocument, type TaskOutcome } from "../../worker/engine/index.js";
 import { Xoshiro256StarStar } from "../../worker/engine/prng.js";
+import { UNASSIGNED, UNICODE_VERSION } from "../../worker/engine/unicode-unassigned.js";
 import { MAX_GENERATED_TOKENS, MAX_PROMPT_TOKENS } from "../../worker/engine/validation.js";
 import { MODEL, modelDir, modelsDir, readModelJson, repoRoot, responseOf, run, task } from "./helpers.js";
 
@@ -134,6 +135,38 @@ describe("engine: attacks through the task document", function () {
     });
     const paired = `{"model":"${MODEL}","messages":[{"role":"user","content":"x\\ud83d\\udca9y"}],"seed":1,"generation_config":{"max_new_tokens":2}}`;
     expect((await engine.runTask(utf8(paired))).kind).to.equal("response");
+  });
+
+  describe("characters newer than the oldest supported runtime's Unicode are refused", function () {
+    const document = (content: string) => utf8(JSON.stringify({ model: MODEL, messages: [{ role: "user", content }], seed: 1 }));
+
+    it(`U+10940 (a letter since Unicode 17: \\p{L} on Node 22.23, unassigned on Node 22.13) is invalid_task`, async function () {
+      expect(errorOf(await engine.runTask(document("Sidetic \u{10940}")))).to.deep.equal({
+        code: "invalid_task",
+        message: `invalid task: $.messages[0].content: U+10940 is not a character of Unicode ${UNICODE_VERSION} (newer characters read differently across runtimes)`,
+      });
+      expect(errorOf(await engine.runTask(document("\uffff"))).message).to.include("U+FFFF is not a character");
+    });
+
+    it("assigned characters pass, from every plane", function () {
+      const text = "a\u00e9\u4e2d\u{1f4a9}\u{20000}\ue000\u{f0000}";
+      expect(validateTask(task({ messages: [{ role: "user", content: text }] })).ok).to.equal(true);
+    });
+
+    it(`the table lists only code points this runtime (Unicode ${process.versions.unicode}) also knows as assigned or unassigned`, function () {
+      // Every code point the table lets through must be assigned here too: the table is no newer than the runtime.
+      const unassigned = /^\p{Cn}$/u;
+      const tooNew: string[] = [];
+      let range = 0; // the first range that does not end before cp
+      for (let cp = 0; cp <= 0x10ffff; cp++) {
+        if (cp >= 0xd800 && cp <= 0xdfff) continue;
+        while (2 * range < UNASSIGNED.length && UNASSIGNED[2 * range + 1]! < cp) range++;
+        const listed = 2 * range < UNASSIGNED.length && UNASSIGNED[2 * range]! <= cp;
+        if (!listed && unassigned.test(String.fromCodePoint(cp))) tooNew.push(cp.toString(16));
+        if (tooNew.length > 3) break;
+      }
+      expect(tooNew).to.deep.equal([]);
+    });
   });
 
   it("a seeded fuzz of the schema-valid space never makes the engine throw", async function () {

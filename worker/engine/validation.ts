@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject } from "ajv";
 import { HF_GENERATION_DEFAULTS } from "./generation-config.js";
 import { taskSchema } from "./task-schema.js";
+import { UNASSIGNED, UNICODE_VERSION } from "./unicode-unassigned.js";
 import type { GenerationConfigInput, GptTask, ResolvedGenerationConfig } from "./types.js";
 import { describeSchemaError } from "../schema-errors.js";
 
@@ -69,15 +70,41 @@ export function consistencyProblems(config: ResolvedGenerationConfig): string[] 
   return problems;
 }
 
-/** A lone UTF-16 surrogate (JSON allows "\ud800") has no UTF-8 encoding: the tokenizer would throw on it. */
+/**
+ * A lone UTF-16 surrogate (JSON allows "\ud800") has no UTF-8 encoding: the tokenizer would throw on it. A code point
+ * that UNICODE_VERSION leaves unassigned may be a letter to a newer runtime (Node 22.23's Unicode 17 vs 22.13's 16):
+ * a pre-tokenizer's \p{L}, a normalizer or a template's upper() would then treat it differently on different nodes.
+ */
 function textProblems(task: unknown): string[] {
   const messages = (task as { messages?: unknown } | null)?.messages;
   if (!Array.isArray(messages)) return [];
   return messages.flatMap((message, i) => {
     const content = (message as { content?: unknown } | null)?.content;
-    if (typeof content !== "string" || !/\p{Cs}/u.test(content)) return [];
-    return [`$.messages[${i}].content: must be well-formed Unicode (it has a lone surrogate such as \\ud800)`];
+    if (typeof content !== "string") return [];
+    const at = `$.messages[${i}].content`;
+    if (/\p{Cs}/u.test(content)) return [`${at}: must be well-formed Unicode (it has a lone surrogate such as \\ud800)`];
+    const unassigned = firstUnassigned(content);
+    if (unassigned === undefined) return [];
+    const name = `U+${unassigned.toString(16).toUpperCase().padStart(4, "0")}`;
+    return [`${at}: ${name} is not a character of Unicode ${UNICODE_VERSION} (newer characters read differently across runtimes)`];
   });
+}
+
+/** The first code point of `text` that UNASSIGNED lists (binary search over its ranges). */
+function firstUnassigned(text: string): number | undefined {
+  for (const char of text) {
+    const codePoint = char.codePointAt(0)!;
+    if (codePoint < UNASSIGNED[0]!) continue;
+    let low = 0;
+    let high = UNASSIGNED.length / 2 - 1;
+    while (low < high) {
+      const middle = Math.ceil((low + high) / 2);
+      if (UNASSIGNED[2 * middle]! <= codePoint) low = middle;
+      else high = middle - 1;
+    }
+    if (UNASSIGNED[2 * low]! <= codePoint && codePoint <= UNASSIGNED[2 * low + 1]!) return codePoint;
+  }
+  return undefined;
 }
 
 function withHfDefaults(settings: GenerationConfigInput): ResolvedGenerationConfig {
