@@ -1,14 +1,12 @@
 import { expect } from "chai";
 import { after, before, describe, it } from "mocha";
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { GptEngine, encodeTask, validateTask, type TaskErrorDocument, type TaskOutcome } from "../../worker/engine/index.js";
 import { Xoshiro256StarStar } from "../../worker/engine/prng.js";
 import { UNASSIGNED, UNICODE_VERSION } from "../../worker/engine/unicode-unassigned.js";
 import { MAX_GENERATED_TOKENS, MAX_PROMPT_TOKENS } from "../../worker/engine/validation.js";
-import { MODEL, modelDir, modelsDir, readModelJson, repoRoot, responseOf, run, task } from "./helpers.js";
+import { MODEL, longContextModels, modelsDir, repoRoot, responseOf, run, task } from "./helpers.js";
 
 /**
  * An attacker pays one fee and writes the task document: it must never make honest nodes disagree, fault
@@ -95,25 +93,16 @@ describe("engine: attacks through the task document", function () {
     });
 
     describe(`a prompt over ${MAX_PROMPT_TOKENS} tokens, on a model whose context allows it`, function () {
-      let dir: string;
+      let models: Awaited<ReturnType<typeof longContextModels>>;
       let longContext: GptEngine;
       before(async function () {
         // stories260K's files with a 20000-token context: the bound, not the context, must refuse the prompt.
-        dir = await mkdtemp(path.join(os.tmpdir(), "triad-long-context-"));
-        const model = path.join(dir, "long-context");
-        await mkdir(model);
-        for (const entry of await readdir(modelDir)) {
-          if (entry !== "config.json") await symlink(path.join(modelDir, entry), path.join(model, entry));
-        }
-        await writeFile(
-          path.join(model, "config.json"),
-          JSON.stringify({ ...readModelJson("config.json"), max_position_embeddings: 20000 }),
-        );
-        longContext = new GptEngine({ modelsDir: dir });
+        models = await longContextModels("long-context", 20000);
+        longContext = new GptEngine({ modelsDir: models.dir });
       });
       after(async () => {
         await longContext.close();
-        await rm(dir, { recursive: true, force: true });
+        await models.remove();
       });
 
       it("is context_length_exceeded naming the bound", async function () {
