@@ -27,7 +27,7 @@ export function describeSchemaErrors(errors: ErrorObject[]): string {
 }
 
 /** "/generation_config/top_p" -> "$.generation_config.top_p", "/messages/0/role" -> "$.messages[0].role". */
-function jsonPath(pointer: string): string {
+export function jsonPath(pointer: string): string {
   const segments = pointer
     .split("/")
     .slice(1)

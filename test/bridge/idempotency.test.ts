@@ -6,6 +6,7 @@ import { expect } from "chai";
 import { parseEther } from "ethers";
 import OpenAI from "openai";
 import { defaultModelsDir } from "../../worker/paths.js";
+import { longContextModels } from "../engine/helpers.js";
 import { keyIdOf } from "../../worker/bridge/store.js";
 import { FEE, FakeNetwork, KEY, apiFailure as failure, fakeBridge } from "./fake-network.js";
 
@@ -285,6 +286,28 @@ describe("bridge: every limit checked before paying", function () {
     const fits = await openai.chat.completions.create({ ...request, max_tokens: 100 });
     expect(fits.choices).to.have.length(1);
     expect(bridge.network.submitted, "only the request that fits was paid").to.have.length(1);
+  });
+
+  it("refuses a prompt over a task's 8192-token bound and n × max_tokens over the work bound before paying", async function () {
+    // stories260K with a 20000-token context: the prompt fits the model but not the task bound.
+    const models = await longContextModels("stories260K", 20000);
+    try {
+      bridge = await fakeBridge({ modelsDir: models.dir });
+      const openai = client(bridge);
+      const longPrompt = await failure(
+        openai.chat.completions.create({ ...request, messages: [{ role: "user", content: "a".repeat(9000) }] }),
+      );
+      expect(longPrompt.status).to.equal(400);
+      expect(longPrompt.code).to.equal("context_length_exceeded");
+      expect(longPrompt.param).to.equal("messages");
+      expect(longPrompt.message).to.contain("at most 8192 prompt tokens");
+      const overBudget = await failure(openai.chat.completions.create({ ...request, n: 16, temperature: 1, max_tokens: 300 }));
+      expect(overBudget.status).to.equal(400);
+      expect(overBudget.message).to.contain("300 × 16 must be <= 4096");
+      expect(bridge.network.submitted).to.deep.equal([]);
+    } finally {
+      await models.remove();
+    }
   });
 
   it("refuses a request whose task exceeds the relay's 1 MiB before paying (413)", async function () {

@@ -1,4 +1,6 @@
 import { readFileSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { ForwardPass } from "../../worker/engine/forward.js";
 import { type GptEngine, encodeTask, type GptResponse, type GptTask, type TaskOutcome } from "../../worker/engine/index.js";
@@ -52,4 +54,22 @@ export async function logProbsFromScratch(model: LoadedModel, rows: number[][]):
     result.push(...logits.map(logSoftmax));
   }
   return result;
+}
+
+/**
+ * A models folder whose `name` is stories260K's files with a longer context in config.json (its other files
+ * linked): for the bounds that only a long-context model reaches. Returns the folder and its removal.
+ */
+export async function longContextModels(name: string, contextTokens: number): Promise<{ dir: string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "triad-long-context-"));
+  const model = path.join(dir, name);
+  await mkdir(model);
+  for (const entry of await readdir(modelDir)) {
+    if (entry !== "config.json") await symlink(path.join(modelDir, entry), path.join(model, entry));
+  }
+  await writeFile(
+    path.join(model, "config.json"),
+    JSON.stringify({ ...readModelJson("config.json"), max_position_embeddings: contextTokens }),
+  );
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }

@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { GptEngine } from "../../worker/engine/index.js";
 import type { LoadedModel } from "../../worker/engine/model-loader.js";
-import { completionText, promptTokenIds } from "../../worker/engine/prompt.js";
+import { completionText, promptTokenIds, renderChatPrompt } from "../../worker/engine/prompt.js";
 import { loadStories, modelDir, responseOf, run, task } from "./helpers.js";
 
 describe("engine: chat template and tokenization", function () {
@@ -79,5 +79,27 @@ describe("engine: a model without a chat template", function () {
     const expectedPrompt = model.tokenizer.encode("Tom had a big red ball.\nHe");
     await model.session.release();
     expect(plain.usage.prompt_tokens).to.equal(expectedPrompt.length);
+  });
+});
+
+describe("engine: a template's refusal in the hashed result", function () {
+  const refusal = (template: string, content: string) => {
+    const tokenizer = { get_chat_template: () => template, config: {} } as unknown as Parameters<typeof renderChatPrompt>[0];
+    try {
+      renderChatPrompt(tokenizer, [{ role: "user", content }]);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    throw new Error("expected the template to refuse");
+  };
+  const prefix = "invalid task: $.messages: the model's chat template refused them:";
+
+  it("keeps the words of raise_exception, strftime_now and the jinja runtime", function () {
+    expect(refusal("{{ raise_exception('no ' + messages[0].role) }}", "x")).to.equal(`${prefix} no user`);
+    expect(refusal("{{ strftime_now(messages[0].content) }}", "%Q")).to.equal(`${prefix} strftime_now: %Q is not supported`);
+  });
+
+  it("names only the kind of an error of the JavaScript engine itself (its wording depends on the V8 version)", function () {
+    expect(refusal("{{ strftime_now(none) }}", "x")).to.equal(`${prefix} the template failed (TypeError)`);
   });
 });

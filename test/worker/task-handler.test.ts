@@ -5,7 +5,8 @@ import path from "node:path";
 import { ethers as ethersLib } from "ethers";
 import pino from "pino";
 import { devAccount } from "../../worker/devnet/accounts.js";
-import type { GptEngine, TaskOutcome } from "../../worker/engine/index.js";
+import { EngineFault, GptEngine, type TaskOutcome } from "../../worker/engine/index.js";
+import { defaultModelsDir } from "../../worker/paths.js";
 import { ContractRefusal } from "../../worker/chain/revert.js";
 import { RelayError } from "../../worker/relay/errors.js";
 import type { RelayClient } from "../../worker/relay/client.js";
@@ -14,17 +15,18 @@ import type { WorkerFaults } from "../../worker/node/config.js";
 import { TaskJournal } from "../../worker/node/journal.js";
 import { WorkerMetrics } from "../../worker/node/metrics.js";
 import { TaskHandler } from "../../worker/node/task-handler.js";
-import { COMMIT_WINDOW, TaskStatus, AbortReason, ethers, networkHelpers, world, type World } from "../contracts/fixture.js";
+import { COMMIT_WINDOW, FEE, STAKE, TaskStatus, AbortReason, ethers, networkHelpers, world, type World } from "../contracts/fixture.js";
 
 const RESULT_JSON = '{"choices":[],"model":"m","usage":{}}';
 const RESULT_HASH = ethersLib.keccak256(ethersLib.toUtf8Bytes(RESULT_JSON)) as `0x${string}`;
 
-/** An engine that always answers RESULT_JSON, counting its runs. */
-function fakeEngine() {
+/** An engine that always answers RESULT_JSON (or, with `fault`, fails as a crashing task would), counting its runs. */
+function fakeEngine(fault?: EngineFault) {
   const engine = {
     runs: 0,
     async runTask(): Promise<TaskOutcome> {
       engine.runs += 1;
+      if (fault) throw fault;
       return {
         kind: "response",
         document: JSON.parse(RESULT_JSON),
@@ -39,13 +41,13 @@ function fakeEngine() {
 }
 
 /** A relay holding the arguments (or not yet) and recording uploaded results. */
-function fakeRelay(argsAvailable = true) {
+function fakeRelay(argsAvailable = true, args = "{}") {
   const relay = {
     argsAvailable,
     uploads: [] as Array<{ taskId: bigint; text: string }>,
     async getArgs(): Promise<Uint8Array> {
       if (!relay.argsAvailable) throw new RelayError(404, "not_found", "no args yet");
-      return new TextEncoder().encode("{}");
+      return new TextEncoder().encode(args);
     },
     async putResult(taskId: bigint, bytes: Uint8Array) {
       relay.uploads.push({ taskId, text: new TextDecoder().decode(bytes) });
@@ -73,7 +75,12 @@ describe("worker task handler (real contracts, in-process chain)", function () {
   afterEach(() => rmSync(stateDir, { recursive: true, force: true }));
 
   function handlerFor(
-    options: { engine?: ReturnType<typeof fakeEngine>; relay?: ReturnType<typeof fakeRelay>; faults?: WorkerFaults } = {},
+    options: {
+      engine?: ReturnType<typeof fakeEngine>;
+      realEngine?: GptEngine;
+      relay?: ReturnType<typeof fakeRelay>;
+      faults?: WorkerFaults;
+    } = {},
   ) {
     const metrics = new WorkerMetrics();
     const log = pino({ level: "silent" });
@@ -89,7 +96,7 @@ describe("worker task handler (real contracts, in-process chain)", function () {
     const handler = new TaskHandler({
       chain,
       journal: new TaskJournal(stateDir),
-      engine: engine as unknown as GptEngine,
+      engine: options.realEngine ?? (engine as unknown as GptEngine),
       models: { ensure: async (index: bigint) => ({ index, id: "stories260K", digest: ethersLib.ZeroHash as `0x${string}` }) },
       relay: relay as unknown as RelayClient,
       metrics,
@@ -204,6 +211,41 @@ describe("worker task handler (real contracts, in-process chain)", function () {
     expect(task.abortReason).to.equal(AbortReason.TooFewCommitments);
     expect((await w.taskManager.taskProgress(taskId)).committedMask).to.equal(0n);
     expect(engine.runs, "no inference for a task it can no longer commit").to.equal(0);
+  });
+
+  it("a task that makes the engine fault on every node: retried, never committed, then refunded with nobody slashed", async function () {
+    const { handler, engine } = handlerFor({ engine: fakeEngine(new EngineFault("unexpected engine failure: out of memory")) });
+    const balanceBefore = await w.token.balanceOf(w.creator.address);
+    await handler.advance(taskId);
+    await handler.advance(taskId);
+    expect(engine.runs, "a node fault is retried on the next pass").to.equal(2);
+    expect((await w.taskManager.taskProgress(taskId)).committedMask).to.equal(0n);
+    // The two other nodes fault alike (they run the same engine on the same bytes) and commit nothing either.
+    await networkHelpers.time.increase(COMMIT_WINDOW + 1);
+    await handler.advance(taskId);
+    const task = await w.taskManager.getTask(taskId);
+    expect(task.status).to.equal(TaskStatus.Aborted);
+    expect(task.abortReason).to.equal(AbortReason.TooFewCommitments);
+    for (const node of task.nodes) expect((await w.registry.getNode(node)).stake).to.equal(STAKE);
+    expect((await w.token.balanceOf(w.creator.address)) - balanceBefore, "the fee comes back").to.equal(FEE);
+  });
+
+  it("a document that used to crash the engine everywhere (a lone surrogate) is committed as an invalid_task result", async function () {
+    const args = '{"model":"stories260K","messages":[{"role":"user","content":"x\\ud800"}],"seed":1}';
+    const engine = new GptEngine({ modelsDir: defaultModelsDir() });
+    try {
+      const { handler } = handlerFor({ realEngine: engine, relay: fakeRelay(true, args) });
+      await handler.advance(taskId);
+      const task = await w.taskManager.getTask(taskId);
+      const index = task.nodes.findIndex((node) => node.toLowerCase() === devAccount(nodeIndex).address.toLowerCase());
+      expect((await w.taskManager.taskProgress(taskId)).committedMask & (1n << BigInt(index))).to.not.equal(0n);
+      expect(new TaskJournal(stateDir).get(taskId)?.outcomeKind).to.equal("error");
+      expect(new TextDecoder().decode(new TaskJournal(stateDir).result(taskId))).to.include(
+        "$.messages[0].content: must be well-formed Unicode",
+      );
+    } finally {
+      await engine.close();
+    }
   });
 
   it("sends nothing within the safety margin before the deadline", async function () {

@@ -4,6 +4,7 @@ import { AutoTokenizer, env, type PreTrainedTokenizer } from "@huggingface/trans
 import type { GptTask } from "../engine/index.js";
 import { resolveGenerationConfig } from "../engine/generation-config.js";
 import { promptTokenIds } from "../engine/prompt.js";
+import { MAX_PROMPT_TOKENS } from "../engine/validation.js";
 import { MAX_ARGS_BYTES } from "../relay/protocol.js";
 import { OpenAiError, invalidRequest } from "./errors.js";
 
@@ -19,8 +20,8 @@ const CONTEXT_KEYS = ["max_position_embeddings", "n_positions", "max_sequence_le
 /**
  * Every limit a task would hit after its fee is paid, checked before: the relay's size limit for the
  * arguments and, when the bridge can read the model's files, the engine's context check (prompt tokens, counted
- * with the model's own tokenizer and chat template, plus max_new_tokens). The nodes run the same check, so a
- * request that passes here is never refused by them for length.
+ * with the model's own tokenizer and chat template, plus max_new_tokens) and its prompt-token bound. The nodes run
+ * the same checks, so a request that passes here is never refused by them for length.
  */
 export class Preflight {
   readonly #models = new Map<string, Promise<ModelLimits | undefined>>();
@@ -49,6 +50,14 @@ export class Preflight {
           `${settings.max_new_tokens} in the completion` +
           ` (max_tokens)). Please reduce the length of the messages or completion.`,
         promptAlone ? "messages" : "max_tokens",
+        "context_length_exceeded",
+      );
+    }
+    if (promptTokens > MAX_PROMPT_TOKENS) {
+      throw invalidRequest(
+        `A task may have at most ${MAX_PROMPT_TOKENS} prompt tokens (the work bound of a task); the messages are ` +
+          `${promptTokens} tokens. Please reduce the length of the messages.`,
+        "messages",
         "context_length_exceeded",
       );
     }

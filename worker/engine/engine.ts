@@ -21,8 +21,9 @@ import { promptTokenIds } from "./prompt.js";
 import { provenance } from "./provenance.js";
 import { buildResponse, errorDocument } from "./response.js";
 import { parseTask } from "./task-input.js";
-import { consistencyProblems, formatProblems } from "./validation.js";
+import { consistencyProblems, formatProblems, MAX_PROMPT_TOKENS } from "./validation.js";
 import type { GptResponse, GptTask, TaskDtype, TaskErrorDocument } from "./types.js";
+import { UNICODE_VERSION } from "./unicode-unassigned.js";
 import { registeredVariantFor, type RegisteredVariants } from "./variants.js";
 
 export interface EngineOptions {
@@ -67,6 +68,9 @@ export class GptEngine {
   private readonly models = new Map<string, Promise<LoadedModel>>();
 
   constructor(private readonly options: EngineOptions) {
+    if (!runtimeKnowsUnicode(UNICODE_VERSION)) {
+      throw new RangeError(`the engine needs a runtime with Unicode >= ${UNICODE_VERSION}, this one has ${process.versions.unicode}`);
+    }
     const threads = options.threads ?? 1;
     if (!Number.isInteger(threads) || threads < 1) throw new RangeError("threads must be a positive integer");
     this.settings = {
@@ -135,6 +139,12 @@ export class GptEngine {
           `exceeds the model's context of ${loaded.contextLength} tokens`,
       );
     }
+    if (promptIds.length > MAX_PROMPT_TOKENS) {
+      throw new TaskRejection(
+        "context_length_exceeded",
+        `prompt (${promptIds.length} tokens) exceeds the ${MAX_PROMPT_TOKENS} prompt tokens a task may have (the work bound of a task)`,
+      );
+    }
     const processors = buildProcessors(config);
     // Beam search reorders cache rows on the host, so it runs on a session whose cache comes back there.
     const sequences =
@@ -198,4 +208,11 @@ export class GptEngine {
     this.options.logger?.info({ kind, resultHash: outcome.resultHash, provenance: outcome.provenance }, "task outcome");
     return outcome;
   }
+}
+
+/** Whether this runtime's Unicode tables are at least `version` (every character the task check lets through is known). */
+function runtimeKnowsUnicode(version: string): boolean {
+  const [major, minor] = (process.versions.unicode ?? "0.0").split(".").map(Number);
+  const [wantMajor, wantMinor] = version.split(".").map(Number);
+  return major! > wantMajor! || (major === wantMajor && minor! >= wantMinor!);
 }

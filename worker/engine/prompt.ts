@@ -84,11 +84,19 @@ export function renderChatPrompt(tokenizer: PreTrainedTokenizer, messages: ChatM
   try {
     return new Interpreter(env).run(template.parsed).value as string;
   } catch (error) {
-    throw new TaskRejection(
-      "invalid_task",
-      `invalid task: $.messages: the model's chat template refused them: ${(error as Error).message}`,
-    );
+    throw new TaskRejection("invalid_task", `invalid task: $.messages: the model's chat template refused them: ${templateError(error)}`);
   }
+}
+
+/**
+ * The refusal's text goes into the hashed result. raise_exception, strftime_now and the jinja runtime throw plain
+ * Errors whose messages come from the template and the pinned packages; a TypeError or RangeError from the JavaScript
+ * engine itself words its message by V8 version (and a stack overflow depends on the stack size), so only its kind
+ * is kept.
+ */
+function templateError(error: unknown): string {
+  if (error instanceof Error && error.constructor === Error) return error.message;
+  return `the template failed (${error instanceof Error ? error.name : "a non-error was thrown"})`;
 }
 
 function specialToken(value: unknown): string | undefined {
