@@ -445,7 +445,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
                 if (task.requestId == 0 && !requested && nodePool.canDraw(task.model, task.minVramGb)) {
                     requested = true;
                     ++actions;
-                    _request(task, id);
+                    _tryRequest(task, id);
                 }
             } else {
                 uint256 requestId = task.requestId;
@@ -454,7 +454,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
                     if (_tryStart(task, id, seed, commitWindow)) ++actions;
                 } else if (randomnessSource.isStale(requestId)) {
                     ++actions;
-                    _request(task, id);
+                    _tryRequest(task, id);
                 }
             }
             id = next;
@@ -486,8 +486,16 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
         task.requestId = requestId;
     }
 
-    function _request(Task storage task, uint256 taskId) private {
-        task.requestId = _requestId(taskId);
+    /// @dev A fresh request for a waiting task, made inside a dispatch. Settlements and expiries run a dispatch, so a
+    /// source that refuses (a VRF subscription that dropped the adapter, a coordinator reconfigured) must not revert
+    /// them: the refusal is reported and the task keeps waiting (a later dispatch retries; `expire` refunds it).
+    function _tryRequest(Task storage task, uint256 taskId) private {
+        try randomnessSource.request(taskId) returns (uint256 requestId) {
+            emit RandomnessRequested(taskId, requestId);
+            task.requestId = _pushRandomness ? 1 : SafeCast.toUint40(requestId);
+        } catch (bytes memory reason) {
+            emit RandomnessRequestFailed(taskId, reason);
+        }
     }
 
     /// @dev Requests a word for `taskId`; returns what the task records (see `requestIdOf`).

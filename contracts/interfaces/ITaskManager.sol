@@ -92,6 +92,9 @@ interface ITaskManager {
     event FeeForfeited(uint256 indexed taskId, uint256 amount);
     /// @notice Randomness was requested for a queued task's draw.
     event RandomnessRequested(uint256 indexed taskId, uint256 requestId);
+    /// @notice A dispatch's request for a waiting task's randomness was refused by the source (`reason`: its revert
+    /// data); the task keeps waiting, a later dispatch asks again, and its queue deadline refunds it.
+    event RandomnessRequestFailed(uint256 indexed taskId, bytes reason);
     /// @notice A pushed random word arrived when no group could serve the task: it is thrown away (never kept
     /// for a later draw) and a fresh request is made once three nodes are free.
     event RandomnessDiscarded(uint256 indexed taskId);

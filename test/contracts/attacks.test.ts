@@ -21,6 +21,7 @@ import {
   world,
   type World,
 } from "./fixture.js";
+import { VrfRandomness__factory } from "../../typechain-types/index.js";
 
 async function stakeOf(w: World, address: string) {
   return (await w.registry.getNode(address)).stake;
@@ -271,6 +272,34 @@ describe("Attacks (issue 11)", () => {
       const share = (FEE * 9_500n) / 10_000n / 2n;
       await expect(last).to.emit(w.taskManager, "NodePaid").withArgs(taskId, nodes[0].address, share);
       await expect(last).to.emit(w.registry, "NodeSlashed").withArgs(nodes[2].address, taskId, STAKE);
+    });
+  });
+
+  describe("9. a randomness source that refuses requests (VRF subscription changed, coordinator reconfigured)", () => {
+    it("settling a running task never depends on the source: the auto-dispatch's failed request is caught and reported", async () => {
+      const w = await vrfWorld();
+      await w.join(w.nodeSigners.slice(0, 3));
+      const running = await w.create();
+      await w.fulfil();
+      const nodes = (await w.taskManager.getTask(running)).nodes.map(w.signerOf);
+      const waiting = await w.create();
+      await w.fulfil(); // no free nodes: discarded; the next dispatch with free nodes requests again
+      expect(await w.taskManager.requestIdOf(waiting)).to.equal(0n);
+      // The subscription owner drops the adapter (allowed: no request is pending): every request now reverts.
+      const adapter = VrfRandomness__factory.connect(w.deployment.randomness, w.admin);
+      await w.vrf!.removeConsumer(await adapter.subscriptionId(), w.deployment.randomness);
+      const seals = await w.commitAll(running, nodes, [RESULT_A, RESULT_A, RESULT_A]);
+      await w.taskManager.connect(nodes[0]).reveal(running, RESULT_A, seals[0]!.salt);
+      await w.taskManager.connect(nodes[1]).reveal(running, RESULT_A, seals[1]!.salt);
+      const last = w.taskManager.connect(nodes[2]).reveal(running, RESULT_A, seals[2]!.salt);
+      await expect(last).to.emit(w.taskManager, "TaskSucceeded").withArgs(running, RESULT_A);
+      await expect(last).to.emit(w.taskManager, "RandomnessRequestFailed");
+      for (const node of nodes) expect(await stakeOf(w, node.address)).to.equal(STAKE);
+      // The waiting task is still queued without a pending word: its creator may cancel it, or anyone expire it.
+      expect(await w.taskManager.requestIdOf(waiting)).to.equal(0n);
+      await expect(w.taskManager.dispatch(4)).to.emit(w.taskManager, "RandomnessRequestFailed");
+      await networkHelpers.time.increase(QUEUE_WINDOW + 1);
+      await expect(w.taskManager.expire(waiting)).to.emit(w.taskManager, "TaskAborted").withArgs(waiting, AbortReason.QueueTimeout);
     });
   });
 });
