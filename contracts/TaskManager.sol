@@ -25,7 +25,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
     /// @notice Basis points in a whole.
     uint16 public constant BPS = 10_000;
     /// @notice Share of the fee a creator forfeits to the treasury when it cancels or its task times out in
-    /// the queue: holding a queue slot is never free.
+    /// the queue: holding a queue slot is never free. Waived when governance left no group serving the task.
     uint16 public constant FORFEIT_BPS = 1_000;
     /// @notice Hard cap for `maxQueueLength`.
     uint16 public constant MAX_QUEUE_CAP = 256;
@@ -173,16 +173,18 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
 
     /// @inheritdoc ITaskManager
     /// @dev Refused while the random word is pending (push) or readable (pull): a creator who could see its
-    /// draw coming could otherwise cancel and re-create until its own nodes are drawn.
+    /// draw coming could otherwise cancel and re-create until its own nodes are drawn. A task that governance made
+    /// unservable cannot be drawn at all, so nothing is re-rolled: it may always be cancelled, and forfeits nothing.
     function cancel(uint256 taskId) external nonReentrant {
         Task storage task = _existingTask(taskId);
         if (task.creator != msg.sender) revert NotCreator(taskId, msg.sender);
         if (task.status != TaskStatus.Queued) revert InvalidTaskStatus(taskId, task.status);
-        if (_pushRandomness ? task.requestId != 0 : randomnessSource.isReady(task.requestId)) {
+        bool served = _stillServed(task);
+        if (served && (_pushRandomness ? task.requestId != 0 : randomnessSource.isReady(task.requestId))) {
             revert RandomnessPending(taskId);
         }
         _dequeue(task);
-        _abortQueued(task, taskId, AbortReason.Cancelled);
+        _abortQueued(task, taskId, AbortReason.Cancelled, served);
     }
 
     // ----------------------------------------------------------------------------------------------
@@ -205,7 +207,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
 
         if (status == TaskStatus.Queued) {
             _dequeue(task);
-            _abortQueued(task, taskId, AbortReason.QueueTimeout);
+            _abortQueued(task, taskId, AbortReason.QueueTimeout, _stillServed(task));
         } else if (status == TaskStatus.Committing) {
             _closeCommits(task, taskId);
         } else {
@@ -440,7 +442,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
             uint256 next = TaskQueueLib.next(task.nodes);
             if (block.timestamp > task.deadline) {
                 _dequeue(task);
-                _abortQueued(task, id, AbortReason.QueueTimeout);
+                _abortQueued(task, id, AbortReason.QueueTimeout, _stillServed(task));
             } else if (_pushRandomness) {
                 if (task.requestId == 0 && !requested && nodePool.canDraw(task.model, task.minVramGb)) {
                     requested = true;
@@ -598,10 +600,11 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
         if (rest != 0) token.safeTransfer(treasury, rest);
     }
 
-    /// @dev Aborts a task that leaves the queue: the creator gets the fee back less FORFEIT_BPS (treasury).
-    function _abortQueued(Task storage task, uint256 taskId, AbortReason reason) private {
+    /// @dev Aborts a task that leaves the queue: the creator gets the fee back less FORFEIT_BPS (treasury), or
+    /// all of it when its demand is no longer `served` (governance's doing, not the creator's).
+    function _abortQueued(Task storage task, uint256 taskId, AbortReason reason, bool served) private {
         uint96 fee = _markAborted(task, taskId, reason);
-        uint256 forfeit = (uint256(fee) * FORFEIT_BPS) / BPS;
+        uint256 forfeit = served ? (uint256(fee) * FORFEIT_BPS) / BPS : 0;
         if (forfeit != 0) {
             emit FeeForfeited(taskId, forfeit);
             token.safeTransfer(treasury, forfeit);
@@ -630,6 +633,13 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
             }
         }
         return (false, bytes32(0));
+    }
+
+    /// @dev Whether an active group that enables the task's model still has its `minVramGb` (what createTask
+    /// checked). Only governance lowers it (`disableModel`, `retireGroup`); nodes joining or leaving do not.
+    function _stillServed(Task storage task) private view returns (bool) {
+        (, , uint32 servedVramGb) = nodePool.modelDemand(task.model);
+        return task.minVramGb <= servedVramGb;
     }
 
     function _popcount(uint8 mask) private pure returns (uint256) {

@@ -17,8 +17,8 @@ interface ITaskManager {
 
     enum AbortReason {
         None,
-        Cancelled, // the creator cancelled while queued (forfeits FORFEIT_BPS of the fee)
-        QueueTimeout, // nobody could be selected before the queue deadline (forfeits FORFEIT_BPS of the fee)
+        Cancelled, // the creator cancelled while queued (forfeits FORFEIT_BPS of the fee, see below)
+        QueueTimeout, // nobody could be selected before the queue deadline (forfeits FORFEIT_BPS of the fee, see below)
         TooFewCommitments, // fewer than two commitments by the commit deadline
         TooFewReveals, // fewer than two reveals by the reveal deadline
         NoMajority // two or three reveals, no two equal
@@ -139,7 +139,9 @@ interface ITaskManager {
     function reveal(uint256 taskId, bytes32 resultHash, bytes32 salt) external;
 
     /// @notice The creator cancels a queued task whose random word is neither pending nor known; the refund
-    /// is the fee less FORFEIT_BPS, which goes to the treasury.
+    /// is the fee less FORFEIT_BPS, which goes to the treasury. A task no active group serves any more (governance
+    /// disabled its model or retired its groups after creation) may be cancelled at any time, and it, like its
+    /// queue timeout, refunds the whole fee.
     function cancel(uint256 taskId) external;
 
     /// @notice Advances a task whose current phase deadline has passed (anyone may call).

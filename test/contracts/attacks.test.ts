@@ -302,4 +302,43 @@ describe("Attacks (issue 11)", () => {
       await expect(w.taskManager.expire(waiting)).to.emit(w.taskManager, "TaskAborted").withArgs(waiting, AbortReason.QueueTimeout);
     });
   });
+
+  describe("10. governance racing a task (model registry)", () => {
+    it("disabling the model of a queued task: it is never drawn from that group, and its creator forfeits nothing", async () => {
+      const w = await world();
+      await w.join(w.nodeSigners.slice(0, 2)); // too few nodes: the task waits
+      const taskId = await w.create();
+      await w.registry.disableModel(0, MODEL);
+      await w.registry.disableModel(1, MODEL);
+      await w.join(w.nodeSigners.slice(2, 5));
+      await w.mineAndDispatch();
+      expect((await w.taskManager.getTask(taskId)).status).to.equal(TaskStatus.Queued);
+      await networkHelpers.time.increase(QUEUE_WINDOW + 1);
+      const expired = w.taskManager.expire(taskId);
+      await expect(expired).to.changeTokenBalances(w.connectionEthers, w.token, [w.creator, w.treasury], [FEE, 0n]);
+      await expect(expired).to.not.emit(w.taskManager, "FeeForfeited");
+    });
+
+    it("retiring the only group of a queued task: the creator cancels it for its whole fee", async () => {
+      const w = await world();
+      await w.registry.disableModel(1, MODEL); // only the RTX 4090 group serves the model
+      const taskId = await w.create();
+      await w.registry.retireGroup(0);
+      await expect(w.taskManager.connect(w.creator).cancel(taskId)).to.changeTokenBalances(
+        w.connectionEthers,
+        w.token,
+        [w.creator, w.treasury],
+        [FEE, 0n],
+      );
+    });
+
+    it("a queued task whose model is still served but finds no nodes still forfeits 10 % (no free queue slot)", async () => {
+      const w = await world();
+      const taskId = await w.create();
+      await networkHelpers.time.increase(QUEUE_WINDOW + 1);
+      await expect(w.taskManager.expire(taskId))
+        .to.emit(w.taskManager, "FeeForfeited")
+        .withArgs(taskId, FEE / 10n);
+    });
+  });
 });
