@@ -14,6 +14,7 @@ import {
   QUEUE_WINDOW,
   RESULT_A,
   RESULT_B,
+  REVEAL_WINDOW,
   STAKE,
   TaskStatus,
   networkHelpers,
@@ -339,6 +340,93 @@ describe("Attacks (issue 11)", () => {
       await expect(w.taskManager.expire(taskId))
         .to.emit(w.taskManager, "FeeForfeited")
         .withArgs(taskId, FEE / 10n);
+    });
+  });
+
+  describe("11. exit timing and slashing", () => {
+    it("a liar that quits once drawn still loses its stake: quit while busy only schedules the exit", async () => {
+      const w = await world();
+      await w.join(w.nodeSigners.slice(0, 3));
+      const { taskId, nodes } = await w.started();
+      const liar = nodes[2];
+      await w.registry.connect(liar).quit();
+      expect((await w.registry.getNode(liar.address)).status).to.equal(NodeStatus.PendingQuit);
+      const seals = await w.commitAll(taskId, nodes, [RESULT_A, RESULT_A, RESULT_B]);
+      await w.taskManager.connect(nodes[0]).reveal(taskId, RESULT_A, seals[0]!.salt);
+      await w.taskManager.connect(nodes[1]).reveal(taskId, RESULT_A, seals[1]!.salt);
+      const last = w.taskManager.connect(liar).reveal(taskId, RESULT_B, seals[2]!.salt);
+      await expect(last).to.emit(w.registry, "NodeSlashed").withArgs(liar.address, taskId, STAKE);
+      await expect(last).to.changeTokenBalances(
+        w.connectionEthers,
+        w.token,
+        [liar, w.treasury],
+        [0n, STAKE + FEE - (FEE * 9_500n) / 10_000n],
+      );
+      await expect(last).to.not.emit(w.registry, "NodeQuit");
+    });
+
+    it("a liar kicked by a colluding governance mid-task is still slashed: kick never rescues a stake from its task", async () => {
+      const w = await world();
+      await w.join(w.nodeSigners.slice(0, 3));
+      const { taskId, nodes } = await w.started();
+      const liar = nodes[0];
+      await w.registry.kick(liar.address);
+      const seals = await w.commitAll(taskId, nodes, [RESULT_B, RESULT_A, RESULT_A]);
+      await w.taskManager.connect(nodes[1]).reveal(taskId, RESULT_A, seals[1]!.salt);
+      await w.taskManager.connect(nodes[2]).reveal(taskId, RESULT_A, seals[2]!.salt);
+      await networkHelpers.time.increase(REVEAL_WINDOW + 1); // the liar withholds its reveal
+      const settle = w.taskManager.expire(taskId);
+      await expect(settle).to.emit(w.registry, "NodeSlashed").withArgs(liar.address, taskId, STAKE);
+      await expect(settle).to.not.emit(w.registry, "NodeKicked");
+      expect((await w.registry.getNode(liar.address)).status).to.equal(NodeStatus.None);
+    });
+
+    it("a liar that sees the honest reveals and then withholds its own is slashed at the reveal deadline", async () => {
+      const w = await world();
+      await w.join(w.nodeSigners.slice(0, 3));
+      const { taskId, nodes } = await w.started();
+      const seals = await w.commitAll(taskId, nodes, [RESULT_A, RESULT_A, RESULT_B]);
+      await w.taskManager.connect(nodes[0]).reveal(taskId, RESULT_A, seals[0]!.salt);
+      await w.taskManager.connect(nodes[1]).reveal(taskId, RESULT_A, seals[1]!.salt);
+      await networkHelpers.time.increase(REVEAL_WINDOW + 1);
+      await expect(w.taskManager.connect(nodes[2]).reveal(taskId, RESULT_A, seals[2]!.salt)).to.be.revertedWithCustomError(
+        w.taskManager,
+        "DeadlinePassed",
+      );
+      const settle = w.taskManager.expire(taskId);
+      await expect(settle).to.emit(w.taskManager, "TaskSucceeded").withArgs(taskId, RESULT_A);
+      await expect(settle).to.emit(w.registry, "NodeSlashed").withArgs(nodes[2].address, taskId, STAKE);
+    });
+
+    it("a slashed node that rejoins pays a fresh stake: leaving and rejoining undoes no slash", async () => {
+      const w = await world();
+      await w.join(w.nodeSigners.slice(0, 3));
+      const { taskId, nodes } = await w.started();
+      const liar = nodes[1];
+      const seals = await w.commitAll(taskId, nodes, [RESULT_A, RESULT_B, RESULT_A]);
+      await w.revealAll(taskId, nodes, [RESULT_A, RESULT_B, RESULT_A], seals);
+      const before = await w.token.balanceOf(liar.address);
+      await w.registry.connect(liar).join(0);
+      expect(await w.token.balanceOf(liar.address)).to.equal(before - STAKE);
+      expect(await stakeOf(w, liar.address)).to.equal(STAKE);
+      expect(await w.registry.totalStaked()).to.equal(STAKE * 3n);
+    });
+
+    it("an honest node that pauses or quits during the reveal phase is still paid, then leaves with its whole stake", async () => {
+      const w = await world();
+      await w.join(w.nodeSigners.slice(0, 3));
+      const { taskId, nodes } = await w.started();
+      const seals = await w.commitAll(taskId, nodes, [RESULT_A, RESULT_A, RESULT_A]);
+      await w.registry.connect(nodes[0]).pause();
+      await w.registry.connect(nodes[1]).quit();
+      await w.taskManager.connect(nodes[0]).reveal(taskId, RESULT_A, seals[0]!.salt);
+      await w.taskManager.connect(nodes[1]).reveal(taskId, RESULT_A, seals[1]!.salt);
+      const last = w.taskManager.connect(nodes[2]).reveal(taskId, RESULT_A, seals[2]!.salt);
+      const share = (FEE * 9_500n) / 10_000n / 3n;
+      await expect(last).to.changeTokenBalances(w.connectionEthers, w.token, [nodes[0], nodes[1]], [share, share + STAKE]);
+      await expect(last).to.not.emit(w.registry, "NodeSlashed");
+      expect((await w.registry.getNode(nodes[0].address)).status).to.equal(NodeStatus.Paused);
+      expect((await w.registry.getNode(nodes[1].address)).status).to.equal(NodeStatus.None);
     });
   });
 });
