@@ -150,7 +150,8 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
         if (minVramGb > servedVram) revert NoGroupForModel(model, minVramGb, servedVram);
         Ledger memory ledger = _ledger;
         if (fee < ledger.minFee) revert FeeTooLow(fee, ledger.minFee);
-        uint96 fee96 = SafeCast.toUint96(fee);
+        if (fee > type(uint96).max) revert FeeTooHigh(fee, type(uint96).max);
+        uint96 fee96 = uint96(fee);
         Params memory p = _params;
         // Older tasks first; expired ones leave the queue on the way, so they never make it look full.
         _dispatch(p.autoDispatchScan, p.autoDispatchScan, p.commitWindow);

@@ -48,6 +48,8 @@ interface ITaskManager {
     /// @notice `minVramGb` is below `modelVramGb`, the VRAM of the model's smallest variant: no variant fits it.
     error VramBelowModel(uint256 model, uint32 minVramGb, uint32 modelVramGb);
     error FeeTooLow(uint256 fee, uint256 minFee);
+    /// @notice `fee` does not fit the task record (96 bits): `maxFee` is the largest fee a task can escrow.
+    error FeeTooHigh(uint256 fee, uint256 maxFee);
     error QueueFull(uint256 maxQueueLength);
     error UnknownTask(uint256 taskId);
     error InvalidTaskStatus(uint256 taskId, TaskStatus status);

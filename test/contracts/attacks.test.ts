@@ -9,6 +9,7 @@ import {
   COMMIT_WINDOW,
   FEE,
   MAX_QUEUE,
+  MIN_FEE,
   MODEL,
   NodeStatus,
   QUEUE_WINDOW,
@@ -427,6 +428,130 @@ describe("Attacks (issue 11)", () => {
       await expect(last).to.not.emit(w.registry, "NodeSlashed");
       expect((await w.registry.getNode(nodes[0].address)).status).to.equal(NodeStatus.Paused);
       expect((await w.registry.getNode(nodes[1].address)).status).to.equal(NodeStatus.None);
+    });
+  });
+
+  describe("12. VRF deliveries late, twice, for a cancelled task, and with the group table full", () => {
+    async function asAdapter(w: World) {
+      await networkHelpers.impersonateAccount(w.deployment.randomness);
+      await networkHelpers.setBalance(w.deployment.randomness, ethersLib.parseEther("1"));
+      return w.taskManager.connect(await w.connectionEthers.getImpersonatedSigner(w.deployment.randomness));
+    }
+
+    it("a second word for a started task changes nothing: its nodes stay the ones the first word drew", async () => {
+      const w = await vrfWorld();
+      await w.join(w.nodeSigners.slice(0, 9));
+      const taskId = await w.create();
+      await w.fulfil([1n]);
+      const drawn = (await w.taskManager.getTask(taskId)).nodes;
+      const replay = (await asAdapter(w)).onRandomness(taskId, 2n);
+      await expect(replay).to.not.emit(w.taskManager, "TaskStarted");
+      await expect(replay).to.not.emit(w.taskManager, "RandomnessDiscarded");
+      expect((await w.taskManager.getTask(taskId)).nodes).to.deep.equal(drawn);
+      expect(await w.registry.availableCount(0)).to.equal(6n);
+    });
+
+    it("the adapter forwards each request's word once: a replayed fulfilment of the same request is dropped", async () => {
+      const w = await vrfWorld();
+      await w.join(w.nodeSigners.slice(0, 3));
+      const taskId = await w.create();
+      const [request] = await w.vrf!.queryFilter(w.vrf!.filters.RandomWordsRequested());
+      const requestId = request!.args.requestId;
+      await networkHelpers.impersonateAccount(w.deployment.vrfCoordinator!);
+      await networkHelpers.setBalance(w.deployment.vrfCoordinator!, ethersLib.parseEther("1"));
+      const coordinator = await w.connectionEthers.getImpersonatedSigner(w.deployment.vrfCoordinator!);
+      const adapter = VrfRandomness__factory.connect(w.deployment.randomness, coordinator);
+      await expect(adapter.rawFulfillRandomWords(requestId, [5n]))
+        .to.emit(adapter, "VrfDelivered")
+        .withArgs(requestId, taskId);
+      await expect(adapter.rawFulfillRandomWords(requestId, [6n])).to.not.emit(adapter, "VrfDelivered");
+      expect(await adapter.pendingTask(requestId)).to.deep.equal([false, 0n]);
+    });
+
+    it("a word for a cancelled, an expired or an unknown task is ignored without reverting", async () => {
+      const w = await vrfWorld();
+      const cancelled = await w.create();
+      await w.fulfil(); // no nodes: discarded, so the creator may cancel
+      await w.taskManager.connect(w.creator).cancel(cancelled);
+      const expired = await w.create();
+      await networkHelpers.time.increase(QUEUE_WINDOW + 1);
+      await w.taskManager.expire(expired);
+      await w.join(w.nodeSigners.slice(0, 3));
+      const adapter = await asAdapter(w);
+      for (const taskId of [cancelled, expired, 999n]) {
+        await expect(adapter.onRandomness(taskId, 7n)).to.not.emit(w.taskManager, "TaskStarted");
+      }
+      expect((await w.taskManager.getTask(cancelled)).status).to.equal(TaskStatus.Aborted);
+      expect((await w.taskManager.getTask(expired)).status).to.equal(TaskStatus.Aborted);
+      expect(await w.registry.availableCount(0)).to.equal(3n);
+    });
+
+    it("with all 64 groups enabling the model, the draw in the fulfilment fits its callback gas", async () => {
+      const w = await vrfWorld();
+      for (let i = 2; i < 64; i++) {
+        await w.registry.addGroup(`card ${i}`, 24);
+        await w.registry.enableModel(i, MODEL);
+      }
+      await w.join(w.nodeSigners.slice(0, 3), "card 63", 24); // only the last group scanned has nodes
+      const taskId = await w.create();
+      const adapter = VrfRandomness__factory.connect(w.deployment.randomness, w.admin);
+      const [receipt] = await w.fulfil();
+      const delivered = receipt!.logs.filter((l) => l.address === w.deployment.randomness).map((l) => adapter.interface.parseLog(l)?.name);
+      expect(delivered).to.deep.equal(["VrfDelivered"]);
+      expect((await w.taskManager.getTask(taskId)).groupId).to.equal(63n);
+      expect(receipt!.gasUsed).to.be.lessThan(await adapter.callbackGasLimit());
+    });
+  });
+
+  describe("13. rounding and extreme fees", () => {
+    it("fee-split dust goes to the treasury: nothing stays in escrow and nothing is created", async () => {
+      const w = await world();
+      await w.join(w.nodeSigners.slice(0, 3));
+      const fee = MIN_FEE + 7n; // 95 % of it does not divide by three
+      const taskId = await w.create(16, fee);
+      await w.mineAndDispatch();
+      const nodes = (await w.taskManager.getTask(taskId)).nodes.map(w.signerOf);
+      const seals = await w.commitAll(taskId, nodes, [RESULT_A, RESULT_A, RESULT_A]);
+      const treasuryBefore = await w.token.balanceOf(w.treasury.address);
+      await w.revealAll(taskId, nodes, [RESULT_A, RESULT_A, RESULT_A], seals);
+      const share = (fee * 9_500n) / 10_000n / 3n;
+      expect((await w.token.balanceOf(w.treasury.address)) - treasuryBefore).to.equal(fee - 3n * share);
+      expect(await w.token.balanceOf(w.deployment.taskManager)).to.equal(0n);
+      expect(await w.taskManager.totalEscrow()).to.equal(0n);
+    });
+
+    it("zero-fee tasks (minFee 0) settle, cancel and expire: no zero-amount transfer reverts", async () => {
+      const w = await world();
+      await w.taskManager.setMinFee(0);
+      const cancelled = await w.create(16, 0n);
+      await expect(w.taskManager.connect(w.creator).cancel(cancelled)).to.emit(w.taskManager, "TaskAborted");
+      await w.join(w.nodeSigners.slice(0, 3));
+      const taskId = await w.create(16, 0n);
+      await w.mineAndDispatch();
+      const nodes = (await w.taskManager.getTask(taskId)).nodes.map(w.signerOf);
+      const seals = await w.commitAll(taskId, nodes, [RESULT_A, RESULT_A, RESULT_A]);
+      await w.revealAll(taskId, nodes, [RESULT_A, RESULT_A, RESULT_A], seals);
+      expect((await w.taskManager.getTask(taskId)).status).to.equal(TaskStatus.Succeeded);
+      const queued = await w.create(80, 0n); // no H100 nodes: waits, then expires
+      await networkHelpers.time.increase(QUEUE_WINDOW + 1);
+      await expect(w.taskManager.expire(queued)).to.emit(w.taskManager, "TaskAborted").withArgs(queued, AbortReason.QueueTimeout);
+    });
+
+    it("the largest fee (2^96 - 1) is escrowed and split without overflow; a larger one is refused by name", async () => {
+      const w = await world();
+      const maxFee = 2n ** 96n - 1n;
+      await w.token.mint(w.creator.address, maxFee + 1n);
+      await expect(w.taskManager.connect(w.creator).createTask(ethersLib.id("big"), MODEL, 16, maxFee + 1n))
+        .to.be.revertedWithCustomError(w.taskManager, "FeeTooHigh")
+        .withArgs(maxFee + 1n, maxFee);
+      await w.join(w.nodeSigners.slice(0, 3));
+      const taskId = await w.create(16, maxFee);
+      await w.mineAndDispatch();
+      const nodes = (await w.taskManager.getTask(taskId)).nodes.map(w.signerOf);
+      const seals = await w.commitAll(taskId, nodes, [RESULT_A, RESULT_A, RESULT_B]);
+      await w.revealAll(taskId, nodes, [RESULT_A, RESULT_A, RESULT_B], seals);
+      expect(await w.token.balanceOf(w.deployment.taskManager)).to.equal(0n);
+      expect(await w.token.balanceOf(nodes[0].address)).to.equal(STAKE + (maxFee * 9_500n) / 10_000n / 2n);
     });
   });
 });
