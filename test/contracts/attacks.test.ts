@@ -554,4 +554,96 @@ describe("Attacks (issue 11)", () => {
       expect(await w.token.balanceOf(nodes[0].address)).to.equal(STAKE + (maxFee * 9_500n) / 10_000n / 2n);
     });
   });
+
+  describe("14. the model registry under attack", () => {
+    it("no model index past MAX_MODELS: the 65th registration is refused, indexes 64 and 2^256-1 are unknown everywhere", async () => {
+      const w = await world();
+      for (let i = 1; i < 64; i++) await w.registry.registerModel(`m${i}`, "main", ethersLib.id(`m${i}`), [1, 0, 0, 0, 0], 0);
+      await expect(w.registry.registerModel("m64", "main", ethersLib.id("m64"), [1, 0, 0, 0, 0], 0))
+        .to.be.revertedWithCustomError(w.registry, "ModelLimitReached")
+        .withArgs(64n);
+      for (const model of [64n, 256n, ethersLib.MaxUint256]) {
+        await expect(w.taskManager.connect(w.creator).createTask(ethersLib.id("x"), model, 16, FEE))
+          .to.be.revertedWithCustomError(w.taskManager, "UnknownModel")
+          .withArgs(model);
+        await expect(w.registry.enableModel(0, model)).to.be.revertedWithCustomError(w.registry, "UnknownModel").withArgs(model);
+        await expect(w.registry.disableModel(0, model)).to.be.revertedWithCustomError(w.registry, "ModelNotEnabled");
+      }
+      // Index 63 (the last bit of a group's map) is a model like any other.
+      await w.registry.enableModel(0, 63);
+      await w.join(w.nodeSigners.slice(0, 3));
+      const taskId = await w.create(16, FEE, ethersLib.id("m63 task"), 63n);
+      await w.mineAndDispatch();
+      expect((await w.taskManager.getTask(taskId)).status).to.equal(TaskStatus.Committing);
+    });
+
+    it("disabling the model of a running task: the task still settles and pays, nobody is slashed", async () => {
+      const w = await world();
+      await w.join(w.nodeSigners.slice(0, 3));
+      const { taskId, nodes } = await w.started();
+      const seals = await w.commitAll(taskId, nodes, [RESULT_A, RESULT_A, RESULT_A]);
+      await w.registry.disableModel(0, MODEL);
+      await w.registry.retireModel(MODEL);
+      await w.taskManager.connect(nodes[0]).reveal(taskId, RESULT_A, seals[0]!.salt);
+      await w.taskManager.connect(nodes[1]).reveal(taskId, RESULT_A, seals[1]!.salt);
+      const last = w.taskManager.connect(nodes[2]).reveal(taskId, RESULT_A, seals[2]!.salt);
+      await expect(last).to.emit(w.taskManager, "TaskSucceeded").withArgs(taskId, RESULT_A);
+      await expect(last).to.not.emit(w.registry, "NodeSlashed");
+    });
+
+    it("retiring the group of a running task: it settles, its nodes are paid and leave with their stakes", async () => {
+      const w = await world();
+      await w.join(w.nodeSigners.slice(0, 3));
+      const { taskId, nodes } = await w.started();
+      await w.registry.retireGroup(0);
+      const seals = await w.commitAll(taskId, nodes, [RESULT_A, RESULT_A, RESULT_A]);
+      await w.revealAll(taskId, nodes, [RESULT_A, RESULT_A, RESULT_A], seals);
+      expect((await w.taskManager.getTask(taskId)).status).to.equal(TaskStatus.Succeeded);
+      for (const node of nodes) await expect(w.registry.connect(node).quit()).to.emit(w.registry, "NodeQuit").withArgs(node.address, STAKE);
+      expect(await w.registry.totalStaked()).to.equal(0n);
+    });
+
+    it("disable then enable again on a populated group does not skip the activation delay", async () => {
+      const w = await world();
+      await w.join(w.nodeSigners.slice(0, 3));
+      await w.registry.disableModel(0, MODEL);
+      await w.registry.disableModel(1, MODEL);
+      await w.registry.enableModel(0, MODEL);
+      const [enabled, pending] = await w.registry.groupModels(0);
+      expect([enabled, pending]).to.deep.equal([0n, 1n]);
+      await expect(w.taskManager.connect(w.creator).createTask(ethersLib.id("early"), MODEL, 16, FEE)).to.be.revertedWithCustomError(
+        w.taskManager,
+        "NoGroupForModel",
+      );
+      await expect(w.registry.activateModels(0)).to.be.revertedWithCustomError(w.registry, "ModelsNotDue");
+    });
+
+    it("a node cannot make a model active on its group early by leaving and rejoining (the delay counts from the enable)", async () => {
+      const w = await world();
+      const [a, b, c] = w.nodeSigners;
+      await w.join([a]);
+      await w.registry.registerModel("late", "main", ethersLib.id("late"), [1, 0, 0, 0, 0], 0);
+      await w.registry.enableModel(0, 1n); // populated: pending for a day
+      await w.registry.connect(a).quit(); // the group empties ...
+      await w.join([a, b, c]); // ... and refills: the pending model stays pending
+      const [enabled, pending] = await w.registry.groupModels(0);
+      expect([enabled, pending]).to.deep.equal([1n, 2n]);
+      await expect(w.registry.activateModels(0)).to.be.revertedWithCustomError(w.registry, "ModelsNotDue");
+    });
+  });
+
+  describe("15. racing the deadlines", () => {
+    it("an expire sent at the commit deadline's second cannot cut it short; a commit in that second is accepted", async () => {
+      const w = await world();
+      await w.join(w.nodeSigners.slice(0, 3));
+      const { taskId, nodes } = await w.started();
+      await w.commitAll(taskId, nodes, [RESULT_A, RESULT_A, undefined]);
+      const deadline = (await w.taskManager.getTask(taskId)).deadline;
+      await networkHelpers.time.setNextBlockTimestamp(deadline);
+      await expect(w.taskManager.expire(taskId)).to.be.revertedWithCustomError(w.taskManager, "NotExpired");
+      const seal = await w.sealFor(taskId, nodes[2], RESULT_A);
+      await networkHelpers.time.setNextBlockTimestamp(deadline);
+      await expect(w.taskManager.connect(nodes[2]).commit(taskId, seal.commitment)).to.emit(w.taskManager, "TaskRevealOpened");
+    });
+  });
 });
