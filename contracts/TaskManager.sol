@@ -492,11 +492,17 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
     /// @dev A fresh request for a waiting task, made inside a dispatch. Settlements and expiries run a dispatch, so a
     /// source that refuses (a VRF subscription that dropped the adapter, a coordinator reconfigured) must not revert
     /// them: the refusal is reported and the task keeps waiting (a later dispatch retries; `expire` refunds it).
+    /// A request that failed for lack of gas reverts the transaction instead: otherwise a caller, or a gas estimate
+    /// that finds the cheapest successful limit, could starve every request while the dispatch still succeeds. A
+    /// call that runs out of gas leaves this frame 1/64 of its gas, plus about 1/64 per nested call that also ran
+    /// out (source, coordinator); a refusal leaves nearly all of it. Less than 1/8 left is taken as out of gas.
     function _tryRequest(Task storage task, uint256 taskId) private {
+        uint256 gasBefore = gasleft();
         try randomnessSource.request(taskId) returns (uint256 requestId) {
             emit RandomnessRequested(taskId, requestId);
             task.requestId = _pushRandomness ? 1 : SafeCast.toUint40(requestId);
         } catch (bytes memory reason) {
+            if (gasleft() < gasBefore / 8) revert RandomnessRequestOutOfGas(taskId);
             emit RandomnessRequestFailed(taskId, reason);
         }
     }

@@ -64,6 +64,8 @@ interface ITaskManager {
     error AlreadyRevealed(uint256 taskId, address node);
     error InvalidReveal(uint256 taskId, address node);
     error NotRandomnessSource(address caller);
+    /// @notice A dispatch's randomness request for `taskId` ran out of gas: the transaction needs a higher gas limit.
+    error RandomnessRequestOutOfGas(uint256 taskId);
     error WrongNodePool(address nodePool, address wiredTaskManager);
     error InvalidWindow();
     error InvalidMinFee(uint256 minFee);

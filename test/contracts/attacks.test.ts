@@ -305,6 +305,51 @@ describe("Attacks (issue 11)", () => {
     });
   });
 
+  describe("9b. a gas limit that starves the randomness request", () => {
+    it("a dispatch sent with its own gas estimate makes the request: a starved request reverts, it is never caught", async () => {
+      const w = await vrfWorld();
+      await w.join(w.nodeSigners.slice(0, 3));
+      const taskId = await w.create();
+      await w.fulfil([1n]); // started; a second task's word is then discarded
+      const nodes = (await w.taskManager.getTask(taskId)).nodes.map(w.signerOf);
+      const waiting = await w.create();
+      await w.fulfil();
+      expect(await w.taskManager.requestIdOf(waiting)).to.equal(0n);
+      const seals = await w.commitAll(taskId, nodes, [RESULT_A, RESULT_A, RESULT_A]);
+      await w.taskManager.setAutoDispatchScan(0); // the settlement leaves the waiting task to an explicit dispatch
+      await w.revealAll(taskId, nodes, [RESULT_A, RESULT_A, RESULT_A], seals);
+      const estimate = await w.taskManager.dispatch.estimateGas(1);
+      await expect(w.taskManager.dispatch(1, { gasLimit: estimate })).to.emit(w.taskManager, "RandomnessRequested");
+      expect(await w.taskManager.requestIdOf(waiting)).to.equal(1n);
+    });
+
+    it("an outsider who starves the request on purpose only wastes its own transaction", async () => {
+      const w = await vrfWorld();
+      await w.join(w.nodeSigners.slice(0, 3));
+      const taskId = await w.create();
+      await w.fulfil([1n]);
+      const nodes = (await w.taskManager.getTask(taskId)).nodes.map(w.signerOf);
+      const waiting = await w.create();
+      await w.fulfil();
+      const seals = await w.commitAll(taskId, nodes, [RESULT_A, RESULT_A, RESULT_A]);
+      await w.taskManager.setAutoDispatchScan(0);
+      await w.revealAll(taskId, nodes, [RESULT_A, RESULT_A, RESULT_A], seals);
+      const estimate = await w.taskManager.dispatch.estimateGas(1);
+      const failed = w.taskManager.interface.getEvent("RandomnessRequestFailed").topicHash;
+      let caught = 0;
+      for (let gasLimit = 60_000n; gasLimit < estimate; gasLimit += 1_000n) {
+        const receipt = await w.taskManager
+          .connect(w.outsider)
+          .dispatch(1, { gasLimit })
+          .then((tx) => tx.wait())
+          .catch(() => null); // out of gas: reverted as a whole
+        if (receipt?.logs.some((l) => l.topics[0] === failed)) caught++;
+      }
+      expect(caught).to.equal(0);
+      expect(await w.taskManager.requestIdOf(waiting)).to.equal(0n);
+    });
+  });
+
   describe("10. governance racing a task (model registry)", () => {
     it("disabling the model of a queued task: it is never drawn from that group, and its creator forfeits nothing", async () => {
       const w = await world();
