@@ -154,7 +154,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
         uint96 fee96 = uint96(fee);
         Params memory p = _params;
         // Older tasks first; expired ones leave the queue on the way, so they never make it look full.
-        _dispatch(p.autoDispatchScan, p.autoDispatchScan, p.commitWindow);
+        _dispatch(p.autoDispatchScan, p.autoDispatchScan, p.commitWindow, false);
         p = _params;
         if (p.queue.length() >= p.maxQueueLength) revert QueueFull(p.maxQueueLength);
 
@@ -194,7 +194,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
 
     /// @inheritdoc ITaskManager
     function dispatch(uint256 maxTasks) external nonReentrant {
-        _dispatch(maxTasks, MAX_DISPATCH_SCAN, _params.commitWindow);
+        _dispatch(maxTasks, MAX_DISPATCH_SCAN, _params.commitWindow, true);
     }
 
     /// @inheritdoc ITaskManager
@@ -433,7 +433,8 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
     /// their deadline (not counted against `maxActions`), starts those whose pulled randomness is ready and
     /// finds three nodes, re-arms stale pull requests, and (push source) requests a fresh word for at most one
     /// task whose last word was discarded, once nodes for it are free. Stops after `maxActions` of those.
-    function _dispatch(uint256 maxActions, uint256 maxExamined, uint32 commitWindow) private {
+    /// `strict` (the `dispatch` entry point): a request the source refuses reverts; otherwise it is reported.
+    function _dispatch(uint256 maxActions, uint256 maxExamined, uint32 commitWindow, bool strict) private {
         uint256 id = _params.queue.head();
         if (maxExamined > MAX_DISPATCH_SCAN) maxExamined = MAX_DISPATCH_SCAN;
         uint256 actions;
@@ -448,7 +449,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
                 if (task.requestId == 0 && !requested && nodePool.canDraw(task.model, task.minVramGb)) {
                     requested = true;
                     ++actions;
-                    _tryRequest(task, id);
+                    _request(task, id, strict);
                 }
             } else {
                 uint256 requestId = task.requestId;
@@ -457,7 +458,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
                     if (_tryStart(task, id, seed, commitWindow)) ++actions;
                 } else if (randomnessSource.isStale(requestId)) {
                     ++actions;
-                    _tryRequest(task, id);
+                    _request(task, id, strict);
                 }
             }
             id = next;
@@ -489,14 +490,21 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
         task.requestId = requestId;
     }
 
-    /// @dev A fresh request for a waiting task, made inside a dispatch. Settlements and expiries run a dispatch, so a
-    /// source that refuses (a VRF subscription that dropped the adapter, a coordinator reconfigured) must not revert
-    /// them: the refusal is reported and the task keeps waiting (a later dispatch retries; `expire` refunds it).
-    /// A request that failed for lack of gas reverts the transaction instead: otherwise a caller, or a gas estimate
-    /// that finds the cheapest successful limit, could starve every request while the dispatch still succeeds. A
-    /// call that runs out of gas leaves this frame 1/64 of its gas, plus about 1/64 per nested call that also ran
-    /// out (source, coordinator); a refusal leaves nearly all of it. Less than 1/8 left is taken as out of gas.
-    function _tryRequest(Task storage task, uint256 taskId) private {
+    /// @dev A fresh request for a waiting task, made inside a dispatch. `dispatch` itself (`strict`) reverts with the
+    /// source's error: its caller sees it, and a worker's simulation does not send a transaction that does nothing.
+    /// Settlements and expiries also run a dispatch, and a source that refuses (a VRF subscription that dropped the
+    /// adapter, a coordinator reconfigured) must not revert them: there the refusal is reported and the task keeps
+    /// waiting (a later dispatch retries; `expire` refunds it).
+    /// A request that failed for lack of gas reverts the transaction instead, so that neither a caller nor a gas
+    /// estimate (the cheapest limit that succeeds) can starve requests while the settlement goes through. (With
+    /// today's sources the work after the call already needs more than what an out-of-gas call leaves; a source
+    /// with a costlier request would open that window.) A call that runs out of gas leaves this frame 1/64 of its
+    /// gas, plus about 1/64 per nested call that also ran out; a refusal leaves nearly all. Under 1/8 = out of gas.
+    function _request(Task storage task, uint256 taskId, bool strict) private {
+        if (strict) {
+            task.requestId = _requestId(taskId);
+            return;
+        }
         uint256 gasBefore = gasleft();
         try randomnessSource.request(taskId) returns (uint256 requestId) {
             emit RandomnessRequested(taskId, requestId);
@@ -576,7 +584,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
             uint96 refund = _markAborted(task, taskId, reason);
             nodePool.releaseNodes(nodes, ALL_NODES, withheld, taskId, task.slashBps);
             Params memory p = _params;
-            _dispatch(p.autoDispatchScan, p.autoDispatchScan, p.commitWindow);
+            _dispatch(p.autoDispatchScan, p.autoDispatchScan, p.commitWindow, false);
             token.safeTransfer(task.creator, refund);
         }
     }
@@ -598,7 +606,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
         }
         nodePool.releaseNodes(nodes, ALL_NODES, ALL_NODES & ~winners, taskId, slashBps);
         Params memory p = _params;
-        _dispatch(p.autoDispatchScan, p.autoDispatchScan, p.commitWindow);
+        _dispatch(p.autoDispatchScan, p.autoDispatchScan, p.commitWindow, false);
 
         for (uint256 k; k < 3; ++k) {
             if (winners & (1 << k) != 0) token.safeTransfer(nodes[k], share);

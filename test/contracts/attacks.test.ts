@@ -299,54 +299,59 @@ describe("Attacks (issue 11)", () => {
       for (const node of nodes) expect(await stakeOf(w, node.address)).to.equal(STAKE);
       // The waiting task is still queued without a pending word: its creator may cancel it, or anyone expire it.
       expect(await w.taskManager.requestIdOf(waiting)).to.equal(0n);
-      await expect(w.taskManager.dispatch(4)).to.emit(w.taskManager, "RandomnessRequestFailed");
+      // An explicit dispatch names the source's refusal (so a worker's simulation sends nothing that does nothing).
+      await expect(w.taskManager.dispatch(4)).to.be.revertedWithCustomError(w.vrf!, "InvalidConsumer");
       await networkHelpers.time.increase(QUEUE_WINDOW + 1);
       await expect(w.taskManager.expire(waiting)).to.emit(w.taskManager, "TaskAborted").withArgs(waiting, AbortReason.QueueTimeout);
     });
   });
 
-  describe("9b. a gas limit that starves the randomness request", () => {
-    it("a dispatch sent with its own gas estimate makes the request: a starved request reverts, it is never caught", async () => {
+  describe("9b. a gas limit that starves the randomness request inside a settlement", () => {
+    /** A running task whose reveal deadline passed (one node withheld) and a waiting task whose word was discarded. */
+    async function settlementWithARequest() {
       const w = await vrfWorld();
-      await w.join(w.nodeSigners.slice(0, 3));
-      const taskId = await w.create();
-      await w.fulfil([1n]); // started; a second task's word is then discarded
-      const nodes = (await w.taskManager.getTask(taskId)).nodes.map(w.signerOf);
+      await w.join(w.nodeSigners.slice(0, 4)); // the withholder is slashed: three remain for the waiting task
+      const running = await w.create();
+      await w.fulfil([1n]);
+      const nodes = (await w.taskManager.getTask(running)).nodes.map(w.signerOf);
       const waiting = await w.create();
-      await w.fulfil();
-      expect(await w.taskManager.requestIdOf(waiting)).to.equal(0n);
-      const seals = await w.commitAll(taskId, nodes, [RESULT_A, RESULT_A, RESULT_A]);
-      await w.taskManager.setAutoDispatchScan(0); // the settlement leaves the waiting task to an explicit dispatch
-      await w.revealAll(taskId, nodes, [RESULT_A, RESULT_A, RESULT_A], seals);
-      const estimate = await w.taskManager.dispatch.estimateGas(1);
-      await expect(w.taskManager.dispatch(1, { gasLimit: estimate })).to.emit(w.taskManager, "RandomnessRequested");
+      await w.fulfil(); // one free node: discarded; the settlement's dispatch requests again
+      const seals = await w.commitAll(running, nodes, [RESULT_A, RESULT_A, RESULT_A]);
+      await w.revealAll(running, nodes, [RESULT_A, RESULT_A, undefined], seals);
+      await networkHelpers.time.increase(REVEAL_WINDOW + 1);
+      return { w, running, waiting };
+    }
+
+    it("the cheapest gas limit at which anyone's expire settles the task also makes the request (never a caught starvation)", async () => {
+      const { w, running, waiting } = await settlementWithARequest();
+      const estimate = await w.taskManager.expire.estimateGas(running);
+      let settled: ethersLib.TransactionReceipt | null = null;
+      for (let gasLimit = 150_000n; settled === null && gasLimit < estimate + 1_000n; gasLimit += 1_000n) {
+        settled = await w.taskManager
+          .connect(w.outsider)
+          .expire(running, { gasLimit })
+          .then((tx) => tx.wait())
+          .catch(() => null); // too little gas: the whole transaction reverted, nothing changed
+      }
+      expect(settled, "no gas limit up to the estimate settled the task").to.not.equal(null);
+      const names = settled!.logs.map((l) => {
+        try {
+          return w.taskManager.interface.parseLog(l)?.name;
+        } catch {
+          return undefined;
+        }
+      });
+      expect(names).to.include("TaskSucceeded");
+      expect(names).to.include("RandomnessRequested");
+      expect(names).to.not.include("RandomnessRequestFailed");
       expect(await w.taskManager.requestIdOf(waiting)).to.equal(1n);
     });
 
-    it("an outsider who starves the request on purpose only wastes its own transaction", async () => {
-      const w = await vrfWorld();
-      await w.join(w.nodeSigners.slice(0, 3));
-      const taskId = await w.create();
-      await w.fulfil([1n]);
-      const nodes = (await w.taskManager.getTask(taskId)).nodes.map(w.signerOf);
-      const waiting = await w.create();
-      await w.fulfil();
-      const seals = await w.commitAll(taskId, nodes, [RESULT_A, RESULT_A, RESULT_A]);
-      await w.taskManager.setAutoDispatchScan(0);
-      await w.revealAll(taskId, nodes, [RESULT_A, RESULT_A, RESULT_A], seals);
-      const estimate = await w.taskManager.dispatch.estimateGas(1);
-      const failed = w.taskManager.interface.getEvent("RandomnessRequestFailed").topicHash;
-      let caught = 0;
-      for (let gasLimit = 60_000n; gasLimit < estimate; gasLimit += 1_000n) {
-        const receipt = await w.taskManager
-          .connect(w.outsider)
-          .dispatch(1, { gasLimit })
-          .then((tx) => tx.wait())
-          .catch(() => null); // out of gas: reverted as a whole
-        if (receipt?.logs.some((l) => l.topics[0] === failed)) caught++;
-      }
-      expect(caught).to.equal(0);
-      expect(await w.taskManager.requestIdOf(waiting)).to.equal(0n);
+    it("a settlement sent with its own gas estimate makes the request", async () => {
+      const { w, running, waiting } = await settlementWithARequest();
+      const estimate = await w.taskManager.expire.estimateGas(running);
+      await expect(w.taskManager.expire(running, { gasLimit: estimate })).to.emit(w.taskManager, "RandomnessRequested");
+      expect(await w.taskManager.requestIdOf(waiting)).to.equal(1n);
     });
   });
 
