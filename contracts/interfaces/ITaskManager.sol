@@ -96,8 +96,9 @@ interface ITaskManager {
     event FeeForfeited(uint256 indexed taskId, uint256 amount);
     /// @notice Randomness was requested for a queued task's draw.
     event RandomnessRequested(uint256 indexed taskId, uint256 requestId);
-    /// @notice A dispatch's request for a waiting task's randomness was refused by the source (`reason`: its revert
-    /// data); the task keeps waiting, a later dispatch asks again, and its queue deadline refunds it.
+    /// @notice The randomness source refused a request for a waiting task made by the dispatch a settlement, an
+    /// expiry or createTask runs (`reason`: its revert data); the task keeps waiting, a later dispatch asks again,
+    /// and its queue deadline refunds it.
     event RandomnessRequestFailed(uint256 indexed taskId, bytes reason);
     /// @notice A pushed random word arrived when no group could serve the task: it is thrown away (never kept
     /// for a later draw) and a fresh request is made once three nodes are free.
@@ -130,7 +131,8 @@ interface ITaskManager {
 
     /// @notice Starts queued tasks whose randomness is available (pull source) or requests fresh randomness
     /// for tasks whose pushed word was discarded; expires queued tasks past their deadline on the way.
-    /// `maxTasks` bounds the draws and requests made; expired entries do not count (anyone may call).
+    /// `maxTasks` bounds the draws and requests made; expired entries do not count (anyone may call). A request
+    /// the randomness source refuses reverts the call with the source's error.
     function dispatch(uint256 maxTasks) external;
 
     /// @notice The commitment a node submits: keccak256(abi.encode(taskId, node, resultHash, salt)).
