@@ -74,6 +74,52 @@ contract ReentrantSource is IRandomnessSource {
     }
 }
 
+/// @dev A push source whose request for one task needs `need` gas and otherwise burns everything it was given (as
+/// running out of gas does): a source with a costly request, against which a caller might starve the request.
+contract GreedySource is IRandomnessSource {
+    TaskManager public consumer;
+    uint256 public greedyTask;
+    uint256 public need;
+
+    function setConsumer(TaskManager consumer_) external {
+        consumer = consumer_;
+    }
+
+    function makeGreedy(uint256 taskId, uint256 need_) external {
+        greedyTask = taskId;
+        need = need_;
+    }
+
+    function pushes() external pure returns (bool) {
+        return true;
+    }
+
+    function request(uint256 taskId) external view returns (uint256) {
+        if (taskId == greedyTask && gasleft() < need) {
+            assembly {
+                invalid()
+            }
+        }
+        return 1;
+    }
+
+    function deliver(uint256 taskId, uint256 word) external {
+        consumer.onRandomness(taskId, word);
+    }
+
+    function isReady(uint256) external pure returns (bool) {
+        return false;
+    }
+
+    function isStale(uint256) external pure returns (bool) {
+        return false;
+    }
+
+    function randomness(uint256) external pure returns (uint256) {
+        revert("push source");
+    }
+}
+
 /// The randomness callback cannot re-enter the task manager while it escrows, queues or dispatches.
 contract ReentrancyTest {
     uint256 internal constant STAKE = 400 ether;
@@ -137,6 +183,83 @@ contract ReentrancyTest {
         // The word delivered afterwards, outside the task manager's own call, draws the task as usual.
         source.deliver(taskId, 7);
         require(taskManager.getTask(taskId).status == ITaskManager.TaskStatus.Committing, "not started");
+    }
+
+    /// @dev The CREATE address for a deployer nonce below 128 (RLP of [deployer, nonce]).
+    function _createAddress(address deployer, uint256 nonce) internal pure returns (address) {
+        require(nonce > 0 && nonce < 128, "nonce out of range");
+        return address(uint160(uint256(keccak256(abi.encodePacked(bytes1(0xd6), bytes1(0x94), deployer, uint8(nonce))))));
+    }
+}
+
+/// A caller cannot starve the randomness request that createTask's (or a settlement's) dispatch makes for a waiting
+/// task by sending just enough gas for the rest of the transaction: it either makes the request or reverts.
+contract RequestStarvationTest {
+    uint256 internal constant STAKE = 400 ether;
+    uint256 internal constant NEED = 12_000_000;
+
+    TriadToken internal token;
+    NodeRegistry internal registry;
+    TaskManager internal taskManager;
+    GreedySource internal source;
+
+    function setUp() public {
+        token = new TriadToken(address(this));
+        source = new GreedySource();
+        address predicted = _createAddress(address(this), vm.getNonce(address(this)) + 1);
+        registry = new NodeRegistry(IERC20(address(token)), address(this), address(0x7EA5), STAKE, predicted);
+        taskManager = new TaskManager(
+            TaskManager.Config({
+                token: IERC20(address(token)),
+                nodePool: INodePool(address(registry)),
+                randomness: source,
+                admin: address(this),
+                treasury: address(0x7EA5),
+                minFee: 1 ether,
+                queueWindow: 600,
+                commitWindow: 120,
+                revealWindow: 120,
+                nodeShareBps: 9_500,
+                slashBps: 10_000,
+                maxQueueLength: 16,
+                autoDispatchScan: 4
+            })
+        );
+        require(address(taskManager) == predicted, "task manager address not as predicted");
+        source.setConsumer(taskManager);
+        registry.addGroup("RTX4090", 24);
+        registry.registerModel("m", "main", keccak256("m"), [uint32(1), 0, 0, 0, 0], IModelRegistry.Variant.Fp32);
+        registry.enableModel(0, 0);
+        token.mint(address(this), 100 ether);
+        token.approve(address(taskManager), type(uint256).max);
+        // Task 1 waits: its word came while no node was free, so the next dispatch requests a fresh one.
+        taskManager.createTask(keccak256("first"), 0, 16, 10 ether);
+        source.deliver(1, 7);
+        for (uint160 i = 1; i <= 3; ++i) {
+            address node = address(0x1000 + i);
+            token.mint(node, STAKE);
+            vm.startPrank(node);
+            token.approve(address(registry), STAKE);
+            registry.join(0);
+            vm.stopPrank();
+        }
+        source.makeGreedy(1, NEED);
+    }
+
+    function test_requestIsMadeOrTheTransactionReverts() public {
+        require(taskManager.requestIdOf(1) == 0, "task 1 should wait for a fresh request");
+        bytes memory create = abi.encodeCall(TaskManager.createTask, (keccak256("second"), 0, 16, 10 ether));
+        uint256 succeeded;
+        for (uint256 gas = NEED - 4_000_000; gas <= NEED + 2_000_000; gas += 250_000) {
+            uint256 snapshot = vm.snapshotState();
+            (bool ok, ) = address(taskManager).call{gas: gas}(create);
+            if (ok) {
+                ++succeeded;
+                require(taskManager.requestIdOf(1) == 1, "createTask succeeded with task 1's request starved");
+            }
+            vm.revertToState(snapshot);
+        }
+        require(succeeded > 0, "no gas limit in the range let createTask through");
     }
 
     /// @dev The CREATE address for a deployer nonce below 128 (RLP of [deployer, nonce]).
