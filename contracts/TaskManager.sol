@@ -25,7 +25,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
     /// @notice Basis points in a whole.
     uint16 public constant BPS = 10_000;
     /// @notice Share of the fee a creator forfeits to the treasury when it cancels or its task times out in
-    /// the queue: holding a queue slot is never free.
+    /// the queue: holding a queue slot is never free. Waived when governance left no group serving the task.
     uint16 public constant FORFEIT_BPS = 1_000;
     /// @notice Hard cap for `maxQueueLength`.
     uint16 public constant MAX_QUEUE_CAP = 256;
@@ -150,10 +150,11 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
         if (minVramGb > servedVram) revert NoGroupForModel(model, minVramGb, servedVram);
         Ledger memory ledger = _ledger;
         if (fee < ledger.minFee) revert FeeTooLow(fee, ledger.minFee);
-        uint96 fee96 = SafeCast.toUint96(fee);
+        if (fee > type(uint96).max) revert FeeTooHigh(fee, type(uint96).max);
+        uint96 fee96 = uint96(fee);
         Params memory p = _params;
         // Older tasks first; expired ones leave the queue on the way, so they never make it look full.
-        _dispatch(p.autoDispatchScan, p.autoDispatchScan, p.commitWindow);
+        _dispatch(p.autoDispatchScan, p.autoDispatchScan, p.commitWindow, false);
         p = _params;
         if (p.queue.length() >= p.maxQueueLength) revert QueueFull(p.maxQueueLength);
 
@@ -173,16 +174,18 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
 
     /// @inheritdoc ITaskManager
     /// @dev Refused while the random word is pending (push) or readable (pull): a creator who could see its
-    /// draw coming could otherwise cancel and re-create until its own nodes are drawn.
+    /// draw coming could otherwise cancel and re-create until its own nodes are drawn. A task that governance made
+    /// unservable cannot be drawn at all, so nothing is re-rolled: it may always be cancelled, and forfeits nothing.
     function cancel(uint256 taskId) external nonReentrant {
         Task storage task = _existingTask(taskId);
         if (task.creator != msg.sender) revert NotCreator(taskId, msg.sender);
         if (task.status != TaskStatus.Queued) revert InvalidTaskStatus(taskId, task.status);
-        if (_pushRandomness ? task.requestId != 0 : randomnessSource.isReady(task.requestId)) {
+        bool served = _stillServed(task);
+        if (served && (_pushRandomness ? task.requestId != 0 : randomnessSource.isReady(task.requestId))) {
             revert RandomnessPending(taskId);
         }
         _dequeue(task);
-        _abortQueued(task, taskId, AbortReason.Cancelled);
+        _abortQueued(task, taskId, AbortReason.Cancelled, served);
     }
 
     // ----------------------------------------------------------------------------------------------
@@ -191,7 +194,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
 
     /// @inheritdoc ITaskManager
     function dispatch(uint256 maxTasks) external nonReentrant {
-        _dispatch(maxTasks, MAX_DISPATCH_SCAN, _params.commitWindow);
+        _dispatch(maxTasks, MAX_DISPATCH_SCAN, _params.commitWindow, true);
     }
 
     /// @inheritdoc ITaskManager
@@ -205,7 +208,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
 
         if (status == TaskStatus.Queued) {
             _dequeue(task);
-            _abortQueued(task, taskId, AbortReason.QueueTimeout);
+            _abortQueued(task, taskId, AbortReason.QueueTimeout, _stillServed(task));
         } else if (status == TaskStatus.Committing) {
             _closeCommits(task, taskId);
         } else {
@@ -430,7 +433,8 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
     /// their deadline (not counted against `maxActions`), starts those whose pulled randomness is ready and
     /// finds three nodes, re-arms stale pull requests, and (push source) requests a fresh word for at most one
     /// task whose last word was discarded, once nodes for it are free. Stops after `maxActions` of those.
-    function _dispatch(uint256 maxActions, uint256 maxExamined, uint32 commitWindow) private {
+    /// `strict` (the `dispatch` entry point): a request the source refuses reverts; otherwise it is reported.
+    function _dispatch(uint256 maxActions, uint256 maxExamined, uint32 commitWindow, bool strict) private {
         uint256 id = _params.queue.head();
         if (maxExamined > MAX_DISPATCH_SCAN) maxExamined = MAX_DISPATCH_SCAN;
         uint256 actions;
@@ -440,12 +444,12 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
             uint256 next = TaskQueueLib.next(task.nodes);
             if (block.timestamp > task.deadline) {
                 _dequeue(task);
-                _abortQueued(task, id, AbortReason.QueueTimeout);
+                _abortQueued(task, id, AbortReason.QueueTimeout, _stillServed(task));
             } else if (_pushRandomness) {
                 if (task.requestId == 0 && !requested && nodePool.canDraw(task.model, task.minVramGb)) {
                     requested = true;
                     ++actions;
-                    _request(task, id);
+                    _request(task, id, strict);
                 }
             } else {
                 uint256 requestId = task.requestId;
@@ -454,7 +458,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
                     if (_tryStart(task, id, seed, commitWindow)) ++actions;
                 } else if (randomnessSource.isStale(requestId)) {
                     ++actions;
-                    _request(task, id);
+                    _request(task, id, strict);
                 }
             }
             id = next;
@@ -486,8 +490,29 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
         task.requestId = requestId;
     }
 
-    function _request(Task storage task, uint256 taskId) private {
-        task.requestId = _requestId(taskId);
+    /// @dev A fresh request for a waiting task, made inside a dispatch. `dispatch` itself (`strict`) reverts with the
+    /// source's error: its caller sees it, and a worker's simulation does not send a transaction that does nothing.
+    /// Settlements and expiries also run a dispatch, and a source that refuses (a VRF subscription that dropped the
+    /// adapter, a coordinator reconfigured) must not revert them: there the refusal is reported and the task keeps
+    /// waiting (a later dispatch retries; `expire` refunds it).
+    /// A request that failed for lack of gas reverts the transaction instead, so that neither a caller nor a gas
+    /// estimate (the cheapest limit that succeeds) can starve requests while the settlement goes through. (With
+    /// today's sources the work after the call already needs more than what an out-of-gas call leaves; a source
+    /// with a costlier request would open that window.) A call that runs out of gas leaves this frame 1/64 of its
+    /// gas, plus about 1/64 per nested call that also ran out; a refusal leaves nearly all. Under 1/8 = out of gas.
+    function _request(Task storage task, uint256 taskId, bool strict) private {
+        if (strict) {
+            task.requestId = _requestId(taskId);
+            return;
+        }
+        uint256 gasBefore = gasleft();
+        try randomnessSource.request(taskId) returns (uint256 requestId) {
+            emit RandomnessRequested(taskId, requestId);
+            task.requestId = _pushRandomness ? 1 : SafeCast.toUint40(requestId);
+        } catch (bytes memory reason) {
+            if (gasleft() < gasBefore / 8) revert RandomnessRequestOutOfGas(taskId);
+            emit RandomnessRequestFailed(taskId, reason);
+        }
     }
 
     /// @dev Requests a word for `taskId`; returns what the task records (see `requestIdOf`).
@@ -559,7 +584,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
             uint96 refund = _markAborted(task, taskId, reason);
             nodePool.releaseNodes(nodes, ALL_NODES, withheld, taskId, task.slashBps);
             Params memory p = _params;
-            _dispatch(p.autoDispatchScan, p.autoDispatchScan, p.commitWindow);
+            _dispatch(p.autoDispatchScan, p.autoDispatchScan, p.commitWindow, false);
             token.safeTransfer(task.creator, refund);
         }
     }
@@ -581,7 +606,7 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
         }
         nodePool.releaseNodes(nodes, ALL_NODES, ALL_NODES & ~winners, taskId, slashBps);
         Params memory p = _params;
-        _dispatch(p.autoDispatchScan, p.autoDispatchScan, p.commitWindow);
+        _dispatch(p.autoDispatchScan, p.autoDispatchScan, p.commitWindow, false);
 
         for (uint256 k; k < 3; ++k) {
             if (winners & (1 << k) != 0) token.safeTransfer(nodes[k], share);
@@ -590,10 +615,11 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
         if (rest != 0) token.safeTransfer(treasury, rest);
     }
 
-    /// @dev Aborts a task that leaves the queue: the creator gets the fee back less FORFEIT_BPS (treasury).
-    function _abortQueued(Task storage task, uint256 taskId, AbortReason reason) private {
+    /// @dev Aborts a task that leaves the queue: the creator gets the fee back less FORFEIT_BPS (treasury), or
+    /// all of it when its demand is no longer `served` (governance's doing, not the creator's).
+    function _abortQueued(Task storage task, uint256 taskId, AbortReason reason, bool served) private {
         uint96 fee = _markAborted(task, taskId, reason);
-        uint256 forfeit = (uint256(fee) * FORFEIT_BPS) / BPS;
+        uint256 forfeit = served ? (uint256(fee) * FORFEIT_BPS) / BPS : 0;
         if (forfeit != 0) {
             emit FeeForfeited(taskId, forfeit);
             token.safeTransfer(treasury, forfeit);
@@ -622,6 +648,13 @@ contract TaskManager is ITaskManager, IRandomnessConsumer, AccessControl, Reentr
             }
         }
         return (false, bytes32(0));
+    }
+
+    /// @dev Whether an active group that enables the task's model still has its `minVramGb` (what createTask
+    /// checked). Only governance lowers it (`disableModel`, `retireGroup`); nodes joining or leaving do not.
+    function _stillServed(Task storage task) private view returns (bool) {
+        (, , uint32 servedVramGb) = nodePool.modelDemand(task.model);
+        return task.minVramGb <= servedVramGb;
     }
 
     function _popcount(uint8 mask) private pure returns (uint256) {

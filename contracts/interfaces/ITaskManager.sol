@@ -17,8 +17,8 @@ interface ITaskManager {
 
     enum AbortReason {
         None,
-        Cancelled, // the creator cancelled while queued (forfeits FORFEIT_BPS of the fee)
-        QueueTimeout, // nobody could be selected before the queue deadline (forfeits FORFEIT_BPS of the fee)
+        Cancelled, // the creator cancelled while queued (forfeits FORFEIT_BPS of the fee, see below)
+        QueueTimeout, // nobody could be selected before the queue deadline (forfeits FORFEIT_BPS of the fee, see below)
         TooFewCommitments, // fewer than two commitments by the commit deadline
         TooFewReveals, // fewer than two reveals by the reveal deadline
         NoMajority // two or three reveals, no two equal
@@ -48,6 +48,8 @@ interface ITaskManager {
     /// @notice `minVramGb` is below `modelVramGb`, the VRAM of the model's smallest variant: no variant fits it.
     error VramBelowModel(uint256 model, uint32 minVramGb, uint32 modelVramGb);
     error FeeTooLow(uint256 fee, uint256 minFee);
+    /// @notice `fee` does not fit the task record (96 bits): `maxFee` is the largest fee a task can escrow.
+    error FeeTooHigh(uint256 fee, uint256 maxFee);
     error QueueFull(uint256 maxQueueLength);
     error UnknownTask(uint256 taskId);
     error InvalidTaskStatus(uint256 taskId, TaskStatus status);
@@ -62,6 +64,8 @@ interface ITaskManager {
     error AlreadyRevealed(uint256 taskId, address node);
     error InvalidReveal(uint256 taskId, address node);
     error NotRandomnessSource(address caller);
+    /// @notice A dispatch's randomness request for `taskId` ran out of gas: the transaction needs a higher gas limit.
+    error RandomnessRequestOutOfGas(uint256 taskId);
     error WrongNodePool(address nodePool, address wiredTaskManager);
     error InvalidWindow();
     error InvalidMinFee(uint256 minFee);
@@ -92,6 +96,10 @@ interface ITaskManager {
     event FeeForfeited(uint256 indexed taskId, uint256 amount);
     /// @notice Randomness was requested for a queued task's draw.
     event RandomnessRequested(uint256 indexed taskId, uint256 requestId);
+    /// @notice The randomness source refused a request for a waiting task made by the dispatch a settlement, an
+    /// expiry or createTask runs (`reason`: its revert data); the task keeps waiting, a later dispatch asks again,
+    /// and its queue deadline refunds it.
+    event RandomnessRequestFailed(uint256 indexed taskId, bytes reason);
     /// @notice A pushed random word arrived when no group could serve the task: it is thrown away (never kept
     /// for a later draw) and a fresh request is made once three nodes are free.
     event RandomnessDiscarded(uint256 indexed taskId);
@@ -123,7 +131,8 @@ interface ITaskManager {
 
     /// @notice Starts queued tasks whose randomness is available (pull source) or requests fresh randomness
     /// for tasks whose pushed word was discarded; expires queued tasks past their deadline on the way.
-    /// `maxTasks` bounds the draws and requests made; expired entries do not count (anyone may call).
+    /// `maxTasks` bounds the draws and requests made; expired entries do not count (anyone may call). A request
+    /// the randomness source refuses reverts the call with the source's error.
     function dispatch(uint256 maxTasks) external;
 
     /// @notice The commitment a node submits: keccak256(abi.encode(taskId, node, resultHash, salt)).
@@ -136,7 +145,9 @@ interface ITaskManager {
     function reveal(uint256 taskId, bytes32 resultHash, bytes32 salt) external;
 
     /// @notice The creator cancels a queued task whose random word is neither pending nor known; the refund
-    /// is the fee less FORFEIT_BPS, which goes to the treasury.
+    /// is the fee less FORFEIT_BPS, which goes to the treasury. A task no active group serves any more (governance
+    /// disabled its model or retired its groups after creation) may be cancelled at any time, and it, like its
+    /// queue timeout, refunds the whole fee.
     function cancel(uint256 taskId) external;
 
     /// @notice Advances a task whose current phase deadline has passed (anyone may call).

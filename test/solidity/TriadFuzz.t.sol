@@ -146,4 +146,35 @@ contract TriadFuzzTest is TriadSetup {
             for (uint256 j; j < k; ++j) require(task.nodes[j] != task.nodes[k], "node drawn twice");
         }
     }
+
+    /// A queued task's creator forfeits FORFEIT_BPS when it cancels or times out while some group still serves the
+    /// task, and nothing when governance disabled the model or retired the groups that served it.
+    function testFuzz_noForfeitWhenGovernanceLeavesNoGroup(uint96 feeSeed, uint8 action, bool cancel) public {
+        uint256 fee = MIN_FEE + (uint256(feeSeed) % 1_000_000 ether);
+        vm.prank(CREATOR);
+        uint256 taskId = taskManager.createTask(keccak256("queued"), MODEL_SMALL, 16, fee);
+        uint256 kind = action % 4;
+        if (kind == 1) {
+            registry.disableModel(GROUP_SMALL, MODEL_SMALL);
+            registry.disableModel(GROUP_BIG, MODEL_SMALL);
+        } else if (kind == 2) {
+            registry.retireGroup(GROUP_SMALL);
+            registry.retireGroup(GROUP_BIG);
+        } else if (kind == 3) {
+            registry.disableModel(GROUP_BIG, MODEL_SMALL); // the RTX 4090 group still serves it
+        }
+        bool served = kind == 0 || kind == 3;
+        uint256 before = token.balanceOf(CREATOR);
+        if (cancel) {
+            vm.prank(CREATOR);
+            taskManager.cancel(taskId);
+        } else {
+            vm.warp(block.timestamp + QUEUE_WINDOW + 1);
+            taskManager.expire(taskId);
+        }
+        uint256 refund = served ? fee - (fee * taskManager.FORFEIT_BPS()) / 10_000 : fee;
+        require(token.balanceOf(CREATOR) - before == refund, "wrong refund");
+        require(token.balanceOf(TREASURY) == fee - refund, "wrong forfeit");
+        require(token.balanceOf(address(taskManager)) == 0, "escrow left");
+    }
 }
