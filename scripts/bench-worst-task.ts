@@ -2,9 +2,9 @@
  * The largest legal tasks (docs/engine.md, Work bound) through the whole engine (GptEngine.runTask), against the
  * commit window every node of a group must meet. For a model of context C: a prompt of P tokens and max_new_tokens M
  * with P + M <= C, M × max(num_beams, num_return_sequences) <= MAX_GENERATED_TOKENS, P <= MAX_PROMPT_TOKENS:
- *   - beam:     num_beams 16, num_return_sequences 16, M = 4096 / 16, the longest prompt that still fits;
- *   - sampling: 16 returned sequences, M = 4096 / 16, temperature 100 and top_k 0 (so stop ids are rarely drawn);
- *   - greedy:   one sequence, M = min(4096, C - 8), an 8-token prompt;
+ *   - beam:     num_beams 16, num_return_sequences 16, M = min(MAX / 16, C - 8), the longest prompt that still fits;
+ *   - sampling: 16 returned sequences, the same M, temperature 100 and top_k 0 (so stop ids are rarely drawn);
+ *   - greedy:   one sequence, M = min(MAX, C - 8), an 8-token prompt;
  *   - prompt:   the longest allowed prompt (min(MAX_PROMPT_TOKENS, C - 1) tokens), one new token.
  * Writes bench/worst-task.json and bench/worst-task.md.
  * Run: npx tsx scripts/bench-worst-task.ts [--model stories260K] [--models-dir DIR] [--commit-window 120] [--runs 3]
@@ -52,7 +52,8 @@ function promptOf(tokens: number): { content: string; tokens: number } {
   return { content, tokens: promptTokenIds(loaded.tokenizer, [{ role: "user", content }]).length };
 }
 
-const perRow = MAX_GENERATED_TOKENS / 16;
+// 16 rows of as many tokens as the bound allows, leaving a prompt of at least 8 tokens in the context.
+const perRow = Math.min(MAX_GENERATED_TOKENS / 16, context - 8);
 const longest = Math.min(MAX_PROMPT_TOKENS, context - 1);
 const shapes = [
   {

@@ -301,9 +301,9 @@ describe("bridge: every limit checked before paying", function () {
       expect(longPrompt.code).to.equal("context_length_exceeded");
       expect(longPrompt.param).to.equal("messages");
       expect(longPrompt.message).to.contain("at most 8192 prompt tokens");
-      const overBudget = await failure(openai.chat.completions.create({ ...request, n: 16, temperature: 1, max_tokens: 300 }));
+      const overBudget = await failure(openai.chat.completions.create({ ...request, n: 16, temperature: 1, max_tokens: 600 }));
       expect(overBudget.status).to.equal(400);
-      expect(overBudget.message).to.contain("300 × 16 must be <= 4096");
+      expect(overBudget.message).to.contain("600 × 16 must be <= 8192");
       expect(bridge.network.submitted).to.deep.equal([]);
     } finally {
       await models.remove();

@@ -68,27 +68,27 @@ describe("engine: attacks through the task document", function () {
 
   describe("work bound: the largest legal task has one size, checked before the model runs", function () {
     it(`max_new_tokens × max(num_beams, num_return_sequences) <= ${MAX_GENERATED_TOKENS}`, function () {
-      const over = validateTask(task({ generation_config: { num_beams: 16, num_return_sequences: 16, max_new_tokens: 257 } }));
+      const over = validateTask(task({ generation_config: { num_beams: 16, num_return_sequences: 16, max_new_tokens: 513 } }));
       expect(over).to.deep.equal({
         ok: false,
         message:
-          "invalid task: $.generation_config.max_new_tokens: max_new_tokens × max(num_beams, num_return_sequences) = 257 × 16 " +
+          "invalid task: $.generation_config.max_new_tokens: max_new_tokens × max(num_beams, num_return_sequences) = 513 × 16 " +
           `must be <= ${MAX_GENERATED_TOKENS} (the work bound of a task)`,
       });
-      expect(validateTask(task({ generation_config: { num_beams: 16, num_return_sequences: 16, max_new_tokens: 256 } })).ok).to.equal(true);
-      expect(validateTask(task({ generation_config: { do_sample: true, num_return_sequences: 8, max_new_tokens: 512 } })).ok).to.equal(
+      expect(validateTask(task({ generation_config: { num_beams: 16, num_return_sequences: 16, max_new_tokens: 512 } })).ok).to.equal(true);
+      expect(validateTask(task({ generation_config: { do_sample: true, num_return_sequences: 8, max_new_tokens: 1024 } })).ok).to.equal(
         true,
       );
-      expect(validateTask(task({ generation_config: { do_sample: true, num_return_sequences: 8, max_new_tokens: 513 } })).ok).to.equal(
+      expect(validateTask(task({ generation_config: { do_sample: true, num_return_sequences: 8, max_new_tokens: 1025 } })).ok).to.equal(
         false,
       );
       expect(validateTask(task({ generation_config: { max_new_tokens: MAX_GENERATED_TOKENS + 1 } })).ok).to.equal(false);
     });
 
     it("an over-budget task is an invalid_task result without running the model", async function () {
-      const outcome = await run(engine, task({ generation_config: { do_sample: true, num_return_sequences: 16, max_new_tokens: 300 } }));
+      const outcome = await run(engine, task({ generation_config: { do_sample: true, num_return_sequences: 16, max_new_tokens: 600 } }));
       expect(errorOf(outcome).code).to.equal("invalid_task");
-      expect(errorOf(outcome).message).to.include("300 × 16 must be <= 4096");
+      expect(errorOf(outcome).message).to.include("600 × 16 must be <= 8192");
       expect(outcome.metrics.inferenceSeconds).to.be.below(1);
     });
 

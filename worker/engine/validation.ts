@@ -13,7 +13,7 @@ const validateSchema = ajv.compile<GptTask>(taskSchema);
  * node applies the same constant before running, so the worst legal task has one size on every card: governance
  * enables a model on a group only if that card runs it well inside the commit window (docs/engine.md, Work bound).
  */
-export const MAX_GENERATED_TOKENS = 4096;
+export const MAX_GENERATED_TOKENS = 8192;
 
 /** The most prompt tokens a task may have (prefill work; a model's context may allow more). */
 export const MAX_PROMPT_TOKENS = 8192;
