@@ -105,7 +105,8 @@ describe("relay server", function () {
     expect((await client(world.creator).putArgs(taskId, largest)).bytes).to.equal(MAX_ARGS_BYTES);
 
     const tooLarge = new Uint8Array(MAX_ARGS_BYTES + 1).fill(7);
-    await expectError(await rawPut(world.creator, taskObjectPath(taskId, "args"), tooLarge), 413, "payload_too_large");
+    const tooLargeTask = await world.createTask(tooLarge);
+    await expectError(await rawPut(world.creator, taskObjectPath(tooLargeTask, "args"), tooLarge), 413, "payload_too_large");
   });
 
   it("rejects a result over 4 MiB with 413", async function () {

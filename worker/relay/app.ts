@@ -58,16 +58,39 @@ export function buildRelayApp(deps: RelayDependencies) {
     return hash;
   };
 
-  const upload = (kind: ObjectKind) => async (request: FastifyRequest<{ Params: TaskParams }>) => {
-    const taskId = parseTaskId(request.params.taskId);
-    const body = new Uint8Array(request.body instanceof Buffer ? request.body : Buffer.alloc(0));
+  /**
+   * Every check of an upload that needs no body, run in `onRequest`, before Fastify reads the body: a forged,
+   * replayed or wrong-role upload is refused without the relay buffering (or waiting for) a single body byte.
+   */
+  const authorized = new WeakMap<FastifyRequest, { address: string; signedHash: string }>();
+  const authorizeUpload = (kind: ObjectKind) => async (request: FastifyRequest) => {
+    const taskId = taskIdOf(request);
     const { address, bodyHash: signedHash } = await signer(request, true);
     const task = await knownTask(deps.chain, taskId);
     const expectedHash = kind === "args" ? checkArgsUpload(task, address) : checkResultUpload(task, address);
     if (signedHash !== expectedHash.toLowerCase()) {
       throw new RelayError(422, "hash_mismatch", `keccak256 of the body is ${signedHash}; the chain records ${expectedHash}`);
     }
-    const hash = checkBody(body, signedHash);
+    authorized.set(request, { address, signedHash });
+  };
+  const authorizePending = async (request: FastifyRequest) => {
+    const argsHash = pendingArgsHash(request);
+    const { address, bodyHash: signedHash } = await signer(request, true);
+    if (signedHash !== argsHash) {
+      throw new RelayError(422, "hash_mismatch", `the signed body hash ${signedHash} is not the path's ${argsHash}`);
+    }
+    authorized.set(request, { address, signedHash });
+  };
+  const authorizedUpload = (request: FastifyRequest) => {
+    const checked = authorized.get(request);
+    if (checked === undefined) throw new Error("an upload reached its handler unauthorized");
+    const body = new Uint8Array(request.body instanceof Buffer ? request.body : Buffer.alloc(0));
+    return { ...checked, body, hash: checkBody(body, checked.signedHash) };
+  };
+
+  const upload = (kind: ObjectKind) => async (request: FastifyRequest<{ Params: TaskParams }>) => {
+    const taskId = taskIdOf(request);
+    const { address, body, hash } = authorizedUpload(request);
     // The object first, then the index entry that points at it.
     const stored = await deps.objects.put(body, hash);
     const indexed = (await deps.tasks.hashOf(taskId, kind)) === hash;
@@ -105,39 +128,43 @@ export function buildRelayApp(deps: RelayDependencies) {
     return { hash, bytes };
   };
 
-  app.put<{ Params: TaskParams }>("/v1/tasks/:taskId/args", { bodyLimit: MAX_ARGS_BYTES }, async (request, reply) => {
-    const { status, body } = await upload("args")(request);
-    return reply.code(status).send(body);
-  });
+  app.put<{ Params: TaskParams }>(
+    "/v1/tasks/:taskId/args",
+    { bodyLimit: MAX_ARGS_BYTES, onRequest: authorizeUpload("args") },
+    async (request, reply) => {
+      const { status, body } = await upload("args")(request);
+      return reply.code(status).send(body);
+    },
+  );
 
-  app.put<{ Params: TaskParams }>("/v1/tasks/:taskId/result", { bodyLimit: MAX_RESULT_BYTES }, async (request, reply) => {
-    const { status, body } = await upload("result")(request);
-    return reply.code(status).send(body);
-  });
+  app.put<{ Params: TaskParams }>(
+    "/v1/tasks/:taskId/result",
+    { bodyLimit: MAX_RESULT_BYTES, onRequest: authorizeUpload("result") },
+    async (request, reply) => {
+      const { status, body } = await upload("result")(request);
+      return reply.code(status).send(body);
+    },
+  );
 
   // Arguments uploaded before createTask: signed by their future creator, checked against the hash in the path.
-  app.put<{ Params: { argsHash: string } }>("/v1/args/:argsHash", { bodyLimit: MAX_ARGS_BYTES }, async (request, reply) => {
-    const argsHash = request.params.argsHash.toLowerCase();
-    if (!/^0x[0-9a-f]{64}$/.test(argsHash)) {
-      const message = `the path must end in the keccak256 of the arguments (0x and 64 hex digits), got "${argsHash}"`;
-      throw new RelayError(400, "bad_args_hash", message);
-    }
-    const body = new Uint8Array(request.body instanceof Buffer ? request.body : Buffer.alloc(0));
-    const { address, bodyHash: signedHash } = await signer(request, true);
-    if (signedHash !== argsHash) {
-      throw new RelayError(422, "hash_mismatch", `the signed body hash ${signedHash} is not the path's ${argsHash}`);
-    }
-    checkBody(body, signedHash);
-    if (!(await deps.pending.put(argsHash, address, body, now()))) {
+  const pendingOptions = { bodyLimit: MAX_ARGS_BYTES, onRequest: authorizePending };
+  app.put<{ Params: { argsHash: string } }>("/v1/args/:argsHash", pendingOptions, async (request, reply) => {
+    const { address, body, hash: argsHash } = authorizedUpload(request);
+    const stored = await deps.pending.put(argsHash, address, body, now());
+    if (stored === "too_many_for_uploader") {
       const message = `${address} already holds the most unclaimed argument uploads; create their tasks or wait for them to expire`;
       throw new RelayError(429, "too_many_pending", message);
+    }
+    if (stored === "store_full") {
+      const message = `the relay holds its most bytes of unclaimed argument uploads (${deps.pending.maxTotalBytes}); retry later`;
+      throw new RelayError(507, "pending_store_full", message);
     }
     request.log.info({ hash: argsHash, bytes: body.length, by: address }, "stored pending args");
     return reply.code(201).send({ kind: "pending-args", hash: argsHash, bytes: body.length, expiresInSeconds: deps.pending.ttlSeconds });
   });
 
   app.get<{ Params: TaskParams }>("/v1/tasks/:taskId/args", async (request, reply) => {
-    const taskId = parseTaskId(request.params.taskId);
+    const taskId = taskIdOf(request);
     const { address } = await signer(request, false);
     const task = await knownTask(deps.chain, taskId);
     if (!sameAddress(task.creator, address) && !isTaskNode(task, address)) {
@@ -151,7 +178,7 @@ export function buildRelayApp(deps: RelayDependencies) {
   // Open to anyone, unsigned: results are public (docs/relay.md). The stored result was checked against the chain's
   // resultHash on upload.
   app.get<{ Params: TaskParams }>("/v1/tasks/:taskId/result", async (request, reply) => {
-    const taskId = parseTaskId(request.params.taskId);
+    const taskId = taskIdOf(request);
     const { hash, bytes } = await download(taskId, "result");
     return reply.header(CONTENT_HASH_HEADER, hash).type("application/octet-stream").send(Buffer.from(bytes));
   });
@@ -178,6 +205,20 @@ export function buildRelayApp(deps: RelayDependencies) {
   });
 
   return app;
+}
+
+function pendingArgsHash(request: FastifyRequest): string {
+  const argsHash = (request.params as { argsHash: string }).argsHash.toLowerCase();
+  if (!/^0x[0-9a-f]{64}$/.test(argsHash)) {
+    const message = `the path must end in the keccak256 of the arguments (0x and 64 hex digits), got "${argsHash}"`;
+    throw new RelayError(400, "bad_args_hash", message);
+  }
+  return argsHash;
+}
+
+/** The route's task id as sent: a percent-encoded one ("%31") is not canonical, though Fastify would decode it. */
+function taskIdOf(request: FastifyRequest): bigint {
+  return parseTaskId(request.url.split("?")[0]!.split("/")[3] ?? "");
 }
 
 function parseTaskId(text: string): bigint {
