@@ -65,6 +65,16 @@ export async function buildBridgeApp(options: BridgeAppOptions): Promise<Fastify
     forceCloseConnections: true,
     return503OnClosing: true,
   });
+  // JSON bodies are parsed here rather than by Fastify, whose errors say only "not valid JSON": this one names the
+  // syntax error, refuses prototype-polluting keys and a nesting too deep to walk, each with its own message.
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
   const store = options.accounts.store;
   const preflight = options.preflight ?? new Preflight();
   const runner = new RequestRunner({ network: options.network, store, timeoutMs: options.timeoutMs, logger: options.logger });
@@ -241,6 +251,34 @@ function pendingStatus(record: RequestRecord) {
     task_id: record.taskId === null ? null : String(record.taskId),
     status: record.taskId === null ? "submitting" : "running",
   };
+}
+
+/** The request's JSON; 400 `invalid_json` naming the problem (syntax, a `__proto__` or `constructor.prototype` key, depth). */
+function parseJsonBody(text: string): unknown {
+  try {
+    return JSON.parse(text, (key, value: unknown) => {
+      const pollutes =
+        key === "__proto__" || (key === "constructor" && typeof value === "object" && value !== null && Object.hasOwn(value, "prototype"));
+      if (pollutes) throw new ForbiddenKey(key === "__proto__" ? "__proto__" : "constructor.prototype");
+      return value;
+    });
+  } catch (error) {
+    if (error instanceof ForbiddenKey) {
+      throw invalidRequest(
+        `the request body contains the key "${error.key}", which is refused (prototype pollution)`,
+        null,
+        "invalid_json",
+      );
+    }
+    if (error instanceof RangeError) throw invalidRequest("the request body is nested too deeply", null, "invalid_json");
+    throw invalidRequest(`the request body is not valid JSON: ${(error as Error).message}`, null, "invalid_json");
+  }
+}
+
+class ForbiddenKey extends Error {
+  constructor(readonly key: string) {
+    super(`forbidden key ${key}`);
+  }
 }
 
 /** SHA-256 of the body's canonical JSON (RFC 8785): the same request, however its JSON is spaced or ordered. */
