@@ -1,3 +1,4 @@
+import net from "node:net";
 import { expect } from "chai";
 import { defaultModelsDir } from "../../worker/paths.js";
 import { FEE, KEY, fakeBridge } from "./fake-network.js";
@@ -268,5 +269,24 @@ describe("bridge: attacks and their defences", function () {
     for (const guess of guesses) await refused(await get(bridge, "/v1/models", guess), 401, "invalid_api_key");
     await refused(await get(bridge, "/v1/models", KEY.key.slice(0, -2)), 429, "rate_limit_exceeded");
     expect((await get(bridge, "/v1/models")).status, "the right key is still served").to.equal(200);
+  });
+
+  it("slow body (headers sent, body stalled, no valid key needed): connection closed after the body timeout", async function () {
+    bridge = await fakeBridge({ bodyTimeoutMs: 1_000 });
+    const head =
+      "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer sk-wrong-0000000000\r\n" +
+      "content-type: application/json\r\ncontent-length: 100000\r\n\r\n";
+    const started = Date.now();
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(bridge.port, "127.0.0.1");
+      let received = "";
+      socket.on("data", (chunk) => (received += chunk.toString("latin1")));
+      socket.on("close", () => resolve(received));
+      socket.on("error", reject);
+      socket.write(`${head}{"model":"stories260K",`);
+    });
+    expect(answer, "no answer: the connection is closed").to.equal("");
+    expect(Date.now() - started).to.be.within(900, 5_000);
+    expect((await post(bridge, request)).status, "and the bridge keeps serving").to.equal(200);
   });
 });

@@ -330,4 +330,39 @@ describe("relay: attacks and their defences", function () {
       expect(await reopened.consume(`0x${(i % 7).toString().repeat(40)}`, nonce, now, now)).to.equal(false);
     }
   });
+
+  it("slow body (valid signature, body trickled in and stalled): connection closed after the request timeout, nothing stored", async function () {
+    const slowDir = await tempDataDir();
+    const slow = await startRelay({
+      port: 0,
+      dataDir: slowDir,
+      rpcUrl: world.rpcUrl,
+      taskManager: world.taskManagerAddress,
+      logger: silentLogger(),
+      requestTimeoutMs: 1_000,
+    });
+    try {
+      const bytes = new Uint8Array(64 * 1024).fill(9);
+      const urlPath = pendingArgsPath(keccak256(bytes));
+      const headers = await signRelayRequest(Wallet.createRandom(), { method: "PUT", path: urlPath, body: bytes });
+      const lines = Object.entries({ ...headers, host: "127.0.0.1", "content-length": String(bytes.length) });
+      const head = `PUT ${urlPath} HTTP/1.1\r\n${lines.map(([k, v]) => `${k}: ${v}`).join("\r\n")}\r\n\r\n`;
+      const { port } = new URL(slow.url);
+      const started = Date.now();
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(Number(port), "127.0.0.1");
+        let received = "";
+        socket.on("data", (chunk) => (received += chunk.toString("latin1")));
+        socket.on("close", () => resolve(received));
+        socket.on("error", reject);
+        socket.write(Buffer.concat([Buffer.from(head), Buffer.from(bytes.subarray(0, 1024))]));
+      });
+      expect(answer, "no answer: the connection is closed").to.equal("");
+      expect(Date.now() - started).to.be.within(900, 5_000);
+      expect(await readdir(path.join(slowDir, "pending"))).to.deep.equal([]);
+      expect((await fetch(`${slow.url}/healthz`)).status, "and the relay keeps serving").to.equal(200);
+    } finally {
+      await slow.close();
+    }
+  });
 });

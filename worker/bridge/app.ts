@@ -26,6 +26,11 @@ export interface BridgeAppOptions {
   timeoutMs: number;
   /** Checks every limit before a fee is paid; default: the relay's size limit only. */
   preflight?: Preflight;
+  /**
+   * Longest time to receive a request's body (default 30 s); past it the connection is closed. The key is checked
+   * after the body is read (so the rate limit counts wrong keys too), so this bounds what a trickled body holds.
+   */
+  bodyTimeoutMs?: number;
   /** Requests per minute per client address for requests without a valid API key (default 30). */
   unauthenticatedPerMinute?: number;
   /** The network explorer's data (GET /explorer and /v1/triad/network); without it the explorer is not served. */
@@ -74,6 +79,18 @@ export async function buildBridgeApp(options: BridgeAppOptions): Promise<Fastify
     } catch (error) {
       done(error as Error, undefined);
     }
+  });
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? 30_000;
+  app.addHook("preParsing", async (request, _reply, payload) => {
+    const timer = setTimeout(() => {
+      request.log.info({ timeoutMs: bodyTimeoutMs }, "request body not received in time: connection closed");
+      request.raw.destroy();
+    }, bodyTimeoutMs);
+    const stop = () => clearTimeout(timer);
+    payload.once("end", stop);
+    payload.once("close", stop);
+    payload.once("error", stop);
+    return payload;
   });
   const store = options.accounts.store;
   const preflight = options.preflight ?? new Preflight();

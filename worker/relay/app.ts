@@ -20,6 +20,8 @@ export interface RelayDependencies {
   logger: Logger;
   /** Milliseconds since the epoch; injectable for tests. */
   now?: () => number;
+  /** Longest time to receive a request and answer it (default 120 s); past it the connection is closed. */
+  requestTimeoutMs?: number;
 }
 
 interface TaskParams {
@@ -30,6 +32,18 @@ interface TaskParams {
 export function buildRelayApp(deps: RelayDependencies) {
   const now = deps.now ?? Date.now;
   const app = Fastify({ loggerInstance: deps.logger, bodyLimit: MAX_RESULT_BYTES });
+
+  // A request whose answer is not sent within the timeout (in practice: a body trickled in, or stalled, by a client
+  // that signed it) loses its connection, so it holds its buffer and socket no longer. Node's own requestTimeout
+  // does not cut a stalled body once the headers are in.
+  const requestTimeoutMs = deps.requestTimeoutMs ?? 120_000;
+  app.addHook("onRequest", async (request, reply) => {
+    const timer = setTimeout(() => {
+      request.log.info({ timeoutMs: requestTimeoutMs }, "request not received in time: connection closed");
+      request.raw.destroy();
+    }, requestTimeoutMs);
+    reply.raw.once("close", () => clearTimeout(timer));
+  });
 
   // Every body is raw bytes whatever its content type: the relay hashes exactly what it received.
   app.removeAllContentTypeParsers();

@@ -21,6 +21,8 @@ interface CommonRelayOptions {
   pendingArgsTtlSeconds?: number;
   /** Bytes of unclaimed argument uploads held at once, all accounts together (default 512 MiB). */
   pendingArgsMaxBytes?: number;
+  /** Longest time to receive a request and answer it (default 120 s); past it the connection is closed. */
+  requestTimeoutMs?: number;
 }
 
 /** Reads the chain through `rpcUrl` (production), or through an ethers `provider` (tests, in-process network). */
@@ -47,6 +49,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     }),
     logger,
     now: options.now,
+    requestTimeoutMs: options.requestTimeoutMs,
   });
   const host = options.host ?? "127.0.0.1";
   try {
