@@ -40,7 +40,13 @@ describe("relay: attacks and their defences", function () {
   const client = (signer: Signer) => new RelayClient(relay.url, signer, { retries: 0 });
 
   async function signedPut(signer: Signer, urlPath: string, body: Uint8Array, extra: { nonce?: string; signedPath?: string } = {}) {
-    const headers = await signRelayRequest(signer, { method: "PUT", path: extra.signedPath ?? urlPath, body, nonce: extra.nonce });
+    const headers = await signRelayRequest(signer, {
+      domain: world.domain,
+      method: "PUT",
+      path: extra.signedPath ?? urlPath,
+      body,
+      nonce: extra.nonce,
+    });
     return fetch(`${relay.url}${urlPath}`, { method: "PUT", headers: { ...headers, "content-type": "application/octet-stream" }, body });
   }
 
@@ -83,9 +89,42 @@ describe("relay: attacks and their defences", function () {
     const args = document("same bytes for two tasks");
     const first = await world.createTask(args);
     const second = await world.createTask(args);
-    const headers = await signRelayRequest(world.creator, { method: "PUT", path: taskObjectPath(first, "args"), body: args });
+    const headers = await signRelayRequest(world.creator, {
+      domain: world.domain,
+      method: "PUT",
+      path: taskObjectPath(first, "args"),
+      body: args,
+    });
     const response = await fetch(`${relay.url}${taskObjectPath(second, "args")}`, { method: "PUT", headers, body: args });
     await expectError(response, 401, "bad_signature");
+  });
+
+  it("replay of a signed request at a relay of another chain or deployment: refused (chain id and task manager are signed)", async function () {
+    const args = document("signed for one deployment");
+    const taskId = await world.createTask(args);
+    await client(world.creator).putArgs(taskId, args);
+    const urlPath = taskObjectPath(taskId, "args");
+    const elsewhere = [
+      { chainId: 1n, taskManager: world.taskManagerAddress },
+      { chainId: 31337n, taskManager: `0x${"7a".repeat(20)}` },
+    ];
+    for (const domain of elsewhere) {
+      const headers = await signRelayRequest(world.nodes[0], { domain, method: "GET", path: urlPath });
+      const message = await expectError(await fetch(`${relay.url}${urlPath}`, { headers }), 401, "bad_signature");
+      expect(message).to.contain("chain and task manager");
+      const upload = await signRelayRequest(world.creator, { domain, method: "PUT", path: urlPath, body: args });
+      await expectError(await fetch(`${relay.url}${urlPath}`, { method: "PUT", headers: upload, body: args }), 401, "bad_signature");
+    }
+    const health = (await (await fetch(`${relay.url}/healthz`)).json()) as { chainId: string; taskManager: string };
+    expect(health).to.deep.include({ chainId: "31337", taskManager: world.taskManagerAddress });
+    // A client told its deployment signs for it, without asking the relay.
+    const told = new RelayClient(relay.url, world.nodes[1], { retries: 0, domain: world.domain });
+    expect(await told.getArgs(taskId, keccak256(args))).to.deep.equal(args);
+    const misled = new RelayClient(relay.url, world.nodes[1], { retries: 0, domain: elsewhere[0] });
+    await misled.getArgs(taskId, keccak256(args)).then(
+      () => expect.fail("a request signed for another chain was accepted"),
+      (error: { status: number; code: string }) => expect(error).to.include({ status: 401, code: "bad_signature" }),
+    );
   });
 
   it("replay of a captured signed GET, verbatim or with a query string added: refused (nonce used, query signed)", async function () {
@@ -93,7 +132,7 @@ describe("relay: attacks and their defences", function () {
     const taskId = await world.createTask(args);
     await client(world.creator).putArgs(taskId, args);
     const urlPath = taskObjectPath(taskId, "args");
-    const headers = await signRelayRequest(world.nodes[0], { method: "GET", path: urlPath });
+    const headers = await signRelayRequest(world.nodes[0], { domain: world.domain, method: "GET", path: urlPath });
     expect((await fetch(`${relay.url}${urlPath}`, { headers })).status).to.equal(200);
     await expectError(await fetch(`${relay.url}${urlPath}`, { headers }), 401, "replayed_nonce");
     await expectError(await fetch(`${relay.url}${urlPath}?again=1`, { headers }), 401, "bad_signature");
@@ -104,10 +143,16 @@ describe("relay: attacks and their defences", function () {
     const taskId = await world.createTask(args);
     const nonce = "0123456789abcdef0123456789abcdef";
     expect((await signedPut(world.creator, taskObjectPath(taskId, "args"), args, { nonce })).status).to.equal(201);
-    const headers = await signRelayRequest(world.creator, { method: "GET", path: taskObjectPath(taskId, "args"), nonce });
+    const headers = await signRelayRequest(world.creator, {
+      domain: world.domain,
+      method: "GET",
+      path: taskObjectPath(taskId, "args"),
+      nonce,
+    });
     await expectError(await fetch(`${relay.url}${taskObjectPath(taskId, "args")}`, { headers }), 401, "replayed_nonce");
     // The same nonce in upper case or with 0x is the same nonce.
     const upper = await signRelayRequest(world.creator, {
+      domain: world.domain,
       method: "GET",
       path: taskObjectPath(taskId, "args"),
       nonce: `0x${nonce.toUpperCase()}`,
@@ -151,11 +196,11 @@ describe("relay: attacks and their defences", function () {
     const args = document('{ "model" : "stories260K",  "spaces": "kept" }');
     const taskId = await world.createTask(args);
     const urlPath = taskObjectPath(taskId, "args");
-    const headers = await signRelayRequest(world.creator, { method: "PUT", path: urlPath, body: args });
+    const headers = await signRelayRequest(world.creator, { domain: world.domain, method: "PUT", path: urlPath, body: args });
     const swapped = document('{"model":"stories260K","spaces":"kept"}');
     const json = { ...headers, "content-type": "application/json" };
     await expectError(await fetch(`${relay.url}${urlPath}`, { method: "PUT", headers: json, body: swapped }), 401, "bad_signature");
-    const fresh = await signRelayRequest(world.creator, { method: "PUT", path: urlPath, body: args });
+    const fresh = await signRelayRequest(world.creator, { domain: world.domain, method: "PUT", path: urlPath, body: args });
     const stored = await fetch(`${relay.url}${urlPath}`, {
       method: "PUT",
       headers: { ...fresh, "content-type": "application/json" },
@@ -170,7 +215,7 @@ describe("relay: attacks and their defences", function () {
     const result = document("slow result");
     const taskId = await world.createTask(args, { status: TaskStatus.Succeeded, result });
     const urlPath = taskObjectPath(taskId, "result");
-    const headers = await signRelayRequest(world.nodes[0], { method: "PUT", path: urlPath, body: result });
+    const headers = await signRelayRequest(world.nodes[0], { domain: world.domain, method: "PUT", path: urlPath, body: result });
     headers[AUTH_HEADERS.signature] = `0x${"11".repeat(65)}`;
     const started = Date.now();
     const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
@@ -195,12 +240,12 @@ describe("relay: attacks and their defences", function () {
     const args = document("the whole document, of which only a prefix is declared");
     const taskId = await world.createTask(args);
     const urlPath = taskObjectPath(taskId, "args");
-    const headers = await signRelayRequest(world.creator, { method: "PUT", path: urlPath, body: args });
+    const headers = await signRelayRequest(world.creator, { domain: world.domain, method: "PUT", path: urlPath, body: args });
     const lines = Object.entries({ ...headers, host: "127.0.0.1", "content-length": "10" });
     const head = `PUT ${urlPath} HTTP/1.1\r\n${lines.map(([k, v]) => `${k}: ${v}`).join("\r\n")}\r\n\r\n`;
     const response = await rawExchange(Buffer.concat([Buffer.from(head), Buffer.from(args)]));
     expect(response).to.match(/^HTTP\/1\.1 (400|401) /);
-    const read = await signRelayRequest(world.nodes[0], { method: "GET", path: urlPath });
+    const read = await signRelayRequest(world.nodes[0], { domain: world.domain, method: "GET", path: urlPath });
     await expectError(await fetch(`${relay.url}${urlPath}`, { headers: read }), 404, "args_not_uploaded");
   });
 
@@ -208,7 +253,7 @@ describe("relay: attacks and their defences", function () {
     const big = new Uint8Array(MAX_ARGS_BYTES + 4096).fill(3);
     const taskId = await world.createTask(big);
     const urlPath = taskObjectPath(taskId, "args");
-    const headers = await signRelayRequest(world.creator, { method: "PUT", path: urlPath, body: big });
+    const headers = await signRelayRequest(world.creator, { domain: world.domain, method: "PUT", path: urlPath, body: big });
     const lines = Object.entries({ ...headers, host: "127.0.0.1", "transfer-encoding": "chunked", connection: "close" });
     const head = `PUT ${urlPath} HTTP/1.1\r\n${lines.map(([k, v]) => `${k}: ${v}`).join("\r\n")}\r\n\r\n`;
     const chunks: Buffer[] = [Buffer.from(head)];
@@ -221,7 +266,9 @@ describe("relay: attacks and their defences", function () {
     expect(response).to.match(/^HTTP\/1\.1 413/);
     expect(response).to.contain("payload_too_large");
     await expectError(
-      await fetch(`${relay.url}${urlPath}`, { headers: await signRelayRequest(world.creator, { method: "GET", path: urlPath }) }),
+      await fetch(`${relay.url}${urlPath}`, {
+        headers: await signRelayRequest(world.creator, { domain: world.domain, method: "GET", path: urlPath }),
+      }),
       404,
       "args_not_uploaded",
     );
@@ -255,7 +302,7 @@ describe("relay: attacks and their defences", function () {
     await expectError(await fetch(`${relay.url}${taskObjectPath(taskId, "args")}`), 401, "missing_auth");
     await expectError(
       await fetch(`${relay.url}${taskObjectPath(taskId, "args")}`, {
-        headers: await signRelayRequest(world.outsider, { method: "GET", path: taskObjectPath(taskId, "args") }),
+        headers: await signRelayRequest(world.outsider, { domain: world.domain, method: "GET", path: taskObjectPath(taskId, "args") }),
       }),
       403,
       "not_task_party",
@@ -268,7 +315,7 @@ describe("relay: attacks and their defences", function () {
     const taskId = await world.createTask(args);
     await expectError(
       await fetch(`${relay.url}${taskObjectPath(taskId, "args")}`, {
-        headers: await signRelayRequest(world.nodes[0], { method: "GET", path: taskObjectPath(taskId, "args") }),
+        headers: await signRelayRequest(world.nodes[0], { domain: world.domain, method: "GET", path: taskObjectPath(taskId, "args") }),
       }),
       404,
       "args_not_uploaded",
@@ -304,7 +351,12 @@ describe("relay: attacks and their defences", function () {
       for (let i = 0; i < 5; i += 1) {
         const sybil = Wallet.createRandom();
         const bytes = new Uint8Array(1024).fill(i + 1);
-        const headers = await signRelayRequest(sybil, { method: "PUT", path: pendingArgsPath(keccak256(bytes)), body: bytes });
+        const headers = await signRelayRequest(sybil, {
+          domain: world.domain,
+          method: "PUT",
+          path: pendingArgsPath(keccak256(bytes)),
+          body: bytes,
+        });
         const response = await fetch(`${capped.url}${pendingArgsPath(keccak256(bytes))}`, { method: "PUT", headers, body: bytes });
         statuses.push(response.status);
         if (response.status !== 201)
@@ -344,7 +396,7 @@ describe("relay: attacks and their defences", function () {
     try {
       const bytes = new Uint8Array(64 * 1024).fill(9);
       const urlPath = pendingArgsPath(keccak256(bytes));
-      const headers = await signRelayRequest(Wallet.createRandom(), { method: "PUT", path: urlPath, body: bytes });
+      const headers = await signRelayRequest(Wallet.createRandom(), { domain: world.domain, method: "PUT", path: urlPath, body: bytes });
       const lines = Object.entries({ ...headers, host: "127.0.0.1", "content-length": String(bytes.length) });
       const head = `PUT ${urlPath} HTTP/1.1\r\n${lines.map(([k, v]) => `${k}: ${v}`).join("\r\n")}\r\n\r\n`;
       const { port } = new URL(slow.url);

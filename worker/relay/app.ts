@@ -8,7 +8,15 @@ import { RelayError, type RelayErrorBody } from "./errors.js";
 import type { NonceStore } from "./nonce-store.js";
 import type { ObjectStore } from "./object-store.js";
 import type { PendingArgs } from "./pending-args.js";
-import { AUTH_HEADERS, CONTENT_HASH_HEADER, MAX_ARGS_BYTES, MAX_RESULT_BYTES, unixSeconds, type ObjectKind } from "./protocol.js";
+import {
+  AUTH_HEADERS,
+  CONTENT_HASH_HEADER,
+  MAX_ARGS_BYTES,
+  MAX_RESULT_BYTES,
+  unixSeconds,
+  type ObjectKind,
+  type RelayDomain,
+} from "./protocol.js";
 import type { TaskIndex } from "./task-index.js";
 
 export interface RelayDependencies {
@@ -60,8 +68,25 @@ export function buildRelayApp(deps: RelayDependencies) {
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody("not_found", `no route ${request.method} ${request.url}`)));
 
-  const signer = (request: FastifyRequest, hasBody: boolean) =>
-    authenticate({ method: request.method, path: request.url, headers: request.headers, hasBody }, deps.nonces, unixSeconds(now()));
+  // The chain id is read once (and again after a failure): requests are signed for this chain and task manager.
+  let domain: Promise<RelayDomain> | undefined;
+  const relayDomain = () => {
+    domain ??= deps.chain.head().then(
+      (head) => ({ chainId: head.chainId, taskManager: deps.chain.taskManager }),
+      (error: unknown) => {
+        domain = undefined;
+        throw error;
+      },
+    );
+    return domain;
+  };
+  const signer = async (request: FastifyRequest, hasBody: boolean) =>
+    authenticate(
+      { method: request.method, path: request.url, headers: request.headers, hasBody },
+      deps.nonces,
+      unixSeconds(now()),
+      await relayDomain(),
+    );
 
   /** Hashed last, after every cheap check: the body must be the one whose hash was signed. */
   const checkBody = (body: Uint8Array, signedHash: string) => {
@@ -203,6 +228,7 @@ export function buildRelayApp(deps: RelayDependencies) {
       return {
         ok: true,
         chainId: head.chainId.toString(),
+        taskManager: deps.chain.taskManager,
         blockNumber: head.blockNumber,
         storedObjects: deps.objects.count,
       };
@@ -211,6 +237,7 @@ export function buildRelayApp(deps: RelayDependencies) {
       return reply.code(503).send({
         ok: false,
         chainId: null,
+        taskManager: deps.chain.taskManager,
         blockNumber: null,
         storedObjects: deps.objects.count,
         error: body.error,
