@@ -3,6 +3,8 @@ import path from "node:path";
 import writeFileAtomic from "write-file-atomic";
 
 const FILE_NAME = /^([0-9a-f]{64})-(0x[0-9a-f]{40})$/;
+/** What one pending upload counts against the total at least: a disk block. */
+const MIN_FOOTPRINT_BYTES = 4096;
 
 export interface PendingArgsOptions {
   /** Seconds an unclaimed upload is kept (default 3600). */
@@ -10,8 +12,8 @@ export interface PendingArgsOptions {
   /** Unclaimed uploads one account may hold at once (default 64). */
   maxPerUploader?: number;
   /**
-   * Bytes of unclaimed uploads held at once, all accounts together (default 512 MiB): accounts cost nothing to
-   * make, so only a total bounds the disk a flood of fresh accounts can fill.
+   * Bytes of unclaimed uploads held at once, all accounts together (default 512 MiB), each counted as at least
+   * 4 KiB: accounts cost nothing to make, so only a total bounds the disk (and files) a flood of fresh accounts fills.
    */
   maxTotalBytes?: number;
 }
@@ -65,11 +67,14 @@ export class PendingArgs {
     const mine = names.filter((name) => FILE_NAME.exec(name)?.[2] === uploader.toLowerCase());
     const renewal = mine.includes(path.basename(file));
     if (!renewal && mine.length >= this.#maxPerUploader) return "too_many_for_uploader";
+    // Each upload counts at least one disk block, so a flood of tiny uploads is bounded in files, not only in bytes.
+    const footprint = (size: number) => Math.max(size, MIN_FOOTPRINT_BYTES);
     let heldBytes = 0;
     for (const name of names) {
-      if (name !== path.basename(file)) heldBytes += (await stat(path.join(this.#dir, name)).catch(() => null))?.size ?? 0;
+      if (name === path.basename(file)) continue;
+      heldBytes += footprint((await stat(path.join(this.#dir, name)).catch(() => null))?.size ?? 0);
     }
-    if (heldBytes + bytes.length > this.maxTotalBytes) return "store_full";
+    if (heldBytes + footprint(bytes.length) > this.maxTotalBytes) return "store_full";
     await writeFileAtomic(file, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     return "stored";
   }
