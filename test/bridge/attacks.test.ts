@@ -16,7 +16,7 @@ function post(bridge: Bridge, body: unknown, headers: Record<string, string> = {
   return fetch(`${bridge.url}/v1/chat/completions`, {
     method: "POST",
     headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json", ...headers },
-    body: typeof body === "string" ? body : JSON.stringify(body),
+    body: typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body),
   });
 }
 
@@ -211,6 +211,15 @@ describe("bridge: attacks and their defences", function () {
     expect((await post(bridge, { ...request, messages: [{ role: "user", content: text }] })).status).to.equal(200);
     expect(bridge.network.submitted).to.have.length(1);
     expect(bridge.network.submitted[0]!.messages[0]!.content).to.equal(text);
+  });
+
+  it("invalid UTF-8 in the body: 400 invalid_json, never a prompt with replacement characters", async function () {
+    bridge = await fakeBridge();
+    const prefix = Buffer.from('{"model":"stories260K","messages":[{"role":"user","content":"a');
+    const body = Buffer.concat([prefix, Buffer.from([0xff, 0xfe]), Buffer.from('"}]}')]);
+    const error = await refused(await post(bridge, new Uint8Array(body)), 400, "invalid_json");
+    expect(error.message).to.contain("UTF-8");
+    expect(bridge.network.submitted).to.have.length(0);
   });
 
   it("unknown fields, in the body or in a message (name, tool_calls, junk): refused naming the field, never dropped", async function () {

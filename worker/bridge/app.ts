@@ -73,9 +73,9 @@ export async function buildBridgeApp(options: BridgeAppOptions): Promise<Fastify
   // JSON bodies are parsed here rather than by Fastify, whose errors say only "not valid JSON": this one names the
   // syntax error, refuses prototype-polluting keys and a nesting too deep to walk, each with its own message.
   app.removeContentTypeParser("application/json");
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_request, body, done) => {
     try {
-      done(null, parseJsonBody(body as string));
+      done(null, parseJsonBody(body as Buffer));
     } catch (error) {
       done(error as Error, undefined);
     }
@@ -270,8 +270,15 @@ function pendingStatus(record: RequestRecord) {
   };
 }
 
-/** The request's JSON; 400 `invalid_json` naming the problem (syntax, a `__proto__` or `constructor.prototype` key, depth). */
-function parseJsonBody(text: string): unknown {
+/** The request's JSON; 400 `invalid_json` naming the problem (UTF-8, syntax, a `__proto__` or `constructor.prototype` key, depth). */
+function parseJsonBody(bytes: Buffer): unknown {
+  let text: string;
+  try {
+    // Fatal: invalid UTF-8 is refused, never turned into U+FFFD in a prompt that then says something else.
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw invalidRequest("the request body is not valid UTF-8", null, "invalid_json");
+  }
   try {
     return JSON.parse(text, (key, value: unknown) => {
       const pollutes =
