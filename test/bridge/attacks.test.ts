@@ -79,7 +79,7 @@ describe("bridge: attacks and their defences", function () {
     expect((await get(bridge, `/v1/triad/requests/${requestId}`)).status).to.equal(200);
   });
 
-  it("SQL injection through request id, task id and Idempotency-Key: taken as literal values", async function () {
+  it("SQL injection through request id, task id and Idempotency-Key: taken as literal values; malformed URLs: 400 / 414", async function () {
     bridge = await fakeBridge();
     expect((await post(bridge, request)).status).to.equal(200);
     await refused(await get(bridge, "/v1/triad/requests/'%20OR%20'1'='1"), 404, "request_not_found");
@@ -91,6 +91,9 @@ describe("bridge: attacks and their defences", function () {
     await refused(await post(bridge, { ...request, max_tokens: 10 }, key), 422, "idempotency_key_reused");
     expect((await get(bridge, "/v1/triad/tasks/1")).status, "the first request is still there").to.equal(200);
     expect(bridge.network.submitted).to.have.length(2);
+    // What the router refuses before any route runs is answered in OpenAI's format too.
+    await refused(await get(bridge, `/v1/triad/tasks/${"9".repeat(200)}`), 414, "url_too_long");
+    await refused(await get(bridge, "/v1/triad/requests/%E0%A4%A"), 400, "invalid_url");
   });
 
   it("two parallel requests under a spending cap that allows one: one answered, one 429 insufficient_quota", async function () {

@@ -286,6 +286,9 @@ describe("relay: attacks and their defences", function () {
       const message = await expectError(await fetch(`${relay.url}/v1/tasks/${id}/result`), 400, "bad_task_id");
       expect(message).to.contain("taskId");
     }
+    // What the router refuses before any route runs is answered in the relay's error format too.
+    await expectError(await fetch(`${relay.url}/v1/tasks/${"9".repeat(200)}/result`), 414, "path_too_long");
+    await expectError(await fetch(`${relay.url}/v1/tasks/%E0%A4%A/result`), 400, "bad_url");
   });
 
   it("path traversal in the pending-args hash: 400 bad_args_hash, nothing written outside pending/", async function () {

@@ -69,6 +69,19 @@ export async function buildBridgeApp(options: BridgeAppOptions): Promise<Fastify
     // the request on the next bridge), and requests arriving while closing get 503.
     forceCloseConnections: true,
     return503OnClosing: true,
+    // Errors the router answers itself (a malformed percent-encoding, a path segment over 100 characters), in
+    // OpenAI's format too.
+    frameworkErrors: (error, _request, reply: FastifyReply) => {
+      const tooLong = error.code === "FST_ERR_MAX_PARAM_LENGTH";
+      const answer = new OpenAiError(
+        tooLong ? 414 : 400,
+        "invalid_request_error",
+        error.message,
+        null,
+        tooLong ? "url_too_long" : "invalid_url",
+      );
+      return reply.status(answer.status).header("x-should-retry", "false").send(answer.body());
+    },
   });
   // JSON bodies are parsed here rather than by Fastify, whose errors say only "not valid JSON": this one names the
   // syntax error, refuses prototype-polluting keys and a nesting too deep to walk, each with its own message.

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyError, type FastifyRequest } from "fastify";
+import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from "fastify";
 import { keccak256 } from "ethers";
 import type { Logger } from "pino";
 import { authenticate } from "./auth.js";
@@ -39,7 +39,16 @@ interface TaskParams {
 /** The relay's HTTP routes (not yet listening). */
 export function buildRelayApp(deps: RelayDependencies) {
   const now = deps.now ?? Date.now;
-  const app = Fastify({ loggerInstance: deps.logger, bodyLimit: MAX_RESULT_BYTES });
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: MAX_RESULT_BYTES,
+    // Errors the router answers itself (a malformed percent-encoding, a path segment over 100 characters) in the
+    // relay's error format too.
+    frameworkErrors: (error, _request, reply: FastifyReply) => {
+      const tooLong = error.code === "FST_ERR_MAX_PARAM_LENGTH";
+      return reply.code(tooLong ? 414 : 400).send(errorBody(tooLong ? "path_too_long" : "bad_url", error.message));
+    },
+  });
 
   // A request whose answer is not sent within the timeout (in practice: a body trickled in, or stalled, by a client
   // that signed it) loses its connection, so it holds its buffer and socket no longer. (Fastify turns Node's
