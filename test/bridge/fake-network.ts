@@ -129,6 +129,7 @@ export async function fakeBridge(
     port?: number;
     modelsDir?: string;
     unauthenticatedPerMinute?: number;
+    bodyTimeoutMs?: number;
   } = {},
 ) {
   const network = options.network ?? new FakeNetwork();
@@ -142,6 +143,7 @@ export async function fakeBridge(
     timeoutMs: options.timeoutMs ?? 5_000,
     preflight: new Preflight(options.modelsDir),
     unauthenticatedPerMinute: options.unauthenticatedPerMinute,
+    bodyTimeoutMs: options.bodyTimeoutMs,
   };
   const app = await buildBridgeApp(appOptions);
   app.addHook("onClose", async () => store.close());

@@ -45,6 +45,8 @@ async function caught(promise: Promise<unknown>): Promise<RelayError> {
 
 describe("relay client", function () {
   const anyone = Wallet.createRandom();
+  /** The scripted servers serve no /healthz: the domain requests are signed for is given. */
+  const domain = { chainId: 31337n, taskManager: `0x${"7a".repeat(20)}` };
 
   it("rejects tampered bytes from a real relay whose stored object was altered", async function () {
     const world: RelayWorld = await relayWorld();
@@ -78,7 +80,7 @@ describe("relay client", function () {
       bytes(payload),
     ]);
     try {
-      const client = new RelayClient(server.url, anyone, { retries: 3, minRetryDelayMs: 10 });
+      const client = new RelayClient(server.url, anyone, { retries: 3, minRetryDelayMs: 10, domain });
       expect(await client.getResult(5n, keccak256(payload))).to.deep.equal(payload);
       expect(server.requests()).to.equal(3);
     } finally {
@@ -89,7 +91,7 @@ describe("relay client", function () {
   it("does not retry 4xx answers and reports their status and code", async function () {
     const server = await scriptedServer([status(403, { error: { code: "not_task_node", message: "no" } })]);
     try {
-      const client = new RelayClient(server.url, anyone, { retries: 3, minRetryDelayMs: 10 });
+      const client = new RelayClient(server.url, anyone, { retries: 3, minRetryDelayMs: 10, domain });
       const error = await caught(client.putResult(5n, document("x")));
       expect(error).to.include({ status: 403, code: "not_task_node", message: "no" });
       expect(server.requests()).to.equal(1);
@@ -108,7 +110,7 @@ describe("relay client", function () {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      const receipt = await new RelayClient(url, anyone, { retries: 3, minRetryDelayMs: 10 }).putArgs(5n, document("x"));
+      const receipt = await new RelayClient(url, anyone, { retries: 3, minRetryDelayMs: 10, domain }).putArgs(5n, document("x"));
       expect(receipt.created).to.equal(true);
       expect(new Set(nonces).size).to.equal(3);
       expect(nonces.every((nonce) => /^[0-9a-f]{32}$/.test(nonce))).to.equal(true);

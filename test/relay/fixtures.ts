@@ -62,6 +62,8 @@ export async function relayWorld() {
     nodes,
     outsider,
     taskManagerAddress,
+    /** What the relay's requests are signed for: this chain and its task manager. */
+    domain: { chainId: 31337n, taskManager: taskManagerAddress },
     rpcUrl: rpc.url,
     createTask,
     setTask,

@@ -17,7 +17,7 @@ describe("relay: arguments uploaded before their task exists", function () {
   it("keeps each upload per uploader: another account's upload of the same bytes is not the creator's", async function () {
     const pending = await PendingArgs.open(dir);
     const args = bytes("task document");
-    expect(await pending.put(keccak256(args), bob, args, Date.now())).to.equal(true);
+    expect(await pending.put(keccak256(args), bob, args, Date.now())).to.equal("stored");
     expect(await pending.get(keccak256(args), alice, Date.now())).to.equal(null);
     expect(new TextDecoder().decode((await pending.get(keccak256(args), bob, Date.now()))!)).to.equal("task document");
     await pending.remove(keccak256(args), bob);
@@ -28,11 +28,11 @@ describe("relay: arguments uploaded before their task exists", function () {
     const pending = await PendingArgs.open(dir, { maxPerUploader: 2 });
     const now = Date.now();
     const [a, b, c] = ["a", "b", "c"].map(bytes);
-    expect(await pending.put(keccak256(a!), alice, a!, now)).to.equal(true);
-    expect(await pending.put(keccak256(b!), alice, b!, now)).to.equal(true);
-    expect(await pending.put(keccak256(c!), alice, c!, now), "a third one is refused").to.equal(false);
-    expect(await pending.put(keccak256(a!), alice, a!, now), "the same one again renews it").to.equal(true);
-    expect(await pending.put(keccak256(c!), bob, c!, now), "another account has its own quota").to.equal(true);
+    expect(await pending.put(keccak256(a!), alice, a!, now)).to.equal("stored");
+    expect(await pending.put(keccak256(b!), alice, b!, now)).to.equal("stored");
+    expect(await pending.put(keccak256(c!), alice, c!, now), "a third one is refused").to.equal("too_many_for_uploader");
+    expect(await pending.put(keccak256(a!), alice, a!, now), "the same one again renews it").to.equal("stored");
+    expect(await pending.put(keccak256(c!), bob, c!, now), "another account has its own quota").to.equal("stored");
   });
 
   it("expires unclaimed uploads after the time to live and deletes their bytes", async function () {

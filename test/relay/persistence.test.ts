@@ -58,7 +58,7 @@ describe("relay persistence", function () {
     const first = await world.relay(dataDir);
     await new RelayClient(first.url, world.creator).putArgs(taskId, args);
     await new RelayClient(first.url, world.nodes[1]).putResult(taskId, result);
-    const usedHeaders = await signRelayRequest(world.nodes[0], { method: "GET", path: argsPath });
+    const usedHeaders = await signRelayRequest(world.nodes[0], { domain: world.domain, method: "GET", path: argsPath });
     expect((await fetch(`${first.url}${argsPath}`, { headers: usedHeaders })).status).to.equal(200);
     await first.close();
 

@@ -38,7 +38,7 @@ describe("relay server", function () {
     sentBody: Uint8Array,
     sign: { body?: Uint8Array; timestamp?: number; nonce?: string } = {},
   ) {
-    const headers = await signRelayRequest(signer, { method: "PUT", path, body: sign.body ?? sentBody, ...sign });
+    const headers = await signRelayRequest(signer, { domain: world.domain, method: "PUT", path, body: sign.body ?? sentBody, ...sign });
     return fetch(`${relay.url}${path}`, {
       method: "PUT",
       headers: { ...headers, "content-type": "application/octet-stream" },
@@ -105,7 +105,8 @@ describe("relay server", function () {
     expect((await client(world.creator).putArgs(taskId, largest)).bytes).to.equal(MAX_ARGS_BYTES);
 
     const tooLarge = new Uint8Array(MAX_ARGS_BYTES + 1).fill(7);
-    await expectError(await rawPut(world.creator, taskObjectPath(taskId, "args"), tooLarge), 413, "payload_too_large");
+    const tooLargeTask = await world.createTask(tooLarge);
+    await expectError(await rawPut(world.creator, taskObjectPath(tooLargeTask, "args"), tooLarge), 413, "payload_too_large");
   });
 
   it("rejects a result over 4 MiB with 413", async function () {
@@ -120,7 +121,7 @@ describe("relay server", function () {
     const args = document("forged signer task");
     const taskId = await world.createTask(args);
     const path = taskObjectPath(taskId, "args");
-    const forged = await signRelayRequest(world.outsider, { method: "PUT", path, body: args });
+    const forged = await signRelayRequest(world.outsider, { domain: world.domain, method: "PUT", path, body: args });
     forged[AUTH_HEADERS.address] = world.creator.address;
     const response = await fetch(`${relay.url}${path}`, { method: "PUT", headers: forged, body: args });
     await expectError(response, 401, "bad_signature");
@@ -138,7 +139,7 @@ describe("relay server", function () {
     const taskId = await world.createTask(args);
     const path = taskObjectPath(taskId, "args");
     const junk = new Uint8Array(MAX_ARGS_BYTES).fill(7);
-    const headers = await signRelayRequest(world.creator, { method: "PUT", path, body: args });
+    const headers = await signRelayRequest(world.creator, { domain: world.domain, method: "PUT", path, body: args });
     headers[AUTH_HEADERS.signature] = `0x${"11".repeat(65)}`;
     const octets = { "content-type": "application/octet-stream" };
     const forged = await fetch(`${relay.url}${path}`, { method: "PUT", headers: { ...headers, ...octets }, body: junk });
@@ -147,7 +148,7 @@ describe("relay server", function () {
     expect(body.error.message, "refused on the signature, not on the body").not.to.contain("keccak256 of the body");
     // A valid signature by the wrong role over a body that does not match: the role decides, the body is never hashed.
     await expectError(await rawPut(world.nodes[0], path, junk.subarray(0, 1000), { body: args }), 403, "not_task_creator");
-    const signed = await signRelayRequest(world.creator, { method: "PUT", path, body: args });
+    const signed = await signRelayRequest(world.creator, { domain: world.domain, method: "PUT", path, body: args });
     const { [AUTH_HEADERS.bodyHash]: _omitted, ...withoutBodyHash } = signed;
     const missing = await fetch(`${relay.url}${path}`, { method: "PUT", headers: { ...withoutBodyHash, ...octets }, body: args });
     await expectError(missing, 401, "missing_auth");
@@ -204,7 +205,7 @@ describe("relay server", function () {
     expect((await rawPut(world.creator, path, args, { nonce })).status).to.equal(201);
     await expectError(await rawPut(world.creator, path, args, { nonce }), 401, "replayed_nonce");
 
-    const headers = await signRelayRequest(world.nodes[0], { method: "GET", path });
+    const headers = await signRelayRequest(world.nodes[0], { domain: world.domain, method: "GET", path });
     expect((await fetch(`${relay.url}${path}`, { headers })).status).to.equal(200);
     await expectError(await fetch(`${relay.url}${path}`, { headers }), 401, "replayed_nonce");
   });
@@ -215,7 +216,7 @@ describe("relay server", function () {
     const path = taskObjectPath(taskId, "args");
     const nonce = "ffeeddccbbaa99887766554433221100";
     expect((await rawPut(world.creator, path, args, { nonce })).status).to.equal(201);
-    const headers = await signRelayRequest(world.nodes[1], { method: "GET", path, nonce });
+    const headers = await signRelayRequest(world.nodes[1], { domain: world.domain, method: "GET", path, nonce });
     expect((await fetch(`${relay.url}${path}`, { headers })).status).to.equal(200);
   });
 

@@ -13,13 +13,17 @@ export interface ApiKeySpec {
 
 /** API keys; what each spent lives in the bridge's store (it survives restarts). */
 export class ApiAccounts {
-  readonly #byKey = new Map<string, ApiKeySpec>();
+  /**
+   * By the SHA-256 of the key, never the key itself: looking a guess up compares digests, so how long the lookup
+   * takes says nothing about how much of a real key the guess got right.
+   */
+  readonly #byKeyId = new Map<string, ApiKeySpec>();
 
   constructor(
     keys: ApiKeySpec[],
     readonly store: BridgeStore = new BridgeStore(":memory:"),
   ) {
-    for (const spec of keys) this.#byKey.set(spec.key, spec);
+    for (const spec of keys) this.#byKeyId.set(keyIdOf(spec.key), spec);
   }
 
   /** The key of a request's `Authorization: Bearer <key>` header; 401 in OpenAI's format otherwise. */
@@ -34,7 +38,7 @@ export class ApiAccounts {
         "missing_api_key",
       );
     }
-    const spec = this.#byKey.get(key);
+    const spec = this.#byKeyId.get(keyIdOf(key));
     if (!spec) throw new OpenAiError(401, "invalid_request_error", `Incorrect API key provided: ${mask(key)}.`, null, "invalid_api_key");
     return spec;
   }

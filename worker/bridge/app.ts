@@ -26,6 +26,11 @@ export interface BridgeAppOptions {
   timeoutMs: number;
   /** Checks every limit before a fee is paid; default: the relay's size limit only. */
   preflight?: Preflight;
+  /**
+   * Longest time to receive a request's body (default 30 s); past it the connection is closed. The key is checked
+   * after the body is read (so the rate limit counts wrong keys too), so this bounds what a trickled body holds.
+   */
+  bodyTimeoutMs?: number;
   /** Requests per minute per client address for requests without a valid API key (default 30). */
   unauthenticatedPerMinute?: number;
   /** The network explorer's data (GET /explorer and /v1/triad/network); without it the explorer is not served. */
@@ -64,6 +69,41 @@ export async function buildBridgeApp(options: BridgeAppOptions): Promise<Fastify
     // the request on the next bridge), and requests arriving while closing get 503.
     forceCloseConnections: true,
     return503OnClosing: true,
+    // Errors the router answers itself (a malformed percent-encoding, a path segment over 100 characters), in
+    // OpenAI's format too.
+    frameworkErrors: (error, _request, reply: FastifyReply) => {
+      const tooLong = error.code === "FST_ERR_MAX_PARAM_LENGTH";
+      const answer = new OpenAiError(
+        tooLong ? 414 : 400,
+        "invalid_request_error",
+        error.message,
+        null,
+        tooLong ? "url_too_long" : "invalid_url",
+      );
+      return reply.status(answer.status).header("x-should-retry", "false").send(answer.body());
+    },
+  });
+  // JSON bodies are parsed here rather than by Fastify, whose errors say only "not valid JSON": this one names the
+  // syntax error, refuses prototype-polluting keys and a nesting too deep to walk, each with its own message.
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as Buffer));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? 30_000;
+  app.addHook("preParsing", async (request, _reply, payload) => {
+    const timer = setTimeout(() => {
+      request.log.info({ timeoutMs: bodyTimeoutMs }, "request body not received in time: connection closed");
+      request.raw.destroy();
+    }, bodyTimeoutMs);
+    const stop = () => clearTimeout(timer);
+    payload.once("end", stop);
+    payload.once("close", stop);
+    payload.once("error", stop);
+    return payload;
   });
   const store = options.accounts.store;
   const preflight = options.preflight ?? new Preflight();
@@ -241,6 +281,41 @@ function pendingStatus(record: RequestRecord) {
     task_id: record.taskId === null ? null : String(record.taskId),
     status: record.taskId === null ? "submitting" : "running",
   };
+}
+
+/** The request's JSON; 400 `invalid_json` naming the problem (UTF-8, syntax, a `__proto__` or `constructor.prototype` key, depth). */
+function parseJsonBody(bytes: Buffer): unknown {
+  let text: string;
+  try {
+    // Fatal: invalid UTF-8 is refused, never turned into U+FFFD in a prompt that then says something else.
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw invalidRequest("the request body is not valid UTF-8", null, "invalid_json");
+  }
+  try {
+    return JSON.parse(text, (key, value: unknown) => {
+      const pollutes =
+        key === "__proto__" || (key === "constructor" && typeof value === "object" && value !== null && Object.hasOwn(value, "prototype"));
+      if (pollutes) throw new ForbiddenKey(key === "__proto__" ? "__proto__" : "constructor.prototype");
+      return value;
+    });
+  } catch (error) {
+    if (error instanceof ForbiddenKey) {
+      throw invalidRequest(
+        `the request body contains the key "${error.key}", which is refused (prototype pollution)`,
+        null,
+        "invalid_json",
+      );
+    }
+    if (error instanceof RangeError) throw invalidRequest("the request body is nested too deeply", null, "invalid_json");
+    throw invalidRequest(`the request body is not valid JSON: ${(error as Error).message}`, null, "invalid_json");
+  }
+}
+
+class ForbiddenKey extends Error {
+  constructor(readonly key: string) {
+    super(`forbidden key ${key}`);
+  }
 }
 
 /** SHA-256 of the body's canonical JSON (RFC 8785): the same request, however its JSON is spaced or ordered. */

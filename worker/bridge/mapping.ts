@@ -25,8 +25,24 @@ export interface ChatCompletionRequest {
   [other: string]: unknown;
 }
 
-/** Accepted and ignored: they do not change the generated text. */
-const HARMLESS = new Set(["user", "metadata", "store", "service_tier", "parallel_tool_calls", "stream_options", "stream"]);
+/**
+ * Accepted and ignored: they do not change the generated text. Each is still checked against OpenAI's type (and
+ * metadata's size), so nothing arbitrary (say, a deeply nested value) rides along into the stored request.
+ */
+const HARMLESS: Record<string, (value: unknown) => string | null> = {
+  user: (value) => (typeof value === "string" && value.length <= 256 ? null : "must be a string of at most 256 characters"),
+  metadata: (value) => metadataProblem(value),
+  store: (value) => (typeof value === "boolean" ? null : "must be a boolean"),
+  service_tier: (value) => (typeof value === "string" && value.length <= 64 ? null : "must be a string"),
+  parallel_tool_calls: (value) => (typeof value === "boolean" ? null : "must be a boolean"),
+  stream: (value) => (typeof value === "boolean" ? null : "must be a boolean"),
+  stream_options: (value) =>
+    isPlainObject(value) && Object.entries(value).every(([k, v]) => k === "include_usage" && (v === null || typeof v === "boolean"))
+      ? null
+      : "must be an object whose only field is include_usage (a boolean)",
+};
+/** Message fields accepted at their neutral value: what OpenAI returns on an assistant message sent back as history. */
+const NEUTRAL_MESSAGE_FIELDS = new Set(["refusal", "tool_calls", "function_call", "audio", "annotations"]);
 /** Accepted only at their neutral value (the engine has no such setting). */
 const NEUTRAL: Record<string, unknown> = {
   presence_penalty: 0,
@@ -83,8 +99,14 @@ export function requestToTask(body: unknown): MappedTask {
     throw invalidRequest("the request body must be a JSON object", null, "invalid_json");
   const request = body as ChatCompletionRequest;
   for (const [key, value] of Object.entries(request)) {
-    if (MAPPED.has(key) || HARMLESS.has(key) || value === undefined) continue;
-    if (key in NEUTRAL) {
+    if (MAPPED.has(key) || value === undefined) continue;
+    // Object.hasOwn, not `in`: a key like "constructor" or "toString" must not find Object.prototype's members.
+    if (Object.hasOwn(HARMLESS, key)) {
+      const problem = value === null ? null : HARMLESS[key]!(value);
+      if (problem === null) continue;
+      throw invalidRequest(`'${key}' ${problem}`, key);
+    }
+    if (Object.hasOwn(NEUTRAL, key)) {
       if (isNeutral(value, NEUTRAL[key])) continue;
       throw invalidRequest(`'${key}' is not supported by Triad (only its default value is accepted)`, key, "unsupported_parameter");
     }
@@ -98,6 +120,18 @@ export function requestToTask(body: unknown): MappedTask {
     if (typeof message !== "object" || message === null || !ROLES.has(message.role)) {
       throw invalidRequest(`'messages[${i}].role' must be one of system, developer, user, assistant`, `messages[${i}].role`);
     }
+    for (const [key, value] of Object.entries(message)) {
+      if (key === "role" || key === "content" || (NEUTRAL_MESSAGE_FIELDS.has(key) && isNeutral(value, null))) continue;
+      const param = `messages[${i}].${key}`;
+      if (key === "name" || NEUTRAL_MESSAGE_FIELDS.has(key)) {
+        throw invalidRequest(
+          `'${param}' is not supported by Triad (the prompt would not say what the request said)`,
+          param,
+          "unsupported_parameter",
+        );
+      }
+      throw invalidRequest(`Unrecognized message field supplied: ${param}`, param, "unknown_parameter");
+    }
     const role = (message.role === "developer" ? "system" : message.role) as GptTask["messages"][number]["role"];
     const content = textContent(message.content, i);
     // A lone UTF-16 surrogate has no UTF-8 encoding: the task bytes would not say what the request said.
@@ -106,7 +140,6 @@ export function requestToTask(body: unknown): MappedTask {
     }
     return { role, content };
   });
-  if (request.stream != null && typeof request.stream !== "boolean") throw invalidRequest("'stream' must be a boolean", "stream");
   if (request.stream_options != null && request.stream !== true) {
     throw invalidRequest("'stream_options' is only allowed when 'stream' is true", "stream_options");
   }
@@ -145,12 +178,26 @@ function textContent(content: unknown, index: number): string {
   if (Array.isArray(content)) {
     return content
       .map((part, j) => {
-        if (part && typeof part === "object" && part.type === "text" && typeof part.text === "string") return part.text as string;
+        const textOnly = isPlainObject(part) && Object.keys(part).every((key) => key === "type" || key === "text");
+        if (textOnly && part.type === "text" && typeof part.text === "string") return part.text;
         throw invalidRequest(`'messages[${index}].content[${j}]': only text parts are supported`, `messages[${index}].content`);
       })
       .join("");
   }
   throw invalidRequest(`'messages[${index}].content' must be a string or an array of text parts`, `messages[${index}].content`);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** OpenAI's metadata: at most 16 string values, keys up to 64 characters, values up to 512. */
+function metadataProblem(value: unknown): string | null {
+  const rule = "must be an object of at most 16 string values (keys up to 64 characters, values up to 512)";
+  if (!isPlainObject(value)) return rule;
+  const entries = Object.entries(value);
+  const fits = entries.every(([key, item]) => key.length <= 64 && typeof item === "string" && item.length <= 512);
+  return entries.length <= 16 && fits ? null : rule;
 }
 
 /** A uniformly random seed in the task format's range (non-negative 53-bit safe integer). */

@@ -48,7 +48,10 @@ export async function connectClient(endpoints: ClientEndpoints): Promise<ClientC
       address: wallet.address,
       deployment,
       ...connectContracts(deployment, signer),
-      relay: new RelayClient(endpoints.relayUrl, wallet),
+      // Signed for this deployment: a relay cannot have the wallet sign requests valid at another deployment's relay.
+      relay: new RelayClient(endpoints.relayUrl, wallet, {
+        domain: { chainId: BigInt(deployment.chainId), taskManager: deployment.taskManager },
+      }),
       close: () => provider.destroy(),
     };
   } catch (error) {

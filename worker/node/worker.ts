@@ -86,7 +86,9 @@ export class TriadWorker {
       chain: this.#chain,
       journal: this.#journal,
       engine: this.#engine,
-      relay: new RelayClient(c.relayUrl, this.#chain.wallet),
+      relay: new RelayClient(c.relayUrl, this.#chain.wallet, {
+        domain: { chainId: BigInt(this.#chain.deployment.chainId), taskManager: this.#chain.deployment.taskManager },
+      }),
       metrics: this.metrics,
       log: this.log,
       faults: c.faults,

@@ -1,7 +1,7 @@
 import { getAddress, isAddress, verifyMessage } from "ethers";
 import { RelayError } from "./errors.js";
 import type { NonceStore } from "./nonce-store.js";
-import { AUTH_HEADERS, NO_BODY_HASH, relayAuthMessage, TIMESTAMP_WINDOW_SECONDS } from "./protocol.js";
+import { AUTH_HEADERS, NO_BODY_HASH, relayAuthMessage, TIMESTAMP_WINDOW_SECONDS, type RelayDomain } from "./protocol.js";
 
 export interface IncomingRequest {
   method: string;
@@ -28,6 +28,7 @@ export async function authenticate(
   request: IncomingRequest,
   nonces: NonceStore,
   nowSeconds: number,
+  domain: RelayDomain,
 ): Promise<{ address: string; bodyHash: string }> {
   const claimedAddress = header(request, AUTH_HEADERS.address);
   const timestampText = header(request, AUTH_HEADERS.timestamp);
@@ -57,6 +58,7 @@ export async function authenticate(
     throw unauthorized("bad_body_hash", `${AUTH_HEADERS.bodyHash} must be the keccak256 of the body as 0x and 64 hex digits`);
   }
   const message = relayAuthMessage({
+    domain,
     method: request.method,
     path: request.path,
     bodyHash,
@@ -73,7 +75,8 @@ export async function authenticate(
   if (signer !== address) {
     throw unauthorized(
       "bad_signature",
-      `the signature does not match ${AUTH_HEADERS.address} for this method, path, body, timestamp and nonce`,
+      `the signature does not match ${AUTH_HEADERS.address} for this relay's chain and task manager, method, path, body, ` +
+        "timestamp and nonce",
     );
   }
   if (!(await nonces.consume(address, nonce, timestamp, nowSeconds))) {

@@ -20,6 +20,8 @@ export interface ChainHead {
 
 /** Read access to the chain; injectable so tests can use an in-process network. */
 export interface TaskView {
+  /** The task manager's address: with the chain id, the domain requests are signed for. */
+  readonly taskManager: string;
   /** The task's record, or null when the chain knows no such task. Throws a 503 RelayError when unreachable. */
   getTask(taskId: bigint): Promise<OnChainTask | null>;
   head(): Promise<ChainHead>;
@@ -36,6 +38,7 @@ export function chainUnavailable(error: unknown): RelayError {
 export function contractTaskView(provider: Provider, taskManager: string): TaskView {
   const contract = ITaskManager__factory.connect(taskManager, provider);
   return {
+    taskManager,
     async getTask(taskId) {
       let info: Awaited<ReturnType<typeof contract.getTask>>;
       try {
@@ -87,6 +90,7 @@ export function rpcTaskView(rpcUrl: string, taskManager: string): { view: TaskVi
 
   return {
     view: {
+      taskManager,
       getTask: async (taskId) => (await connected()).view.getTask(taskId),
       head: async () => (await connected()).view.head(),
     },

@@ -1,11 +1,13 @@
 import { keccak256, type Signer } from "ethers";
 import pRetry, { AbortError } from "p-retry";
 import { ContentHashMismatch, RelayError, type RelayErrorBody } from "./errors.js";
-import { pendingArgsPath, signRelayRequest, taskObjectPath, type ObjectKind } from "./protocol.js";
+import { pendingArgsPath, signRelayRequest, taskObjectPath, type ObjectKind, type RelayDomain } from "./protocol.js";
 
 export interface RelayHealth {
   ok: boolean;
   chainId: string | null;
+  /** The task manager whose tasks the relay serves (with chainId: the domain requests are signed for). */
+  taskManager: string;
   blockNumber: number | null;
   storedObjects: number;
   error?: { code: string; message: string };
@@ -25,6 +27,11 @@ export interface RelayClientOptions {
   retries?: number;
   /** Delay before the first retry in ms, doubled on each further retry (default 250). */
   minRetryDelayMs?: number;
+  /**
+   * The chain and task manager requests are signed for. Default: what the relay's /healthz says, asked once. Pass
+   * it when known, so that a relay cannot have this client sign requests valid at another deployment's relay.
+   */
+  domain?: RelayDomain;
 }
 
 /**
@@ -37,12 +44,14 @@ export class RelayClient {
   readonly #signer: Signer;
   readonly #retries: number;
   readonly #minRetryDelayMs: number;
+  #domain: Promise<RelayDomain> | undefined;
 
   constructor(baseUrl: string, signer: Signer, options: RelayClientOptions = {}) {
     this.#baseUrl = baseUrl.replace(/\/+$/, "");
     this.#signer = signer;
     this.#retries = options.retries ?? 6;
     this.#minRetryDelayMs = options.minRetryDelayMs ?? 250;
+    if (options.domain) this.#domain = Promise.resolve(options.domain);
   }
 
   /**
@@ -91,7 +100,7 @@ export class RelayClient {
   /** A signed PUT of `bytes` (signed anew on every retry: a fresh timestamp and nonce); resolves once it is 2xx. */
   #signedPut(path: string, bytes: Uint8Array): Promise<Response> {
     return this.#withRetries(async () => {
-      const headers = await signRelayRequest(this.#signer, { method: "PUT", path, body: bytes });
+      const headers = await signRelayRequest(this.#signer, { domain: await this.#relayDomain(), method: "PUT", path, body: bytes });
       const response = await fetch(`${this.#baseUrl}${path}`, {
         method: "PUT",
         headers: { ...headers, "content-type": "application/octet-stream" },
@@ -105,7 +114,7 @@ export class RelayClient {
   async #download(taskId: bigint, kind: ObjectKind, expectedHash: string, signed: boolean): Promise<Uint8Array> {
     const path = taskObjectPath(taskId, kind);
     const bytes = await this.#withRetries(async () => {
-      const headers = signed ? await signRelayRequest(this.#signer, { method: "GET", path }) : {};
+      const headers = signed ? await signRelayRequest(this.#signer, { domain: await this.#relayDomain(), method: "GET", path }) : {};
       const response = await fetch(`${this.#baseUrl}${path}`, { headers });
       await throwUnlessOk(response);
       return new Uint8Array(await response.arrayBuffer());
@@ -117,6 +126,23 @@ export class RelayClient {
       );
     }
     return bytes;
+  }
+
+  /** The relay's chain and task manager, from its /healthz (a 503 there, chain unreachable, is retried like any). */
+  #relayDomain(): Promise<RelayDomain> {
+    this.#domain ??= (async () => {
+      const response = await fetch(`${this.#baseUrl}/healthz`);
+      await throwUnlessOk(response);
+      const health = (await response.json()) as RelayHealth;
+      if (health.chainId === null || typeof health.taskManager !== "string") {
+        throw new RelayError(502, "bad_health", "the relay's /healthz names no chainId and taskManager to sign for");
+      }
+      return { chainId: BigInt(health.chainId), taskManager: health.taskManager };
+    })().catch((error: unknown) => {
+      this.#domain = undefined;
+      throw error;
+    });
+    return this.#domain;
   }
 
   async #withRetries<T>(attempt: () => Promise<T>): Promise<T> {

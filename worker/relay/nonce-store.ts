@@ -12,6 +12,9 @@ export class NonceStore {
   /** `${address}:${nonce}` -> the last unix second at which a request carrying it could still be accepted. */
   readonly #usedUntil: Map<string, number>;
   #persisting: Promise<void> = Promise.resolve();
+  /** The write that has not started yet, which a newly consumed nonce joins. */
+  #queued: Promise<void> | undefined;
+  #writes = 0;
 
   private constructor(file: string, windowSeconds: number, usedUntil: Map<string, number>) {
     this.#file = file;
@@ -42,6 +45,11 @@ export class NonceStore {
     return true;
   }
 
+  /** Whole-file writes made so far. */
+  get writes(): number {
+    return this.#writes;
+  }
+
   get size(): number {
     return this.#usedUntil.size;
   }
@@ -52,9 +60,19 @@ export class NonceStore {
     }
   }
 
-  /** Writes run one after another; each writes the whole current set, so the last one holds every nonce. */
+  /**
+   * Writes run one after another and each writes the whole current set, so every nonce consumed before a write
+   * starts is in it: callers arriving while a write is queued join that write instead of queueing their own.
+   * A flood of signed requests therefore costs one whole-file write per write time, not one per request.
+   */
   #persist(): Promise<void> {
-    const write = this.#persisting.then(() => writeFileAtomic(this.#file, JSON.stringify(Object.fromEntries(this.#usedUntil))));
+    if (this.#queued) return this.#queued;
+    const write = this.#persisting.then(() => {
+      this.#queued = undefined;
+      this.#writes += 1;
+      return writeFileAtomic(this.#file, JSON.stringify(Object.fromEntries(this.#usedUntil)));
+    });
+    this.#queued = write;
     this.#persisting = write.catch(() => undefined);
     return write;
   }

@@ -34,7 +34,22 @@ export function taskObjectPath(taskId: bigint, kind: ObjectKind): string {
   return `/v1/tasks/${taskId.toString()}/${kind}`;
 }
 
+/**
+ * The deployment a signature is for: the chain and the task manager whose tasks the relay serves. It is part of the
+ * signed text, so a request signed for one relay is refused by a relay of another chain or deployment.
+ */
+export interface RelayDomain {
+  chainId: bigint;
+  taskManager: string;
+}
+
+/** How the domain is written in the signed text: `<chainId>:<task manager address, lower case>`. */
+export function relayDomainText(domain: RelayDomain): string {
+  return `${domain.chainId.toString()}:${domain.taskManager.toLowerCase()}`;
+}
+
 export interface SignedRequestFields {
+  domain: RelayDomain;
   method: string;
   path: string;
   bodyHash: string;
@@ -44,7 +59,15 @@ export interface SignedRequestFields {
 
 /** The exact text an account signs (EIP-191 personal_sign) to authenticate one request. */
 export function relayAuthMessage(fields: SignedRequestFields): string {
-  return ["triad-relay/v1", fields.method.toUpperCase(), fields.path, fields.bodyHash, String(fields.timestamp), fields.nonce].join("\n");
+  return [
+    "triad-relay/v1",
+    relayDomainText(fields.domain),
+    fields.method.toUpperCase(),
+    fields.path,
+    fields.bodyHash,
+    String(fields.timestamp),
+    fields.nonce,
+  ].join("\n");
 }
 
 export function bodyHashOf(body: Uint8Array | undefined): string {
@@ -60,6 +83,8 @@ export function unixSeconds(nowMs: number = Date.now()): number {
 }
 
 export interface SignRequestInput {
+  /** The relay's deployment (its /healthz says: chainId, taskManager). */
+  domain: RelayDomain;
   method: string;
   path: string;
   body?: Uint8Array;
@@ -74,7 +99,7 @@ export async function signRelayRequest(signer: Signer, input: SignRequestInput):
   const timestamp = input.timestamp ?? unixSeconds();
   const nonce = input.nonce ?? freshNonce();
   const bodyHash = bodyHashOf(input.body === undefined ? undefined : getBytes(input.body));
-  const message = relayAuthMessage({ method: input.method, path: input.path, bodyHash, timestamp, nonce });
+  const message = relayAuthMessage({ domain: input.domain, method: input.method, path: input.path, bodyHash, timestamp, nonce });
   return {
     [AUTH_HEADERS.address]: await signer.getAddress(),
     [AUTH_HEADERS.timestamp]: String(timestamp),

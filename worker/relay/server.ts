@@ -19,6 +19,10 @@ interface CommonRelayOptions {
   now?: () => number;
   /** How long arguments uploaded before their task exists are kept unclaimed (default 3600 s). */
   pendingArgsTtlSeconds?: number;
+  /** Bytes of unclaimed argument uploads held at once, all accounts together (default 512 MiB). */
+  pendingArgsMaxBytes?: number;
+  /** Longest time to receive a request and answer it (default 120 s); past it the connection is closed. */
+  requestTimeoutMs?: number;
 }
 
 /** Reads the chain through `rpcUrl` (production), or through an ethers `provider` (tests, in-process network). */
@@ -39,9 +43,13 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     objects: await ObjectStore.open(path.join(options.dataDir, "objects")),
     tasks: await TaskIndex.open(path.join(options.dataDir, "tasks")),
     nonces: await NonceStore.open(path.join(options.dataDir, "nonces.json"), TIMESTAMP_WINDOW_SECONDS),
-    pending: await PendingArgs.open(path.join(options.dataDir, "pending"), { ttlSeconds: options.pendingArgsTtlSeconds }),
+    pending: await PendingArgs.open(path.join(options.dataDir, "pending"), {
+      ttlSeconds: options.pendingArgsTtlSeconds,
+      maxTotalBytes: options.pendingArgsMaxBytes,
+    }),
     logger,
     now: options.now,
+    requestTimeoutMs: options.requestTimeoutMs,
   });
   const host = options.host ?? "127.0.0.1";
   try {
