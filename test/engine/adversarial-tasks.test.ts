@@ -23,7 +23,7 @@ function errorOf(outcome: TaskOutcome): TaskErrorDocument["error"] {
 /** Runs task documents in a fresh Node process (the engine loaded there), returning each canonical JSON. */
 function runInNewProcess(tasks: Uint8Array[]): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, "test/engine/run-tasks-child.ts"), modelsDir], {
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, "scripts/run-tasks-child.ts"), modelsDir], {
       cwd: repoRoot,
       stdio: ["pipe", "pipe", "inherit"],
     });

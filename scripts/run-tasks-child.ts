@@ -1,6 +1,7 @@
 // Runs task documents (base64 bytes, a JSON array on stdin) in this process and prints each outcome's
-// canonical JSON, one per line: the cross-process half of test/engine/adversarial-tasks.test.ts.
-import { GptEngine } from "../../worker/engine/index.js";
+// canonical JSON, one per line: the cross-process half of test/engine/adversarial-tasks.test.ts (lives outside test/:
+// Hardhat's mocha loads every file there).
+import { GptEngine } from "../worker/engine/index.js";
 
 const modelsDir = process.argv[2]!;
 const chunks: Buffer[] = [];
