@@ -118,19 +118,17 @@ contract GreedySource is IRandomnessSource {
     }
 }
 
-/// The randomness callback cannot re-enter the task manager while it escrows, queues or dispatches.
-contract ReentrancyTest {
+/// @dev One card group with one registered model over a given randomness source; this contract holds the fees.
+abstract contract OneGroupTriad {
     uint256 internal constant STAKE = 400 ether;
     address internal constant TREASURY = address(0x7EA5);
 
     TriadToken internal token;
     NodeRegistry internal registry;
     TaskManager internal taskManager;
-    ReentrantSource internal source;
 
-    function setUp() public {
+    function _deploy(IRandomnessSource source) internal {
         token = new TriadToken(address(this));
-        source = new ReentrantSource();
         address predicted = _createAddress(address(this), vm.getNonce(address(this)) + 1);
         registry = new NodeRegistry(IERC20(address(token)), address(this), TREASURY, STAKE, predicted);
         taskManager = new TaskManager(
@@ -151,10 +149,14 @@ contract ReentrancyTest {
             })
         );
         require(address(taskManager) == predicted, "task manager address not as predicted");
-        source.setConsumer(taskManager);
         registry.addGroup("RTX4090", 24);
         registry.registerModel("m", "main", keccak256("m"), [uint32(1), 0, 0, 0, 0], IModelRegistry.Variant.Fp32);
         registry.enableModel(0, 0);
+        token.mint(address(this), 100 ether);
+        token.approve(address(taskManager), type(uint256).max);
+    }
+
+    function _joinThreeNodes() internal {
         for (uint160 i = 1; i <= 3; ++i) {
             address node = address(0x1000 + i);
             token.mint(node, STAKE);
@@ -163,8 +165,24 @@ contract ReentrancyTest {
             registry.join(0);
             vm.stopPrank();
         }
-        token.mint(address(this), 100 ether);
-        token.approve(address(taskManager), type(uint256).max);
+    }
+
+    /// @dev The CREATE address for a deployer nonce below 128 (RLP of [deployer, nonce]).
+    function _createAddress(address deployer, uint256 nonce) internal pure returns (address) {
+        require(nonce > 0 && nonce < 128, "nonce out of range");
+        return address(uint160(uint256(keccak256(abi.encodePacked(bytes1(0xd6), bytes1(0x94), deployer, uint8(nonce))))));
+    }
+}
+
+/// The randomness callback cannot re-enter the task manager while it escrows, queues or dispatches.
+contract ReentrancyTest is OneGroupTriad {
+    ReentrantSource internal source;
+
+    function setUp() public {
+        source = new ReentrantSource();
+        _deploy(source);
+        source.setConsumer(taskManager);
+        _joinThreeNodes();
     }
 
     function test_sourceCannotReenterCreateTask() public {
@@ -182,65 +200,23 @@ contract ReentrancyTest {
         source.deliver(taskId, 7);
         require(taskManager.getTask(taskId).status == ITaskManager.TaskStatus.Committing, "not started");
     }
-
-    /// @dev The CREATE address for a deployer nonce below 128 (RLP of [deployer, nonce]).
-    function _createAddress(address deployer, uint256 nonce) internal pure returns (address) {
-        require(nonce > 0 && nonce < 128, "nonce out of range");
-        return address(uint160(uint256(keccak256(abi.encodePacked(bytes1(0xd6), bytes1(0x94), deployer, uint8(nonce))))));
-    }
 }
 
 /// A caller cannot starve the randomness request that createTask's (or a settlement's) dispatch makes for a waiting
 /// task by sending just enough gas for the rest of the transaction: it either makes the request or reverts.
-contract RequestStarvationTest {
-    uint256 internal constant STAKE = 400 ether;
+contract RequestStarvationTest is OneGroupTriad {
     uint256 internal constant NEED = 12_000_000;
 
-    TriadToken internal token;
-    NodeRegistry internal registry;
-    TaskManager internal taskManager;
     GreedySource internal source;
 
     function setUp() public {
-        token = new TriadToken(address(this));
         source = new GreedySource();
-        address predicted = _createAddress(address(this), vm.getNonce(address(this)) + 1);
-        registry = new NodeRegistry(IERC20(address(token)), address(this), address(0x7EA5), STAKE, predicted);
-        taskManager = new TaskManager(
-            TaskManager.Config({
-                token: IERC20(address(token)),
-                nodePool: INodePool(address(registry)),
-                randomness: source,
-                admin: address(this),
-                treasury: address(0x7EA5),
-                minFee: 1 ether,
-                queueWindow: 600,
-                commitWindow: 120,
-                revealWindow: 120,
-                nodeShareBps: 9_500,
-                slashBps: 10_000,
-                maxQueueLength: 16,
-                autoDispatchScan: 4
-            })
-        );
-        require(address(taskManager) == predicted, "task manager address not as predicted");
+        _deploy(source);
         source.setConsumer(taskManager);
-        registry.addGroup("RTX4090", 24);
-        registry.registerModel("m", "main", keccak256("m"), [uint32(1), 0, 0, 0, 0], IModelRegistry.Variant.Fp32);
-        registry.enableModel(0, 0);
-        token.mint(address(this), 100 ether);
-        token.approve(address(taskManager), type(uint256).max);
         // Task 1 waits: its word came while no node was free, so the next dispatch requests a fresh one.
         taskManager.createTask(keccak256("first"), 0, 16, 10 ether);
         source.deliver(1, 7);
-        for (uint160 i = 1; i <= 3; ++i) {
-            address node = address(0x1000 + i);
-            token.mint(node, STAKE);
-            vm.startPrank(node);
-            token.approve(address(registry), STAKE);
-            registry.join(0);
-            vm.stopPrank();
-        }
+        _joinThreeNodes();
         source.makeGreedy(1, NEED);
     }
 
@@ -256,11 +232,5 @@ contract RequestStarvationTest {
             vm.revertToState(snapshot);
         }
         require(succeeded > 0, "no gas limit in the range let createTask through");
-    }
-
-    /// @dev The CREATE address for a deployer nonce below 128 (RLP of [deployer, nonce]).
-    function _createAddress(address deployer, uint256 nonce) internal pure returns (address) {
-        require(nonce > 0 && nonce < 128, "nonce out of range");
-        return address(uint160(uint256(keccak256(abi.encodePacked(bytes1(0xd6), bytes1(0x94), deployer, uint8(nonce))))));
     }
 }
